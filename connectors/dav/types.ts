@@ -1,0 +1,18 @@
+/** Contacts and calendars (CardDAV/CalDAV in the lab), identified by UID. */
+
+export interface DavEndpoint {
+  /** server root, e.g. http://127.0.0.1:17232/ */
+  url: string;
+  user: string;
+  password: string;
+}
+
+export interface DavCopyResult {
+  contacts: { source: number; copied: number; existing: number };
+  events: { source: number; copied: number; existing: number };
+}
+
+export interface DavCopier {
+  /** copies every address book and calendar of `address` (collections under `/<address>/`) */
+  copyDav(source: DavEndpoint, target: DavEndpoint, address: string): Promise<DavCopyResult>;
+}

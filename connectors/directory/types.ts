@@ -1,0 +1,60 @@
+/** What mailferry needs of the on-premises and cloud directories (LDAP in the lab). */
+
+export type RecipientType = 'UserMailbox' | 'MailUser';
+
+export interface SourceMailbox {
+  dn: string;
+  address: string;
+  displayName: string;
+  recipientType: RecipientType;
+  targetAddress: string | null;
+  proxyAddresses: string[];
+  legacyExchangeDN: string;
+  umEnabled: boolean;
+}
+
+export interface CloudRecipient {
+  dn: string;
+  address: string;
+  recipientType: RecipientType;
+  proxyAddresses: string[];
+  targetAddress: string | null;
+  forceChangePassword: boolean;
+}
+
+export interface TenantInfo {
+  dirSyncEnabled: boolean;
+  acceptedDomains: string[];
+  federatedDomains: string[];
+}
+
+/** What an idempotent operation found and did. */
+export interface ChangeResult {
+  changed: boolean;
+  /** the value before, where the operation replaces one (e.g. the previous targetAddress) */
+  previous: string | null;
+  detail: string;
+}
+
+export interface SourceDirectory {
+  serverVersion(): Promise<string>;
+  findMailbox(address: string): Promise<SourceMailbox | null>;
+  listRecipients(): Promise<SourceMailbox[]>;
+  setTargetAddress(address: string, target: string): Promise<ChangeResult>;
+  /** restores `previous` when given, else clears the attribute */
+  restoreTargetAddress(address: string, previous: string | null): Promise<ChangeResult>;
+  /** mailbox → mail user; keeps targetAddress, copies the cloud proxy addresses, adds X500:<legacyExchangeDN> */
+  convertToMailUser(address: string, cloudProxyAddresses: string[]): Promise<ChangeResult>;
+  close(): Promise<void>;
+}
+
+export interface CloudDirectory {
+  tenant(): Promise<TenantInfo>;
+  findRecipient(address: string): Promise<CloudRecipient | null>;
+  listRecipients(): Promise<CloudRecipient[]>;
+  /** MEU → mailbox; password may be absent (the CSV column is optional) */
+  convertToMailbox(address: string, options: { password?: string; forceChangePassword: boolean }): Promise<ChangeResult>;
+  /** the cloud routing address TargetAddress points to, e.g. `pilarp@tailspintoys.mail.cloud.test` */
+  routingAddress(address: string): string;
+  close(): Promise<void>;
+}

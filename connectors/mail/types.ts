@@ -1,0 +1,73 @@
+/** What mailferry needs to copy one mailbox's mail (IMAP in the lab). */
+
+export interface ImapEndpoint {
+  host: string;
+  port: number;
+  /** implicit TLS; when false and `requireTls` is true the connector refuses to log in */
+  secure: boolean;
+  /** refuse plaintext authentication to a non-loopback host unless this is true */
+  allowPlaintext?: boolean;
+  /** the login: for admin access `<address>*<admin>` (Dovecot master user) */
+  user: string;
+  password: string;
+}
+
+/** Per source folder: every message with UID ≤ lastUid is on the target. */
+export interface CopyCheckpoint {
+  folders: Record<string, { uidValidity: string; lastUid: number; done: boolean }>;
+}
+
+export interface CopyProgress {
+  folder: string;
+  foldersDone: number;
+  foldersTotal: number;
+  messagesCopied: number;
+  bytesCopied: number;
+  /** already on the target (delta sync) */
+  messagesExisting: number;
+  messagesFailed: number;
+}
+
+export interface BadItem {
+  folder: string;
+  uid: number;
+  date: string | null;
+  subject: string | null;
+  size: number;
+  reason: string;
+}
+
+export interface CopyResult {
+  folders: number;
+  messagesSource: number;
+  messagesCopied: number;
+  bytesCopied: number;
+  messagesExisting: number;
+  /** filtered out by age/size/folder rules */
+  messagesSkipped: number;
+  badItems: BadItem[];
+  durationMs: number;
+}
+
+export interface CopyOptions {
+  /** glob-ish patterns on the source folder path (`Archive/*`); default all */
+  includeFolders?: string[];
+  excludeFolders?: string[];
+  /** source path → target path, applied before special-use mapping */
+  renameFolders?: Record<string, string>;
+  maxAgeDays?: number;
+  maxMessageBytes?: number;
+  /** more failed messages than this fails the copy with BAD_ITEM_LIMIT (default 50) */
+  badItemLimit?: number;
+  checkpoint?: CopyCheckpoint;
+  onProgress?: (progress: CopyProgress) => void;
+  /** called after each durable step; persist it to resume after a crash */
+  onCheckpoint?: (checkpoint: CopyCheckpoint) => void;
+  signal?: AbortSignal;
+}
+
+export interface MailCopier {
+  copyMailbox(source: ImapEndpoint, target: ImapEndpoint, options?: CopyOptions): Promise<CopyResult>;
+  /** log in and log out: the connection test of the settings */
+  testLogin(endpoint: ImapEndpoint): Promise<void>;
+}

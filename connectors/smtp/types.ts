@@ -1,0 +1,22 @@
+/** Report e-mail (SMTP with nodemailer). */
+
+export interface SmtpEndpoint {
+  host: string;
+  port: number;
+  secure: boolean;
+  user?: string;
+  password?: string;
+}
+
+export interface ReportMail {
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+  attachments: { filename: string; content: string }[];
+}
+
+export interface ReportMailer {
+  send(mail: ReportMail): Promise<{ messageId: string }>;
+}

@@ -1,0 +1,44 @@
+/**
+ * Errors a person can act on. Every code appears in reports, in the CLI and
+ * (as the ApplicationFailure type) in the Temporal Web UI, so an admin reading
+ * any of them finds the same words and the same suggested fix.
+ */
+export const errorCodes = {
+  // row-level, cannot heal by retrying
+  SOURCE_MAILBOX_NOT_FOUND: 'Check the EmailAddress: it must be the primary SMTP address of an on-premises mailbox.',
+  MEU_NOT_FOUND: 'Run directory synchronisation so the cloud has a mail-enabled user for this address, then re-run the row.',
+  NOT_A_MAIL_USER: 'The cloud recipient exists but is not a mail-enabled user; remove or fix it in the cloud directory, then re-run.',
+  DOMAIN_NOT_ACCEPTED: "Add the address's domain as an accepted domain of the cloud organisation, then re-run the row.",
+  FEDERATED_FORCE_CHANGE: 'The domain is federated (single sign-on): set ForceChangePassword to False for this row.',
+  UM_ENABLED: 'Disable unified messaging on the on-premises mailbox, migrate it, then enable UM again in the cloud.',
+  PASSWORD_POLICY: 'Give a password of at least 8 characters with three of: upper case, lower case, digit, symbol.',
+  // batch-level
+  DIRSYNC_DISABLED: 'Staged migration needs directory synchronisation: enable it for the cloud organisation and start the batch again (or use a cutover migration).',
+  UNSUPPORTED_SOURCE_VERSION: 'Staged migration supports Exchange 2003 and 2007 sources only; use a cutover migration or a hybrid deployment instead.',
+  CONNECTION_FAILED: 'Check the server name, port and that the server is running; test again with `mailferry settings test`.',
+  AUTH_FAILED: 'Check the migration administrator user name and password with `mailferry settings set`, then `mailferry settings test`.',
+  TLS_REQUIRED: 'The server requires TLS: enable TLS in the connection settings.',
+  // copy
+  COPY_FAILED: 'The data copy failed; resume the row with `mailferry batch resume --mailbox <address>`: it continues where it stopped.',
+  BAD_ITEM_LIMIT: 'Too many items could not be copied; raise the bad-item limit or fix the listed items, then resume the row.',
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class MailferryError extends Error {
+  readonly code: ErrorCode;
+  readonly fix: string;
+  /** false for errors that a retry can heal (a server that is down, a timeout) */
+  readonly permanent: boolean;
+  constructor(code: ErrorCode, message: string, options: { permanent?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'MailferryError';
+    this.code = code;
+    this.fix = errorCodes[code];
+    this.permanent = options.permanent ?? true;
+  }
+}
+
+export function suggestedFix(code: string | undefined): string {
+  return code && code in errorCodes ? errorCodes[code as ErrorCode] : 'See the error message; fix the cause and resume the row.';
+}
