@@ -1,0 +1,39 @@
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributeKey } from '@temporalio/common';
+
+/**
+ * The custom search attributes an SRE filters on in the Web UI
+ * (e.g. `MailferryMailbox = "ann@contoso.com"`). This list is the only place
+ * they are named: scripts/temporal-up.sh registers them from it, and a test
+ * checks that docker-compose.yml registers the same ones.
+ */
+export const MailferryOrg = defineSearchAttributeKey('MailferryOrg', SearchAttributeType.KEYWORD);
+export const MailferryBatch = defineSearchAttributeKey('MailferryBatch', SearchAttributeType.INT);
+export const MailferryMailbox = defineSearchAttributeKey('MailferryMailbox', SearchAttributeType.KEYWORD);
+export const MailferryStep = defineSearchAttributeKey('MailferryStep', SearchAttributeType.KEYWORD);
+export const MailferryState = defineSearchAttributeKey('MailferryState', SearchAttributeType.KEYWORD);
+export const MailferryFailureKind = defineSearchAttributeKey('MailferryFailureKind', SearchAttributeType.KEYWORD);
+
+export const mailferrySearchAttributes: readonly SearchAttributeKey<SearchAttributeType>[] = [
+  MailferryOrg,
+  MailferryBatch,
+  MailferryMailbox,
+  MailferryStep,
+  MailferryState,
+  MailferryFailureKind,
+];
+
+/** The type names the Temporal CLI and admin tools expect (`--type Keyword`). */
+export const cliTypeName: Record<SearchAttributeType, string> = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
+
+/** `NAME=Type` pairs, as `temporal server start-dev --search-attribute` takes them. */
+export function searchAttributeCliPairs(): string[] {
+  return mailferrySearchAttributes.map((key) => `${key.name}=${cliTypeName[key.type]}`);
+}
