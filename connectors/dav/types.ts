@@ -16,3 +16,20 @@ export interface DavCopier {
   /** copies every address book and calendar of `address` (collections under `/<address>/`) */
   copyDav(source: DavEndpoint, target: DavEndpoint, address: string): Promise<DavCopyResult>;
 }
+
+/** Items per kind, counted by UID. */
+export interface DavCounts {
+  contacts: number;
+  events: number;
+}
+
+/** UIDs the target lacks (`missing`) or holds beyond the source (`extra`), compared collection by collection. */
+export interface DavDifference {
+  missing: string[];
+  extra: string[];
+}
+
+export interface DavVerification {
+  contacts: DavDifference;
+  events: DavDifference;
+}

@@ -1,0 +1,72 @@
+/**
+ * The DAV requests mailferry makes, over tsdav's request builders (they write
+ * and parse the WebDAV XML) with explicit URLs: the lab contract fixes the
+ * layout `/<address>/<collection>/`, so no service discovery is needed.
+ * Every failure becomes a MailferryError; the password never appears in one.
+ */
+import { davRequest, getBasicAuthHeaders, propfind, type DAVResponse } from 'tsdav';
+import { MailferryError } from '../../shared/errors';
+import type { DavEndpoint } from './types';
+
+export type DavProps = Record<string, unknown>;
+
+export interface DavHttp {
+  /** absolute URL of the principal collection of `address` */
+  home(address: string): string;
+  absolute(href: string): string;
+  /** responses of a PROPFIND; a missing resource yields `[]` */
+  propfind(url: string, depth: '0' | '1', props: DavProps): Promise<DAVResponse[]>;
+  /** REPORT, MKCOL or MKCALENDAR with a body built the tsdav way */
+  request(url: string, method: 'REPORT' | 'MKCOL' | 'MKCALENDAR', body: Record<string, unknown>, namespace: string, depth?: '1'): Promise<DAVResponse[]>;
+  /** creates `url` unless something already exists there; false when it did */
+  putNew(url: string, data: string, contentType: string): Promise<boolean>;
+}
+
+function rejectStatus(endpoint: DavEndpoint, url: string, status: number, statusText: string): never {
+  const where = `${url} (as ${endpoint.user})`;
+  if (status === 401) throw new MailferryError('AUTH_FAILED', `The DAV server refused the credentials for ${where}.`);
+  if (status === 403) throw new MailferryError('AUTH_FAILED', `The DAV server denied access to ${where}: the user needs read/write rights on every mailbox's collections.`);
+  throw new MailferryError('COPY_FAILED', `The DAV server answered ${status} ${statusText} for ${where}.`, { permanent: status < 500 });
+}
+
+export function createDavHttp(endpoint: DavEndpoint): DavHttp {
+  const root = endpoint.url.endsWith('/') ? endpoint.url : `${endpoint.url}/`;
+  const headers = getBasicAuthHeaders({ username: endpoint.user, password: endpoint.password });
+
+  async function reachable<T>(url: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof MailferryError) throw error;
+      const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+      throw new MailferryError('CONNECTION_FAILED', `Cannot reach the DAV server at ${url} (${reason}).`, { permanent: false, cause: error });
+    }
+  }
+
+  function checked(url: string, responses: DAVResponse[], allowMissing: boolean): DAVResponse[] {
+    // a failed request comes back as one response without a multistatus body
+    const [first] = responses;
+    if (responses.length === 1 && first && first.props === undefined && !first.ok) {
+      if (allowMissing && first.status === 404) return [];
+      rejectStatus(endpoint, url, first.status, first.statusText);
+    }
+    return responses;
+  }
+
+  return {
+    // `@` may stay literal in a path segment; everything else hostile is escaped
+    home: (address) => `${root}${encodeURIComponent(address).replace(/%40/g, '@')}/`,
+    absolute: (href) => new URL(href, root).href,
+    propfind: (url, depth, props) => reachable(url, async () => checked(url, await propfind({ url, depth, props, headers }), true)),
+    request: (url, method, body, namespace, depth) =>
+      reachable(url, async () => checked(url, await davRequest({ url, init: { method, namespace, body, headers: { ...headers, ...(depth ? { depth } : {}) } } }), false)),
+    putNew: (url, data, contentType) =>
+      reachable(url, async () => {
+        const response = await fetch(url, { method: 'PUT', body: data, headers: { ...headers, 'Content-Type': contentType, 'If-None-Match': '*' } });
+        await response.arrayBuffer();
+        if (response.status === 412) return false;
+        if (!response.ok) rejectStatus(endpoint, url, response.status, response.statusText);
+        return true;
+      }),
+  };
+}

@@ -1,0 +1,3 @@
+export { createDavCopier } from './copy';
+export { countDav, verifyDav } from './verify';
+export * from './types';

@@ -1,0 +1,105 @@
+/**
+ * The cloud directory: the tenant's flags and the MEUs directory sync created,
+ * which a migration converts to mailboxes.
+ */
+import { Attribute, Change, type Entry } from 'ldapts';
+import { MailferryError } from '../../shared/errors';
+import { allRecipients, recipientByAddress, recipientTypeIn } from './filters';
+import { RECIPIENT_ATTRIBUTES, RECIPIENT_TYPES, flag, pickByAddress, single, typeOf, values } from './entries';
+import { sshaHash } from './password';
+import { createLdapSession, type DirectoryConfig } from './session';
+import type { CloudDirectory, CloudRecipient } from './types';
+
+export interface CloudDirectoryConfig extends DirectoryConfig {
+  /** domain of the cloud routing addresses TargetAddress points to, e.g. `tailspintoys.mail.cloud.test` */
+  routingDomain: string;
+}
+
+function toCloudRecipient(entry: Entry): CloudRecipient {
+  const address = single(entry, 'mail') ?? '';
+  const recipientType = typeOf(entry);
+  if (recipientType === null) {
+    throw new MailferryError(
+      'NOT_A_MAIL_USER',
+      `The cloud object ${entry.dn} for ${address} has recipient type "${single(entry, 'mfRecipientType') ?? '(none)'}", not a mail-enabled user or mailbox.`,
+    );
+  }
+  return {
+    dn: entry.dn,
+    address,
+    recipientType,
+    proxyAddresses: values(entry, 'proxyAddresses'),
+    targetAddress: single(entry, 'targetAddress'),
+    forceChangePassword: flag(entry, 'mfForceChangePassword'),
+  };
+}
+
+function replace(type: string, value: string): Change {
+  return new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) });
+}
+
+export function createCloudDirectory(cfg: CloudDirectoryConfig): CloudDirectory {
+  const ldap = createLdapSession(cfg);
+  const recipientsBase = `ou=recipients,${cfg.suffix}`;
+
+  async function findRecipient(address: string): Promise<CloudRecipient | null> {
+    const entries = await ldap.search(recipientsBase, { scope: 'sub', filter: recipientByAddress(address), attributes: RECIPIENT_ATTRIBUTES });
+    const entry = pickByAddress(entries, address);
+    return entry && toCloudRecipient(entry);
+  }
+
+  return {
+    async tenant() {
+      const [tenant] = await ldap.search(`cn=tenant,${cfg.suffix}`, {
+        scope: 'base',
+        attributes: ['mfDirSyncEnabled', 'mfAcceptedDomain', 'mfFederatedDomain'],
+      });
+      if (!tenant) throw new Error(`cn=tenant,${cfg.suffix} returned no entry`);
+      return {
+        dirSyncEnabled: flag(tenant, 'mfDirSyncEnabled'),
+        acceptedDomains: values(tenant, 'mfAcceptedDomain'),
+        federatedDomains: values(tenant, 'mfFederatedDomain'),
+      };
+    },
+
+    findRecipient,
+
+    async listRecipients() {
+      const entries = await ldap.search(recipientsBase, {
+        scope: 'sub',
+        filter: allRecipients([recipientTypeIn(RECIPIENT_TYPES)]),
+        attributes: RECIPIENT_ATTRIBUTES,
+      });
+      return entries.map(toCloudRecipient);
+    },
+
+    async convertToMailbox(address, { password, forceChangePassword }) {
+      const recipient = await findRecipient(address);
+      if (!recipient) {
+        throw new MailferryError('MEU_NOT_FOUND', `The cloud organisation has no mail-enabled user for ${address}.`);
+      }
+      if (recipient.recipientType === 'UserMailbox') {
+        // a re-run must not reset a password the user may already have changed
+        return { changed: false, previous: 'UserMailbox', detail: `${address} is already a cloud mailbox; its password was left as it is` };
+      }
+      const changes = [replace('mfRecipientType', 'UserMailbox'), replace('mfForceChangePassword', forceChangePassword ? 'TRUE' : 'FALSE')];
+      if (password !== undefined) changes.push(replace('userPassword', sshaHash(password)));
+      await ldap.modify(recipient.dn, changes);
+      return {
+        changed: true,
+        previous: recipient.recipientType,
+        detail:
+          `${address} converted from a mail-enabled user to a cloud mailbox` +
+          (password === undefined ? ' without a password (none in the CSV): set one before the user signs in' : '') +
+          (forceChangePassword ? '; the user must change the password at first sign-in' : ''),
+      };
+    },
+
+    routingAddress(address) {
+      const at = address.lastIndexOf('@');
+      return `${at < 0 ? address : address.slice(0, at)}@${cfg.routingDomain}`;
+    },
+
+    close: () => ldap.close(),
+  };
+}

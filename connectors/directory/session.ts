@@ -1,0 +1,64 @@
+/**
+ * One bound LDAP connection per directory object. Binds lazily and again after
+ * the server dropped the connection, and turns transport and bind failures into
+ * MailferryErrors an admin can act on (the password never appears in them).
+ */
+import { Client, InvalidCredentialsError, type Change, type Entry, type Filter } from 'ldapts';
+import { MailferryError } from '../../shared/errors';
+
+export interface DirectoryConfig {
+  url: string;
+  suffix: string;
+  bindDn: string;
+  password: string;
+}
+
+export interface LdapSession {
+  search(base: string, options: { scope: 'base' | 'one' | 'sub'; filter?: Filter; attributes: string[] }): Promise<Entry[]>;
+  modify(dn: string, changes: Change[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+const TRANSIENT_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+function isTransportError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code && TRANSIENT_SOCKET_CODES.has(code)) return true;
+  // ldapts reports lost sockets and timeouts as plain Errors with these messages
+  return /^(Connection timeout|Socket error|Connection closed)|timeout/i.test(error.message);
+}
+
+export function createLdapSession(cfg: DirectoryConfig): LdapSession {
+  const client = new Client({ url: cfg.url, connectTimeout: 5_000, timeout: 30_000 });
+
+  function translate(error: unknown): unknown {
+    if (error instanceof MailferryError) return error;
+    if (error instanceof InvalidCredentialsError) {
+      return new MailferryError('AUTH_FAILED', `The directory at ${cfg.url} refused the bind as ${cfg.bindDn}: wrong DN or password.`, { cause: error });
+    }
+    if (isTransportError(error)) {
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      return new MailferryError('CONNECTION_FAILED', `Cannot reach the directory at ${cfg.url} (${reason}).`, { permanent: false, cause: error });
+    }
+    return error;
+  }
+
+  async function bound<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      if (!client.isBound) await client.bind(cfg.bindDn, cfg.password);
+      return await operation();
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  return {
+    search: (base, options) =>
+      bound(async () => (await client.search(base, { ...options, paged: options.scope === 'base' ? false : { pageSize: 500 } })).searchEntries),
+    modify: (dn, changes) => bound(() => client.modify(dn, changes)),
+    close: async () => {
+      if (client.isConnected) await client.unbind();
+    },
+  };
+}

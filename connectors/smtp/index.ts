@@ -1,0 +1,2 @@
+export { createReportMailer, ReportMailInvalidError } from './mailer';
+export * from './types';
