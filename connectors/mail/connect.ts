@@ -1,0 +1,116 @@
+/**
+ * Opening an IMAP session: the TLS policy, the login, and the translation of
+ * imapflow's failures into the errors an admin can act on.
+ */
+import { ImapFlow } from 'imapflow';
+import { isIP } from 'node:net';
+import { MailferryError } from '../../shared/errors';
+import type { ImapEndpoint } from './types';
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  return h === '::1' || h.startsWith('::ffff:127.');
+}
+
+/** Refuses, before any byte is sent, to put a password on the wire in clear to a remote host. */
+export function assertTransportAllowed(endpoint: ImapEndpoint): void {
+  if (endpoint.secure || endpoint.allowPlaintext || isLoopbackHost(endpoint.host)) return;
+  throw new MailferryError(
+    'TLS_REQUIRED',
+    `Refusing to send the IMAP password for ${endpoint.user} in clear text to ${endpoint.host}:${endpoint.port}; ` +
+      'use an implicit-TLS port (secure) or allow plaintext explicitly for this server.',
+  );
+}
+
+const connectionCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'CONNECT_TIMEOUT',
+  'GREETING_TIMEOUT',
+  'UPGRADE_TIMEOUT',
+  'ETIMEOUT',
+  'NoConnection',
+  'EConnectionClosed',
+  'ClosedAfterConnectText',
+  'ClosedAfterConnectTLS',
+]);
+
+interface ImapErrorShape {
+  code?: string;
+  authenticationFailed?: boolean;
+  responseText?: string;
+  serverResponseCode?: string;
+  tlsFailed?: boolean;
+}
+
+export function imapErrorOf(err: unknown): ImapErrorShape {
+  return typeof err === 'object' && err !== null ? (err as ImapErrorShape) : {};
+}
+
+/** Maps a failure of connect()/login to AUTH_FAILED, TLS_REQUIRED or CONNECTION_FAILED; other errors pass through. */
+export function classifyConnectError(err: unknown, endpoint: ImapEndpoint): unknown {
+  if (err instanceof MailferryError) return err;
+  const e = imapErrorOf(err);
+  const where = `${endpoint.host}:${endpoint.port}`;
+  if (e.authenticationFailed) {
+    return new MailferryError('AUTH_FAILED', `IMAP login to ${where} as ${endpoint.user} was refused by the server.`, { cause: err });
+  }
+  if (e.tlsFailed) {
+    return new MailferryError('TLS_REQUIRED', `TLS negotiation with ${where} failed.`, { cause: err });
+  }
+  if (e.code && connectionCodes.has(e.code)) {
+    return new MailferryError('CONNECTION_FAILED', `Cannot reach the IMAP server ${where} (${e.code}).`, { cause: err, permanent: false });
+  }
+  return err;
+}
+
+/** Connects and logs in; the caller owns the session and must logout()/close() it. */
+export async function openImap(endpoint: ImapEndpoint): Promise<ImapFlow> {
+  assertTransportAllowed(endpoint);
+  const loopback = isLoopbackHost(endpoint.host);
+  const client = new ImapFlow({
+    host: endpoint.host,
+    port: endpoint.port,
+    secure: endpoint.secure,
+    // A server without a certificate (the lab) advertises STARTTLS that then fails; plaintext was
+    // already vetted above, so a non-secure endpoint means "no TLS at all".
+    doSTARTTLS: endpoint.secure ? undefined : false,
+    auth: { user: endpoint.user, pass: endpoint.password },
+    logger: false,
+    disableAutoIdle: true,
+    // Deflate only pays off on a real network; on loopback it is pure CPU.
+    disableCompression: loopback,
+    clientInfo: { name: 'mailferry' },
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+  });
+  // imapflow emits 'error' on socket failures; without a listener Node would crash the process.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    client.close();
+    throw classifyConnectError(err, endpoint);
+  }
+  return client;
+}
+
+/** Ends a session quietly: the data is already committed or will be retried. */
+export async function closeImap(client: ImapFlow | undefined): Promise<void> {
+  if (!client) return;
+  try {
+    if (client.usable) await client.logout();
+  } catch {
+    // the server may have gone already; close() below releases the socket either way
+  } finally {
+    client.close();
+  }
+}

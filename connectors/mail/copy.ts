@@ -1,0 +1,232 @@
+/**
+ * Copying one folder: decide what is missing on the target, then stream it
+ * there. The source connection FETCHes bodies ahead into a byte-bounded
+ * queue while the target connection APPENDs groups from it, so both servers
+ * work at once; a group's confirmation is the durable step that advances the
+ * checkpoint.
+ */
+import type { FetchMessageObject, ImapFlow } from 'imapflow';
+import { AppendRejected, appendGroup, appendOne, type AppendItem } from './append';
+import { skipReason } from './filters';
+import { planMatches, settleByHash, type MessageMeta } from './identity';
+import { fetchInventory, hashBodies, storableFlags } from './inventory';
+import type { FolderPair } from './folders';
+import { ByteBoundedQueue } from './queue';
+import type { CopyRun } from './run';
+import type { BadItem } from './types';
+
+/** A group is confirmed (and checkpointed) at this many messages or bytes, whichever comes first. */
+export const GROUP_MESSAGES = 50;
+export const GROUP_BYTES = 10 * 1024 * 1024;
+/** Messages already on the target still advance the checkpoint, in steps of this many. */
+const GROUP_ITEMS = 1000;
+const FETCH_MESSAGES = 200;
+const FETCH_BYTES = 16 * 1024 * 1024;
+const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+
+type Action = 'copy' | 'existing' | 'skip' | 'too-large';
+interface WorkItem {
+  meta: MessageMeta;
+  action: Action;
+  reason?: string;
+}
+/** What the reader hands the writer: a work item, with its body when it is to be copied. */
+interface Ready extends WorkItem {
+  body?: Buffer;
+  /** the source expunged it between the inventory and the FETCH */
+  vanished?: boolean;
+}
+
+interface Sessions {
+  source: ImapFlow;
+  target: ImapFlow;
+}
+
+export async function copyFolder(sessions: Sessions, pair: FolderPair, run: CopyRun): Promise<void> {
+  const { source, target } = sessions;
+  const path = pair.source.path;
+  const box = await source.mailboxOpen(pair.source.nativePath, { readOnly: true });
+  const uidValidity = String(box.uidValidity);
+  const saved = run.checkpoint.folders[path];
+  const state = saved && saved.uidValidity === uidValidity ? saved : { uidValidity, lastUid: 0, done: false };
+  run.checkpoint.folders[path] = state;
+  if (state.done && box.uidNext - 1 <= state.lastUid) {
+    run.sourceCounts.set(path, box.exists);
+    return; // nothing arrived since the folder was finished
+  }
+
+  await ensureTargetFolder(target, pair);
+  const work = await planFolder(sessions, pair, run, state.lastUid);
+  if (target.mailbox) await target.mailboxClose(); // appends to a selected mailbox cost imapflow extra round trips
+  if (work.length > 0) await streamFolder(sessions, pair, run, work, state);
+  state.done = true;
+  run.saveCheckpoint();
+}
+
+async function ensureTargetFolder(target: ImapFlow, pair: FolderPair): Promise<void> {
+  if (pair.targetExists || pair.target === 'INBOX') return;
+  await target.mailboxCreate(pair.targetNative);
+  if (pair.source.subscribed) await target.mailboxSubscribe(pair.targetNative);
+  pair.targetExists = true;
+}
+
+/** The folder's messages above lastUid, in UID order, each with what to do about it. */
+async function planFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, lastUid: number): Promise<WorkItem[]> {
+  const { source, target } = sessions;
+  const all = await fetchInventory(source);
+  run.sourceCounts.set(pair.source.path, all.length);
+  const now = Date.now();
+  const kept: MessageMeta[] = [];
+  const work = new Map<number, WorkItem>();
+  for (const meta of all) {
+    const reason = skipReason(meta, run.options, now);
+    if (reason === undefined) kept.push(meta);
+    if (meta.uid > lastUid) work.set(meta.uid, { meta, action: reason === undefined ? 'existing' : 'skip', reason });
+  }
+  if (![...work.values()].some((w) => w.action === 'existing')) return [...work.values()];
+
+  await target.mailboxOpen(pair.targetNative, { readOnly: true });
+  const plan = planMatches(kept, await fetchInventory(target), lastUid);
+  for (const group of plan.ambiguous) {
+    const hashes = {
+      source: await hashBodies(source, group.source.map((m) => m.uid)),
+      target: await hashBodies(target, group.target.map((m) => m.uid)),
+    };
+    for (const uid of settleByHash(group, hashes, lastUid)) plan.copy.add(uid);
+  }
+  const limit = target.capabilities.get('APPENDLIMIT');
+  for (const uid of plan.copy) {
+    const item = work.get(uid) as WorkItem;
+    if (typeof limit === 'number' && item.meta.size > limit) {
+      item.action = 'too-large';
+      item.reason = `larger than the target's APPENDLIMIT of ${limit} bytes`;
+    } else {
+      item.action = 'copy';
+    }
+  }
+  return [...work.values()];
+}
+
+async function streamFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, work: WorkItem[], state: { lastUid: number }): Promise<void> {
+  const queue = new ByteBoundedQueue<Ready>(READ_AHEAD_BYTES);
+  void readAhead(sessions.source, work, queue);
+  let group: Ready[] = [];
+  const flush = async () => {
+    if (group.length === 0) return;
+    await writeGroup(sessions.target, pair, run, group);
+    state.lastUid = group[group.length - 1].meta.uid;
+    group = [];
+    run.progress(pair.source.path);
+    run.saveCheckpoint();
+  };
+  try {
+    let copies = 0;
+    let bytes = 0;
+    for (let item = await queue.shift(); item; item = await queue.shift()) {
+      run.throwIfAborted();
+      group.push(item);
+      if (item.body) {
+        copies++;
+        bytes += item.body.length;
+      }
+      if (copies >= GROUP_MESSAGES || bytes >= GROUP_BYTES || group.length >= GROUP_ITEMS) {
+        await flush();
+        copies = 0;
+        bytes = 0;
+      }
+    }
+    await flush();
+  } catch (err) {
+    queue.fail(err); // stops the reader; the caller closes the sessions
+    throw err;
+  }
+}
+
+/** The source side: FETCHes the bodies to copy, in chunks, and queues every work item in order. */
+async function readAhead(source: ImapFlow, work: WorkItem[], queue: ByteBoundedQueue<Ready>): Promise<void> {
+  let iterator: AsyncGenerator<FetchMessageObject, unknown> | undefined;
+  try {
+    for (let start = 0; start < work.length; ) {
+      let end = start;
+      const uids: number[] = [];
+      let bytes = 0;
+      for (; end < work.length; end++) {
+        if (work[end].action !== 'copy') continue;
+        if (uids.length >= FETCH_MESSAGES || (uids.length > 0 && bytes + work[end].meta.size > FETCH_BYTES)) break;
+        uids.push(work[end].meta.uid);
+        bytes += work[end].meta.size;
+      }
+      iterator = uids.length ? source.fetch(uids, { uid: true, source: true, flags: true }, { uid: true }) : undefined;
+      let next = iterator ? await iterator.next() : undefined;
+      for (let i = start; i < end; i++) {
+        const item = work[i];
+        if (item.action !== 'copy') {
+          await queue.push(item, 0);
+          continue;
+        }
+        while (next && !next.done && (next.value as FetchMessageObject).uid < item.meta.uid) next = await iterator?.next();
+        const msg = next && !next.done ? (next.value as FetchMessageObject) : undefined;
+        if (msg && msg.uid === item.meta.uid && msg.source) {
+          const meta = msg.flags ? { ...item.meta, flags: storableFlags(msg.flags) } : item.meta;
+          await queue.push({ ...item, meta, body: msg.source }, msg.source.length);
+          next = await iterator?.next();
+        } else {
+          await queue.push({ ...item, vanished: true }, 0);
+        }
+      }
+      while (next && !next.done) next = await iterator?.next();
+      iterator = undefined;
+      start = end;
+    }
+    queue.close();
+  } catch (err) {
+    queue.fail(err);
+    void iterator?.return(undefined).catch(() => undefined);
+  }
+}
+
+function badItem(pair: FolderPair, meta: MessageMeta, reason: string): BadItem {
+  return {
+    folder: pair.source.path,
+    uid: meta.uid,
+    date: meta.date ?? new Date(meta.internalDate).toISOString(),
+    subject: meta.subject,
+    size: meta.size,
+    reason,
+  };
+}
+
+function appendItem(item: Ready): AppendItem {
+  return { body: item.body as Buffer, flags: item.meta.flags, internalDate: new Date(item.meta.internalDate) };
+}
+
+/** The target side: one MULTIAPPEND for the group; if refused, one APPEND each to isolate the bad ones. */
+async function writeGroup(target: ImapFlow, pair: FolderPair, run: CopyRun, group: Ready[]): Promise<void> {
+  const toCopy = group.filter((g) => g.body);
+  const bad: BadItem[] = [];
+  let copied = toCopy;
+  try {
+    await appendGroup(target, pair.targetNative, toCopy.map(appendItem));
+  } catch (err) {
+    if (!(err instanceof AppendRejected)) throw err;
+    copied = [];
+    for (const item of toCopy) {
+      try {
+        await appendOne(target, pair.targetNative, appendItem(item));
+        copied.push(item);
+      } catch (oneErr) {
+        if (!(oneErr instanceof AppendRejected)) throw oneErr;
+        bad.push(badItem(pair, item.meta, oneErr.message));
+      }
+    }
+  }
+  run.messagesCopied += copied.length;
+  run.bytesCopied += copied.reduce((n, item) => n + (item.body as Buffer).length, 0);
+  for (const item of group) {
+    if (item.action === 'existing') run.messagesExisting++;
+    else if (item.action === 'skip') run.messagesSkipped++;
+    else if (item.action === 'too-large') bad.push(badItem(pair, item.meta, item.reason ?? 'too large for the target'));
+  }
+  // Counted last: passing the limit throws, and what was appended above must already be counted.
+  for (const item of bad) run.addBadItem(item);
+}

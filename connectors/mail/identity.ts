@@ -1,0 +1,100 @@
+/**
+ * Which source messages are already on the target.
+ *
+ * A message's identity is its Message-ID plus its content. Hashing every
+ * body on both sides would make a delta run as slow as a full copy, so the
+ * cheap key (Message-ID, RFC822.SIZE, INTERNALDATE) decides alone whenever it
+ * is unambiguous (one message with that key on each side); only the groups
+ * where it is not (duplicates, no Message-ID, a shared Message-ID) are
+ * settled by SHA-256 of the raw bytes, matched as multisets so that n
+ * identical copies on the source end as n copies on the target.
+ */
+
+export interface MessageMeta {
+  uid: number;
+  size: number;
+  /** INTERNALDATE in ms since the epoch (IMAP carries whole seconds) */
+  internalDate: number;
+  messageId: string | null;
+  flags: string[];
+  subject: string | null;
+  /** the Date header as ISO, when parseable */
+  date: string | null;
+}
+
+export type IdentityFields = Pick<MessageMeta, 'messageId' | 'size' | 'internalDate'>;
+
+export function identityKey(m: IdentityFields): string {
+  return `${m.messageId?.trim() ?? ''}\u0000${m.size}\u0000${Math.floor(m.internalDate / 1000)}`;
+}
+
+export interface MatchGroup {
+  source: MessageMeta[];
+  target: MessageMeta[];
+}
+
+export interface MatchPlan {
+  /** source UIDs that must be copied, decided without hashing */
+  copy: Set<number>;
+  /** groups to settle by content hash */
+  ambiguous: MatchGroup[];
+}
+
+function groupBy(messages: readonly MessageMeta[]): Map<string, MessageMeta[]> {
+  const map = new Map<string, MessageMeta[]>();
+  for (const m of messages) {
+    const key = identityKey(m);
+    const list = map.get(key);
+    if (list) list.push(m);
+    else map.set(key, [m]);
+  }
+  return map;
+}
+
+/**
+ * `source` holds every (non-filtered) message of the folder, also those a
+ * checkpoint says are copied already (UID ≤ lastUid): they are never copied
+ * again, but they take their place on the target, so a later duplicate of
+ * them is still copied.
+ */
+export function planMatches(source: readonly MessageMeta[], target: readonly MessageMeta[], lastUid: number): MatchPlan {
+  const targetGroups = groupBy(target);
+  const copy = new Set<number>();
+  const ambiguous: MatchGroup[] = [];
+  for (const [key, group] of groupBy(source)) {
+    const fresh = group.filter((m) => m.uid > lastUid);
+    if (fresh.length === 0) continue;
+    const onTarget = targetGroups.get(key) ?? [];
+    if (onTarget.length === 0) {
+      for (const m of fresh) copy.add(m.uid);
+    } else if (group.length === 1 && onTarget.length === 1) {
+      continue;
+    } else {
+      ambiguous.push({ source: group, target: onTarget });
+    }
+  }
+  return { copy, ambiguous };
+}
+
+/** Multiset match of one ambiguous group by content hash; returns the source UIDs to copy. */
+export function settleByHash(
+  group: MatchGroup,
+  hashes: { source: ReadonlyMap<number, string>; target: ReadonlyMap<number, string> },
+  lastUid: number,
+): number[] {
+  const available = new Map<string, number>();
+  for (const m of group.target) {
+    const h = hashes.target.get(m.uid);
+    if (h !== undefined) available.set(h, (available.get(h) ?? 0) + 1);
+  }
+  // Messages the checkpoint vouches for claim their target copies first.
+  const ordered = [...group.source].sort((a, b) => Number(b.uid <= lastUid) - Number(a.uid <= lastUid) || a.uid - b.uid);
+  const copy: number[] = [];
+  for (const m of ordered) {
+    const h = hashes.source.get(m.uid);
+    const left = h === undefined ? 0 : (available.get(h) ?? 0);
+    if (left > 0) available.set(h as string, left - 1);
+    else if (m.uid > lastUid && h !== undefined) copy.push(m.uid);
+  }
+  return copy.sort((a, b) => a - b);
+}

@@ -1,0 +1,70 @@
+/**
+ * The state of one copyMailbox call that outlives reconnects: the in-memory
+ * checkpoint, the counters and the bad items, and the callbacks that
+ * report them.
+ */
+import { MailferryError } from '../../shared/errors';
+import type { BadItem, CopyCheckpoint, CopyOptions, CopyProgress } from './types';
+
+export class CopyRun {
+  readonly checkpoint: CopyCheckpoint;
+  readonly badItems: BadItem[] = [];
+  /** per source folder, the message count seen by the latest pass */
+  readonly sourceCounts = new Map<string, number>();
+  messagesCopied = 0;
+  bytesCopied = 0;
+  messagesExisting = 0;
+  messagesSkipped = 0;
+  foldersDone = 0;
+  foldersTotal = 0;
+  private checkpointsEmitted = 0;
+  private checkpointsAtLastLook = 0;
+
+  constructor(readonly options: CopyOptions) {
+    // A private copy: the caller's object must not change under it while we advance it.
+    this.checkpoint = structuredClone(options.checkpoint ?? { folders: {} });
+  }
+
+  get badItemLimit(): number {
+    return this.options.badItemLimit ?? 50;
+  }
+
+  addBadItem(item: BadItem): void {
+    this.badItems.push(item);
+    if (this.badItems.length > this.badItemLimit) {
+      throw new MailferryError(
+        'BAD_ITEM_LIMIT',
+        `${this.badItems.length} messages could not be copied (limit ${this.badItemLimit}); the last one, in ${item.folder}: ${item.reason}`,
+      );
+    }
+  }
+
+  progress(folder: string): void {
+    const p: CopyProgress = {
+      folder,
+      foldersDone: this.foldersDone,
+      foldersTotal: this.foldersTotal,
+      messagesCopied: this.messagesCopied,
+      bytesCopied: this.bytesCopied,
+      messagesExisting: this.messagesExisting,
+      messagesFailed: this.badItems.length,
+    };
+    this.options.onProgress?.(p);
+  }
+
+  saveCheckpoint(): void {
+    this.checkpointsEmitted++;
+    this.options.onCheckpoint?.(structuredClone(this.checkpoint));
+  }
+
+  /** Whether a checkpoint was emitted since the last call: the reconnect loop's "made progress". */
+  advancedSinceLastLook(): boolean {
+    const advanced = this.checkpointsEmitted > this.checkpointsAtLastLook;
+    this.checkpointsAtLastLook = this.checkpointsEmitted;
+    return advanced;
+  }
+
+  throwIfAborted(): void {
+    this.options.signal?.throwIfAborted();
+  }
+}
