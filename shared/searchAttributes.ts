@@ -1,4 +1,4 @@
-import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributeKey } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /**
  * The custom search attributes an SRE filters on in the Web UI
@@ -13,14 +13,14 @@ export const MailferryStep = defineSearchAttributeKey('MailferryStep', SearchAtt
 export const MailferryState = defineSearchAttributeKey('MailferryState', SearchAttributeType.KEYWORD);
 export const MailferryFailureKind = defineSearchAttributeKey('MailferryFailureKind', SearchAttributeType.KEYWORD);
 
-export const mailferrySearchAttributes: readonly SearchAttributeKey<SearchAttributeType>[] = [
+export const mailferrySearchAttributes = [
   MailferryOrg,
   MailferryBatch,
   MailferryMailbox,
   MailferryStep,
   MailferryState,
   MailferryFailureKind,
-];
+] as const;
 
 /** The type names the Temporal CLI and admin tools expect (`--type Keyword`). */
 export const cliTypeName: Record<SearchAttributeType, string> = {
