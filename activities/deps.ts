@@ -1,0 +1,35 @@
+/**
+ * What activities are built from. The worker injects real connectors; a
+ * narrow unit test may inject its own. Nothing here knows about Temporal's
+ * client: the ledger is a connector like any other.
+ */
+import type { Logger } from 'pino';
+import type { DavCopier, DavEndpoint } from '../connectors/dav/types';
+import type { CloudDirectory, SourceDirectory } from '../connectors/directory/types';
+import type { Ledger } from '../connectors/ledger/types';
+import type { ImapEndpoint, MailCopier } from '../connectors/mail/types';
+import type { ReportMailer } from '../connectors/smtp/types';
+import type { SecretBox } from '../shared/secrets';
+import type { ConnectionSettings } from '../workflows/definitions';
+
+export interface Connectors {
+  /** opened per call from the organisation's settings; the caller closes it */
+  sourceDirectory(settings: ConnectionSettings): SourceDirectory;
+  cloudDirectory(): CloudDirectory;
+  /** admin (master-user) access to one source mailbox */
+  sourceImap(settings: ConnectionSettings, address: string): ImapEndpoint;
+  targetImap(address: string): ImapEndpoint;
+  sourceDav(settings: ConnectionSettings): DavEndpoint;
+  targetDav(): DavEndpoint;
+  mail: MailCopier;
+  dav: DavCopier;
+  mailer: ReportMailer;
+  ledger: Ledger;
+}
+
+export interface ActivityDeps {
+  connectors: Connectors;
+  secrets: SecretBox;
+  reports: { dir: string; from: string };
+  logger: Logger;
+}

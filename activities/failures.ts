@@ -1,0 +1,26 @@
+/**
+ * How a connector error becomes a Temporal failure: a MailferryError keeps its
+ * code as the failure type (what the Web UI and reports show) and is
+ * non-retryable when retrying cannot heal it. Anything else is left for the
+ * retry policy.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { MailferryError } from '../shared/errors';
+
+export function asFailure(err: unknown): unknown {
+  if (err instanceof MailferryError) {
+    return ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: err.permanent });
+  }
+  return err;
+}
+
+/** Runs `fn`, translating errors; always runs `cleanup`. */
+export async function translated<T>(fn: () => Promise<T>, cleanup?: () => Promise<void>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asFailure(err);
+  } finally {
+    await cleanup?.().catch(() => undefined);
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * All activities, built from injected connectors (samples-typescript's
+ * `createActivities(deps)`): the worker passes real ones, and workflows proxy
+ * `ReturnType<typeof createActivities>` without importing this code.
+ */
+import { createConnectionActivities } from './connection';
+import type { ActivityDeps } from './deps';
+import { createDirectoryActivities } from './directory';
+import { createMailDataActivities } from './mailData';
+import { createReportActivities } from './reports';
+import { createRowActivities } from './rows';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createConnectionActivities(deps),
+    ...createRowActivities(deps),
+    ...createDirectoryActivities(deps),
+    ...createMailDataActivities(deps),
+    ...createReportActivities(deps),
+  };
+}
+
+export type { ActivityDeps, Connectors } from './deps';

@@ -1,0 +1,149 @@
+/**
+ * Batch reports (DESIGN 6–8, 12): each is a CSV file kept under the reports
+ * directory and attached to a status e-mail sent to the admin and the extra
+ * recipients given at batch start.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { toCsv } from '../shared/csv';
+import { ORG_NAME_PATTERN, type BatchStatus } from '../workflows/definitions';
+import type { ActivityDeps } from './deps';
+import { translated } from './failures';
+
+export type ReportKind = 'mailboxesReady' | 'migrationComplete' | 'stopped';
+
+export interface BatchReportInput {
+  kind: ReportKind;
+  org: string;
+  batch: number;
+  startedAt: string;
+  startedBy: string;
+  adminEmail: string;
+  notify: string[];
+  status: BatchStatus;
+}
+
+type Row = BatchStatus['rows'][number];
+interface Report {
+  name: string;
+  content: string;
+}
+
+const titles: Record<ReportKind, string> = {
+  mailboxesReady: 'Mailboxes Ready',
+  migrationComplete: 'Migration Complete',
+  stopped: 'Batch stopped',
+};
+
+function mailboxesReady(rows: Row[]): Report {
+  const ready = rows.filter((r) => r.state === 'ready' || r.state === 'copying' || r.state === 'completed');
+  return {
+    name: 'MailboxesReady.csv',
+    content: toCsv(
+      ready.map((r) => ({ Line: r.line, EmailAddress: r.address, State: r.state })),
+      ['Line', 'EmailAddress', 'State'],
+    ),
+  };
+}
+
+function errorReport(rows: Row[]): Report | null {
+  const bad = rows.filter((r) => r.state === 'failed' || r.state === 'stopped');
+  if (bad.length === 0) return null;
+  return {
+    name: 'ErrorReport.csv',
+    content: toCsv(
+      bad.map((r) => ({ Line: r.line, EmailAddress: r.address, State: r.state, Step: r.step ?? '', Code: r.error?.code ?? '', Error: r.error?.message ?? '', SuggestedFix: r.error?.fix ?? '' })),
+      ['Line', 'EmailAddress', 'State', 'Step', 'Code', 'Error', 'SuggestedFix'],
+    ),
+  };
+}
+
+function validationReport(status: BatchStatus): Report | null {
+  if (status.rejected.length === 0) return null;
+  return {
+    name: 'ValidationReport.csv',
+    content: toCsv(
+      status.rejected.map((r) => ({ Line: r.line, EmailAddress: r.address, Code: r.code, Error: r.message, SuggestedFix: r.fix })),
+      ['Line', 'EmailAddress', 'Code', 'Error', 'SuggestedFix'],
+    ),
+  };
+}
+
+function migrationComplete(rows: Row[]): Report {
+  return {
+    name: 'MigrationComplete.csv',
+    content: toCsv(
+      rows.map((r) => ({
+        Line: r.line,
+        EmailAddress: r.address,
+        State: r.state,
+        MessagesCopied: r.copy?.messagesCopied ?? 0,
+        BytesCopied: r.copy?.bytesCopied ?? 0,
+        MessagesAlreadyThere: r.copy?.messagesExisting ?? 0,
+        ItemsSkipped: r.copy?.badItems ?? 0,
+        ContactsCopied: r.copy?.contactsCopied ?? 0,
+        EventsCopied: r.copy?.eventsCopied ?? 0,
+      })),
+      ['Line', 'EmailAddress', 'State', 'MessagesCopied', 'BytesCopied', 'MessagesAlreadyThere', 'ItemsSkipped', 'ContactsCopied', 'EventsCopied'],
+    ),
+  };
+}
+
+function reportsFor(input: BatchReportInput): Report[] {
+  const rows = input.status.rows;
+  const chosen: (Report | null)[] =
+    input.kind === 'migrationComplete'
+      ? [migrationComplete(rows), errorReport(rows)]
+      : [mailboxesReady(rows), errorReport(rows), validationReport(input.status)];
+  return chosen.filter((r): r is Report => r !== null);
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function summaryLines(input: BatchReportInput): [string, string][] {
+  const s = input.status;
+  const copied = s.rows.reduce((n, r) => n + (r.copy?.messagesCopied ?? 0), 0);
+  return [
+    ['Organisation', input.org],
+    ['Batch', String(input.batch)],
+    ['Started', `${input.startedAt} by ${input.startedBy}`],
+    ['Mailboxes in batch', String(s.total)],
+    ['Mailboxes created', String(s.created)],
+    ['Failed', String(s.failed)],
+    ['Stopped or not started', String(s.rows.filter((r) => r.state === 'stopped').length)],
+    ['Rows rejected by validation', String(s.rejected.length)],
+    ['Messages copied', String(copied)],
+  ];
+}
+
+export function createReportActivities({ connectors, reports }: ActivityDeps) {
+  return {
+    /** Writes the kind's CSV reports, e-mails them, and returns the files' paths. */
+    async sendBatchReport(input: BatchReportInput): Promise<string[]> {
+      if (!ORG_NAME_PATTERN.test(input.org)) throw new Error(`Refusing report path for organisation name ${JSON.stringify(input.org)}`);
+      return translated(async () => {
+        const dir = join(reports.dir, input.org, `batch-${input.batch}`, input.kind);
+        await mkdir(dir, { recursive: true });
+        const files = reportsFor(input);
+        const paths = await Promise.all(
+          files.map(async (f) => {
+            const path = join(dir, f.name);
+            await writeFile(path, f.content);
+            return path;
+          }),
+        );
+        const lines = summaryLines(input);
+        const title = `${titles[input.kind]}: ${input.org} batch ${input.batch}`;
+        await connectors.mailer.send({
+          from: reports.from,
+          to: [input.adminEmail, ...input.notify],
+          subject: `[mailferry] ${title} (${input.status.created} created, ${input.status.failed} failed)`,
+          text: `${title}\n\n${lines.map(([k, v]) => `${k}: ${v}`).join('\n')}\n\nReports attached: ${files.map((f) => f.name).join(', ')}\n`,
+          html: `<h2>${escapeHtml(title)}</h2><table>${lines.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table><p>Reports attached: ${files.map((f) => escapeHtml(f.name)).join(', ')}</p>`,
+          attachments: files.map((f) => ({ filename: f.name, content: f.content })),
+        });
+        return paths;
+      });
+    },
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * A batch's rows: from a CSV (validated, DESIGN 3–4) or from the ledger (a
+ * resume without CSV), each with its plan from the ledger (DESIGN 9): a new
+ * row runs every step, a failed row resumes at the step that failed, a
+ * migrated row only has its TargetAddress reset.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { CsvStructureError, validateCsv } from '../shared/csv';
+import { errorCodes } from '../shared/errors';
+import type { LedgerEntry } from '../connectors/ledger/types';
+import type { BatchRow, BatchSource, ConnectionSettings, RowPlan, Sealed, ValidationIssue } from '../workflows/definitions';
+import type { ActivityDeps } from './deps';
+import { translated } from './failures';
+
+interface Candidate {
+  line: number;
+  address: string;
+  password?: Sealed;
+  forceChangePassword?: boolean;
+}
+
+/** Bounded parallelism for per-row look-ups: a 1,000-row CSV should not open 1,000 LDAP searches at once. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function planFrom(entry: LedgerEntry | null): RowPlan {
+  const outcome = entry?.outcome;
+  if (!outcome) return { kind: 'new' };
+  if (outcome.state === 'completed') return { kind: 'resetTargetAddress' };
+  if (outcome.state === 'ready') return { kind: 'resume', from: 'copyData', checkpoint: outcome.checkpoint };
+  return { kind: 'resume', from: outcome.failedStep ?? 'verifyMeu', checkpoint: outcome.checkpoint };
+}
+
+export function createRowActivities({ connectors, secrets }: ActivityDeps) {
+  async function fromCsv(settings: ConnectionSettings, csv: Sealed): Promise<{ candidates: Candidate[]; rejected: ValidationIssue[] }> {
+    const cloud = connectors.cloudDirectory();
+    const source = connectors.sourceDirectory(settings);
+    try {
+      const tenant = await cloud.tenant();
+      const parsed = validateCsv(secrets.unseal(csv), { acceptedDomains: tenant.acceptedDomains, federatedDomains: tenant.federatedDomains });
+      const rejected: ValidationIssue[] = parsed.rejected.map((r) => ({ line: r.line, address: r.address, code: r.code, message: r.message, fix: r.fix }));
+      const checked = await mapLimit(parsed.rows, 8, async (row) => ({ row, mailbox: await source.findMailbox(row.address) }));
+      const candidates: Candidate[] = [];
+      for (const { row, mailbox } of checked) {
+        const reject = (code: 'SOURCE_MAILBOX_NOT_FOUND' | 'UM_ENABLED', message: string) =>
+          rejected.push({ line: row.line, address: row.address, code, message, fix: errorCodes[code] });
+        if (!mailbox) reject('SOURCE_MAILBOX_NOT_FOUND', `No on-premises mailbox has the address ${row.address}.`);
+        else if (mailbox.umEnabled) reject('UM_ENABLED', `The on-premises mailbox ${row.address} is enabled for unified messaging.`);
+        else
+          candidates.push({
+            line: row.line,
+            address: row.address,
+            forceChangePassword: row.forceChangePassword,
+            password: row.password === undefined ? undefined : secrets.seal(row.password),
+          });
+      }
+      rejected.sort((a, b) => a.line - b.line);
+      return { candidates, rejected };
+    } catch (err) {
+      if (err instanceof CsvStructureError) {
+        throw ApplicationFailure.create({ type: `CSV_${err.code}`, message: err.message, nonRetryable: true });
+      }
+      throw err;
+    } finally {
+      await Promise.allSettled([cloud.close(), source.close()]);
+    }
+  }
+
+  async function fromLedger(org: string, source: Extract<BatchSource, { kind: 'resume' }>): Promise<Candidate[]> {
+    const addresses = source.mailboxes ?? (source.failedOfBatch ? await connectors.ledger.addressesOfBatch(org, source.failedOfBatch, ['failed', 'stopped']) : []);
+    return addresses.map((address, i) => ({ line: i + 1, address: address.toLowerCase() }));
+  }
+
+  return {
+    async prepareRows(input: { org: string; batch: number; settings: ConnectionSettings; source: BatchSource }) {
+      return translated(async () => {
+        const { candidates, rejected } =
+          input.source.kind === 'csv' ? await fromCsv(input.settings, input.source.csv) : { candidates: await fromLedger(input.org, input.source), rejected: [] };
+        const entries = await mapLimit(candidates, 8, (c) => connectors.ledger.lookup(input.org, c.address));
+        const rows: BatchRow[] = [];
+        candidates.forEach((c, i) => {
+          const entry = entries[i];
+          if (entry?.running) {
+            rejected.push({
+              line: c.line,
+              address: c.address,
+              code: 'ALREADY_RUNNING',
+              message: `A run of ${c.address} is still open (${entry.workflowId}).`,
+              fix: 'Wait for it to finish or stop its batch, then re-run the row.',
+            });
+            return;
+          }
+          if (input.source.kind === 'resume' && !entry?.outcome) {
+            rejected.push({ line: c.line, address: c.address, code: 'NOT_IN_LEDGER', message: `${c.address} has never been migrated.`, fix: 'Start a batch from a CSV that lists it.' });
+            return;
+          }
+          const outcome = entry?.outcome;
+          rows.push({
+            line: c.line,
+            address: c.address,
+            plan: planFrom(entry),
+            state: 'queued',
+            step: null,
+            forceChangePassword: c.forceChangePassword ?? outcome?.forceChangePassword ?? false,
+            password: c.password ?? outcome?.password,
+            checkpoint: outcome?.checkpoint,
+            previousTargetAddress: outcome?.previousTargetAddress,
+            copy: outcome?.copy,
+          });
+        });
+        return { rows, rejected };
+      });
+    },
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * `mailferry batch start|status|stop|resume`: thin calls on the organisation
+ * and batch workflows. The CSV is validated here first, so an admin sees its
+ * problems before anything runs, then sent sealed (it holds passwords).
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { createTemporalLedger } from '../connectors/ledger/temporal';
+import { CsvStructureError, validateCsv } from '../shared/csv';
+import {
+  batchStatusQuery,
+  batchWorkflowId,
+  organisationWorkflowId,
+  startBatchUpdate,
+  stopBatchSignal,
+  type BatchSource,
+  type BatchStatus,
+  type OrganisationState,
+  type StartBatchRequest,
+} from '../workflows/definitions';
+import type { Session } from './connection';
+import { CliError, EXIT } from './errors';
+import { orgState, refusedAsCliError } from './org';
+
+export function readCsvFile(path: string): { content: string; fileName: string; result: ReturnType<typeof validateCsv> } {
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`Cannot read the CSV file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.BAD_INPUT);
+  }
+  try {
+    return { content, fileName: basename(path), result: validateCsv(content, {}) };
+  } catch (err) {
+    if (err instanceof CsvStructureError) throw new CliError(`${basename(path)}: ${err.message}`, EXIT.BAD_INPUT);
+    throw err;
+  }
+}
+
+export async function startBatch(session: Session, org: string, request: StartBatchRequest) {
+  return refusedAsCliError(() => session.client.workflow.getHandle(organisationWorkflowId(org)).executeUpdate(startBatchUpdate, { args: [request] }));
+}
+
+export function csvSource(session: Session, path: string): { source: BatchSource; warnings: string[] } {
+  const { content, fileName, result } = readCsvFile(path);
+  if (result.rows.length === 0) throw new CliError(`${fileName}: no valid row to migrate (${result.rejected.length} rejected)`, EXIT.BAD_INPUT);
+  const warnings = result.rejected.map((r) => `line ${r.line}: ${r.address || '(no address)'}: ${r.message} Fix: ${r.fix}`);
+  return { source: { kind: 'csv', fileName, csv: session.secrets.seal(content) }, warnings };
+}
+
+/** `--dry-run`: the plan of each row from the ledger, without starting anything. */
+export async function dryRun(session: Session, org: string, path: string): Promise<{ line: number; address: string; plan: string }[]> {
+  const { result } = readCsvFile(path);
+  const ledger = createTemporalLedger(session.client);
+  const out: { line: number; address: string; plan: string }[] = [];
+  for (const row of result.rows) {
+    const entry = await ledger.lookup(org, row.address);
+    const o = entry?.outcome;
+    const plan = entry?.running
+      ? 'refused: a run of this mailbox is still open'
+      : !o
+        ? 'new: all steps'
+        : o.state === 'completed'
+          ? 'reset TargetAddress only (already migrated)'
+          : o.state === 'ready'
+            ? 'resume at copyData'
+            : `resume at ${o.failedStep ?? 'verifyMeu'} (failed in batch ${o.batch}: ${o.error?.code ?? 'unknown'})`;
+    out.push({ line: row.line, address: row.address, plan });
+  }
+  for (const r of result.rejected) out.push({ line: r.line, address: r.address, plan: `skipped: ${r.message}` });
+  return out.sort((a, b) => a.line - b.line);
+}
+
+export function pickBatch(state: OrganisationState, requested: number | undefined): number {
+  if (requested !== undefined) {
+    if (!state.batches.some((b) => b.batch === requested)) throw new CliError(`Organisation ${state.org} has no batch ${requested}`, EXIT.NOT_FOUND);
+    return requested;
+  }
+  const latest = state.activeBatch ?? state.batches.at(-1)?.batch;
+  if (latest === undefined) throw new CliError(`Organisation ${state.org} has no batch yet: start one with \`mailferry batch start --csv F\``, EXIT.NOT_FOUND);
+  return latest;
+}
+
+export async function batchStatus(session: Session, org: string, batch?: number): Promise<BatchStatus> {
+  const state = await orgState(session.client, org);
+  const n = pickBatch(state, batch);
+  return session.client.workflow.getHandle(batchWorkflowId(org, n)).query(batchStatusQuery);
+}
+
+export async function stopBatch(session: Session, org: string, by: string, batch?: number): Promise<number> {
+  const state = await orgState(session.client, org);
+  const n = batch ?? state.activeBatch;
+  if (n === null || n === undefined) throw new CliError(`Organisation ${org} has no active batch to stop`, EXIT.REFUSED);
+  await session.client.workflow.getHandle(batchWorkflowId(org, n)).signal(stopBatchSignal, { by });
+  return n;
+}
+
+export function formatStatus(s: BatchStatus): string {
+  const lines = [
+    `Batch ${s.batch} of ${s.org} (${s.workflowId}): ${s.phase}`,
+    `  started ${s.startedAt} by ${s.startedBy}; at most ${s.maxConcurrent} mailboxes at once`,
+    `  total ${s.total}  created ${s.created}  active ${s.active}  completed ${s.completed}  failed ${s.failed}  waiting ${s.waiting}  rejected ${s.rejected.length}`,
+    '',
+    '  line  mailbox                                   state         step               detail',
+  ];
+  for (const r of s.rows) {
+    const detail = r.error ? `${r.error.code}: ${r.error.message} Fix: ${r.error.fix}` : r.copy ? `${r.copy.messagesCopied} messages, ${(r.copy.bytesCopied / 1e6).toFixed(1)} MB` : '';
+    lines.push(`  ${String(r.line).padStart(4)}  ${r.address.padEnd(40)}  ${r.state.padEnd(12)}  ${(r.step ?? '-').padEnd(17)}  ${detail}`);
+  }
+  for (const r of s.rejected) lines.push(`  ${String(r.line).padStart(4)}  ${r.address.padEnd(40)}  ${'rejected'.padEnd(12)}  ${'-'.padEnd(17)}  ${r.code}: ${r.message} Fix: ${r.fix}`);
+  if (s.reports.length) lines.push('', '  reports:', ...s.reports.map((p) => `    ${p}`));
+  return lines.join('\n');
+}

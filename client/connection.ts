@@ -1,0 +1,43 @@
+/**
+ * The CLI's Temporal client: the same payload codec and failure converter as
+ * the worker, and an error an admin can act on when the server is down.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { z } from 'zod';
+import { dataConverterOptions, loadCodec } from '../shared/codec';
+import { createSecretBox, type SecretBox } from '../shared/secrets';
+import { CliError, EXIT } from './errors';
+
+const clientEnv = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TLS: z.enum(['true', 'false', '1', '0']).default('false'),
+  TEMPORAL_API_KEY: z.string().optional(),
+});
+
+export interface Session {
+  client: Client;
+  secrets: SecretBox;
+  close(): Promise<void>;
+}
+
+export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise<Session> {
+  const cfg = clientEnv.parse(env);
+  const { codec, key, keyId } = loadCodec(env);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({
+      address: cfg.TEMPORAL_ADDRESS,
+      tls: cfg.TEMPORAL_TLS === 'true' || cfg.TEMPORAL_TLS === '1' || Boolean(cfg.TEMPORAL_API_KEY),
+      apiKey: cfg.TEMPORAL_API_KEY,
+      connectTimeout: '5 seconds',
+    });
+  } catch (err) {
+    throw new CliError(
+      `Temporal server not reachable at ${cfg.TEMPORAL_ADDRESS} (${err instanceof Error ? err.message : String(err)}): start it with \`npm run temporal:up\`, or set TEMPORAL_ADDRESS`,
+      EXIT.TEMPORAL_UNREACHABLE,
+    );
+  }
+  const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE, dataConverter: dataConverterOptions(codec) });
+  return { client, secrets: createSecretBox(key, keyId), close: () => connection.close() };
+}

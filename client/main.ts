@@ -1,0 +1,218 @@
+/**
+ * `mailferry`: the admin CLI. Thin: it validates input, starts, signals and
+ * queries workflows, and prints. Every failure exits non-zero with a message
+ * that names the cause and the next action.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { batchWorkflowId, type BatchResult } from '../workflows/definitions';
+import { batchStatus, csvSource, dryRun, formatStatus, pickBatch, startBatch, stopBatch } from './batch';
+import { openSession, type Session } from './connection';
+import { CliError, EXIT, exitCodeHelp } from './errors';
+import { checkOrgName, orgState } from './org';
+import { applySettings, buildSettings, redactSettings, retestSettings, type SettingsOptions } from './settings';
+
+const program = new Command('mailferry')
+  .description('Staged mailbox migration (on-premises → cloud) run as durable Temporal workflows')
+  .option('--org <name>', 'organisation (migration) name', process.env.MAILFERRY_ORG ?? 'tailspintoys')
+  .addHelpText('after', exitCodeHelp)
+  .showHelpAfterError();
+
+const whole = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return n;
+};
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const org = () => checkOrgName(program.opts<{ org: string }>().org);
+const who = () => process.env.MAILFERRY_ADMIN ?? process.env.USER ?? 'admin';
+const print = (value: unknown, json: boolean | undefined, text: () => string) => console.log(json ? JSON.stringify(value, null, 2) : text());
+
+async function withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
+  const session = await openSession();
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}
+
+async function waitForBatch(session: Session, orgName: string, batch: number): Promise<BatchResult> {
+  return (await session.client.workflow.getHandle(batchWorkflowId(orgName, batch)).result()) as BatchResult;
+}
+
+// settings ------------------------------------------------------------------
+const settings = program.command('settings').description('connection settings of the source organisation (kept for every batch)');
+settings
+  .command('set')
+  .description('test and keep the connection settings; passwords come from the environment, never the command line')
+  .option('--lab', 'take every value from the running lab (npm run -s lab:info)')
+  .option('--admin-email <address>', 'migration administrator e-mail address')
+  .option('--username <name>', 'DOMAIN\\user or UPN of the migration administrator')
+  .option('--password-env <VAR>', 'environment variable holding the admin password', 'MAILFERRY_ADMIN_PASSWORD')
+  .option('--password-stdin', 'read the admin password from standard input')
+  .option('--mode <mode>', 'autodiscover | manual', 'manual')
+  .option('--exchange-server <fqdn>', 'manual mode: the Exchange server FQDN')
+  .option('--rpc-proxy <fqdn>', 'manual mode: the RPC proxy server FQDN')
+  .option('--imap <host:port>', 'source IMAP endpoint')
+  .option('--imap-tls', 'use implicit TLS for IMAP')
+  .option('--master-user <name>', 'login that has Full Access to every mailbox (default: --username)')
+  .option('--ldap-url <url>', 'source directory URL')
+  .option('--ldap-base-dn <dn>', 'source directory base DN')
+  .option('--ldap-bind-dn <dn>', 'source directory bind DN')
+  .option('--ldap-password-env <VAR>', 'environment variable holding the directory password (default: admin password)')
+  .option('--dav-url <url>', 'source CalDAV/CardDAV server URL')
+  .option('--dav-user <name>', 'source CalDAV/CardDAV admin user')
+  .option('--dav-password-env <VAR>', 'environment variable holding the DAV password (default: admin password)')
+  .option('--max-concurrent <n>', 'mailboxes migrated at the same time, 1–10', '3')
+  .action((opts: SettingsOptions) =>
+    withSession(async (s) => {
+      const result = await applySettings(s, org(), buildSettings(opts, s));
+      console.log(`Settings of ${org()} tested and saved (${result.serverVersion}, tested ${result.testedAt}).`);
+    }),
+  );
+settings
+  .command('test')
+  .description('test the saved settings again (connection test and preflight)')
+  .action(() =>
+    withSession(async (s) => {
+      const result = await retestSettings(s, org());
+      console.log(`Connection test passed: ${result.serverVersion} (${result.testedAt}).`);
+    }),
+  );
+settings
+  .command('show')
+  .description('print the saved settings, secrets redacted')
+  .option('--json', 'machine-readable output')
+  .action((opts: { json?: boolean }) =>
+    withSession(async (s) => {
+      const state = await orgState(s.client, org());
+      if (!state.settings) throw new CliError(`Organisation ${org()} has no settings yet`, EXIT.NOT_FOUND);
+      const shown = { tested: state.settingsTestedAt, settings: redactSettings(state.settings) };
+      print(shown, opts.json, () => JSON.stringify(shown, null, 2));
+    }),
+  );
+
+// batch ---------------------------------------------------------------------
+const batch = program.command('batch').description('migration batches: one CSV of at most 1,000 mailboxes each');
+batch
+  .command('start')
+  .description('validate a CSV and start a batch from it')
+  .requiredOption('--csv <file>', 'CSV with EmailAddress[,Password][,ForceChangePassword]')
+  .option('--notify <addresses>', 'extra recipients of the status e-mails, comma separated', list, [])
+  .option('--dry-run', 'print what would happen to each row; start nothing')
+  .option('--wait', 'wait for the batch to finish and print its summary')
+  .option('--json', 'machine-readable output')
+  .action((opts: { csv: string; notify: string[]; dryRun?: boolean; wait?: boolean; json?: boolean }) =>
+    withSession(async (s) => {
+      if (opts.dryRun) {
+        const plan = await dryRun(s, org(), opts.csv);
+        print(plan, opts.json, () => plan.map((p) => `line ${p.line}  ${p.address}: ${p.plan}`).join('\n'));
+        return;
+      }
+      const { source, warnings } = csvSource(s, opts.csv);
+      for (const w of warnings) console.error(`warning: ${w}`);
+      const started = await startBatch(s, org(), { startedBy: who(), notify: opts.notify, source });
+      if (!opts.json) console.log(`Batch ${started.batch} started: ${started.workflowId}`);
+      if (opts.wait) {
+        const result = await waitForBatch(s, org(), started.batch);
+        print(result, opts.json, () => formatStatusLine(result));
+      } else if (opts.json) {
+        console.log(JSON.stringify(started));
+      }
+    }),
+  );
+batch
+  .command('status')
+  .description('progress of the active (or latest) batch')
+  .option('--batch <n>', 'batch number', whole)
+  .option('--watch', 'refresh every 2 seconds until the batch ends')
+  .option('--json', 'machine-readable output')
+  .action((opts: { batch?: number; watch?: boolean; json?: boolean }) =>
+    withSession(async (s) => {
+      for (;;) {
+        const status = await batchStatus(s, org(), opts.batch);
+        if (opts.watch && !opts.json) process.stdout.write('\x1b[2J\x1b[H');
+        print(status, opts.json, () => formatStatus(status));
+        if (!opts.watch || ['completed', 'stopped', 'failed'].includes(status.phase)) return;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }),
+  );
+batch
+  .command('wait')
+  .description('wait until a batch ends and print its summary')
+  .option('--batch <n>', 'batch number', whole)
+  .option('--json', 'machine-readable output')
+  .action((opts: { batch?: number; json?: boolean }) =>
+    withSession(async (s) => {
+      const n = pickBatch(await orgState(s.client, org()), opts.batch);
+      const result = await waitForBatch(s, org(), n);
+      print(result, opts.json, () => formatStatusLine(result));
+    }),
+  );
+batch
+  .command('stop')
+  .description('stop the active batch: in-flight mailboxes stop now, provisioned ones stay')
+  .option('--batch <n>', 'batch number', whole)
+  .action((opts: { batch?: number }) =>
+    withSession(async (s) => {
+      const n = await stopBatch(s, org(), who(), opts.batch);
+      console.log(`Stop sent to batch ${n}; the stop report will be e-mailed when in-flight mailboxes have stopped.`);
+    }),
+  );
+batch
+  .command('resume')
+  .description('resume rows without a CSV: one mailbox, or every failed row of a batch, from the step that failed')
+  .option('--mailbox <address>', 'one mailbox (repeatable, comma separated)', list)
+  .option('--failed', 'every failed or stopped row of --batch (default: the latest batch)')
+  .option('--batch <n>', 'batch whose failed rows to resume', whole)
+  .option('--wait', 'wait for the batch to finish and print its summary')
+  .option('--json', 'machine-readable output')
+  .action((opts: { mailbox?: string[]; failed?: boolean; batch?: number; wait?: boolean; json?: boolean }) =>
+    withSession(async (s) => {
+      if (!opts.mailbox?.length && !opts.failed) throw new CliError('Say what to resume: --mailbox <address> or --failed [--batch N]', EXIT.BAD_INPUT);
+      const state = await orgState(s.client, org());
+      const source = opts.mailbox?.length
+        ? { kind: 'resume' as const, mailboxes: opts.mailbox.map((m) => m.toLowerCase()) }
+        : { kind: 'resume' as const, failedOfBatch: pickBatch(state, opts.batch) };
+      const started = await startBatch(s, org(), { startedBy: who(), notify: [], source });
+      if (!opts.json) console.log(`Batch ${started.batch} started to resume: ${started.workflowId}`);
+      if (opts.wait) {
+        const result = await waitForBatch(s, org(), started.batch);
+        print(result, opts.json, () => formatStatusLine(result));
+      } else if (opts.json) {
+        console.log(JSON.stringify(started));
+      }
+    }),
+  );
+
+// reports -------------------------------------------------------------------
+program
+  .command('reports')
+  .description('where the CSV reports of a batch are')
+  .option('--batch <n>', 'batch number', whole)
+  .option('--json', 'machine-readable output')
+  .action((opts: { batch?: number; json?: boolean }) =>
+    withSession(async (s) => {
+      const status = await batchStatus(s, org(), opts.batch);
+      print(status.reports, opts.json, () => (status.reports.length ? status.reports.join('\n') : `Batch ${status.batch} has no reports yet (${status.phase}).`));
+    }),
+  );
+
+function formatStatusLine(r: BatchResult): string {
+  return [
+    `Batch ${r.batch}: ${r.phase}`,
+    `  rows ${r.total}, created ${r.created}, completed ${r.completed}, failed ${r.failed}, stopped ${r.stopped}, rejected ${r.rejected}`,
+    `  messages copied ${r.messagesCopied} (${(r.bytesCopied / 1e6).toFixed(1)} MB)`,
+    ...(r.reports.length ? ['  reports:', ...r.reports.map((p) => `    ${p}`)] : []),
+  ].join('\n');
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    console.error(`mailferry: ${err.message}`);
+    process.exit(err.exitCode);
+  }
+  console.error(`mailferry: unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(EXIT.UNEXPECTED);
+});

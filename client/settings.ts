@@ -1,0 +1,143 @@
+/**
+ * `mailferry settings set|test|show`: the connection settings of DESIGN 1.
+ * Passwords are read from the environment or standard input, never from the
+ * command line (where `ps` would show them), and are sealed before they leave
+ * this process.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { readLabInfo } from '../lab/info';
+import { organisationWorkflowId, setSettingsUpdate, type ConnectionSettings } from '../workflows/definitions';
+import type { Session } from './connection';
+import { CliError, EXIT } from './errors';
+import { orgState, refusedAsCliError, startOrgOperation } from './org';
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
+
+export const settingsOptionsSchema = z.object({
+  lab: z.boolean().default(false),
+  adminEmail: z.string().email().optional(),
+  username: z.string().min(1).optional(),
+  passwordEnv: z.string().default('MAILFERRY_ADMIN_PASSWORD'),
+  passwordStdin: z.boolean().default(false),
+  mode: z.enum(['autodiscover', 'manual']).default('manual'),
+  exchangeServer: z.string().optional(),
+  rpcProxy: z.string().optional(),
+  imap: hostPort.optional(),
+  imapTls: z.boolean().default(false),
+  masterUser: z.string().optional(),
+  ldapUrl: z.string().url().optional(),
+  ldapBaseDn: z.string().optional(),
+  ldapBindDn: z.string().optional(),
+  ldapPasswordEnv: z.string().optional(),
+  davUrl: z.string().url().optional(),
+  davUser: z.string().optional(),
+  davPasswordEnv: z.string().optional(),
+  maxConcurrent: z.coerce.number().int().min(1, 'at least 1').max(10, 'at most 10 (the seed caps it)').default(3),
+});
+export type SettingsOptions = z.input<typeof settingsOptionsSchema>;
+
+function secretFromEnv(name: string, what: string): string {
+  const value = process.env[name];
+  if (!value) throw new CliError(`Give the ${what} in the environment variable ${name} (it is never taken on the command line)`, EXIT.BAD_INPUT);
+  return value;
+}
+
+function required<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new CliError(`Missing ${flag} (or use --lab to take every value from the running lab)`, EXIT.BAD_INPUT);
+  return value;
+}
+
+/** The lab's on-premises side, as an admin would type it, for the demo and tests. */
+function fromLab(): { settings: Omit<ConnectionSettings, 'password' | 'source'> & { source: Omit<ConnectionSettings['source'], 'directory' | 'dav'> }; secrets: Record<'admin' | 'ldap' | 'dav', string>; ldap: { url: string; baseDn: string; bindDn: string }; dav: { url: string; user: string } } {
+  const info = readLabInfo();
+  const side = info.onprem;
+  return {
+    settings: {
+      adminEmail: side.imap.admin.user,
+      username: side.imap.admin.user,
+      mode: 'manual',
+      exchangeServer: `${side.imap.host}:${side.imap.port}`,
+      maxConcurrentMailboxes: 3,
+      source: { imap: { host: side.imap.host, port: side.imap.port, secure: side.imap.secure }, masterUser: side.imap.admin.user },
+    },
+    secrets: { admin: side.imap.admin.password, ldap: side.ldap.password, dav: side.dav.admin.password },
+    ldap: { url: side.ldap.url, baseDn: side.ldap.suffix, bindDn: side.ldap.bindDn },
+    dav: { url: side.dav.url, user: side.dav.admin.user },
+  };
+}
+
+export function buildSettings(raw: SettingsOptions, session: Session): ConnectionSettings {
+  const parsed = settingsOptionsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new CliError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n'), EXIT.BAD_INPUT);
+  }
+  const o = parsed.data;
+  const seal = (v: string) => session.secrets.seal(v);
+  if (o.lab) {
+    const lab = fromLab();
+    return {
+      ...lab.settings,
+      maxConcurrentMailboxes: o.maxConcurrent,
+      password: seal(lab.secrets.admin),
+      source: {
+        ...lab.settings.source,
+        directory: { ...lab.ldap, password: seal(lab.secrets.ldap) },
+        dav: { ...lab.dav, password: seal(lab.secrets.dav) },
+      },
+    };
+  }
+  const password = o.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : secretFromEnv(o.passwordEnv, 'migration administrator password');
+  const [host, port] = required(o.imap, '--imap host:port').split(':');
+  return {
+    adminEmail: required(o.adminEmail, '--admin-email'),
+    username: required(o.username, '--username'),
+    password: seal(password),
+    mode: o.mode,
+    exchangeServer: o.exchangeServer,
+    rpcProxyServer: o.rpcProxy,
+    maxConcurrentMailboxes: o.maxConcurrent,
+    source: {
+      imap: { host, port: Number(port), secure: o.imapTls },
+      masterUser: o.masterUser ?? required(o.username, '--username'),
+      directory: {
+        url: required(o.ldapUrl, '--ldap-url'),
+        baseDn: required(o.ldapBaseDn, '--ldap-base-dn'),
+        bindDn: required(o.ldapBindDn, '--ldap-bind-dn'),
+        password: o.ldapPasswordEnv ? seal(secretFromEnv(o.ldapPasswordEnv, 'directory password')) : undefined,
+      },
+      dav: {
+        url: required(o.davUrl, '--dav-url'),
+        user: o.davUser ?? required(o.username, '--username'),
+        password: o.davPasswordEnv ? seal(secretFromEnv(o.davPasswordEnv, 'CalDAV/CardDAV password')) : undefined,
+      },
+    },
+  };
+}
+
+/** Tests the settings on the organisation (connection test + preflight) and keeps them only if the test passes. */
+export async function applySettings(session: Session, org: string, settings: ConnectionSettings) {
+  return refusedAsCliError(() =>
+    session.client.workflow.executeUpdateWithStart(setSettingsUpdate, { args: [settings], startWorkflowOperation: startOrgOperation(org) }),
+  );
+}
+
+export async function retestSettings(session: Session, org: string) {
+  const state = await orgState(session.client, org);
+  if (!state.settings) throw new CliError(`Organisation ${org} has no settings yet: run \`mailferry settings set\``, EXIT.NOT_FOUND);
+  const settings = state.settings;
+  return refusedAsCliError(() => session.client.workflow.getHandle(organisationWorkflowId(org)).executeUpdate(setSettingsUpdate, { args: [settings] }));
+}
+
+/** The settings with every secret replaced, for `settings show`. */
+export function redactSettings(settings: ConnectionSettings): unknown {
+  return {
+    ...settings,
+    password: '[sealed]',
+    source: {
+      ...settings.source,
+      directory: { ...settings.source.directory, password: settings.source.directory.password ? '[sealed]' : '(admin password)' },
+      dav: { ...settings.source.dav, password: settings.source.dav.password ? '[sealed]' : '(admin password)' },
+    },
+  };
+}

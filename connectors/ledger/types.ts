@@ -1,0 +1,21 @@
+/**
+ * The per-mailbox ledger: what the last mailbox run of an address left
+ * behind. It is read from Temporal itself (each mailbox workflow is the record
+ * of its own progress), so the organisation workflow's state stays small at
+ * 50,000 mailboxes.
+ */
+import type { MailboxOutcome, RowState } from '../../workflows/definitions';
+
+export interface LedgerEntry {
+  /** null while a run of this address is still open */
+  outcome: MailboxOutcome | null;
+  running: boolean;
+  workflowId: string;
+  runId: string;
+}
+
+export interface Ledger {
+  lookup(org: string, address: string): Promise<LedgerEntry | null>;
+  /** addresses whose latest run belongs to `batch` and is in one of `states` */
+  addressesOfBatch(org: string, batch: number, states: RowState[]): Promise<string[]>;
+}

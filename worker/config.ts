@@ -1,0 +1,62 @@
+/**
+ * The worker's configuration, from the environment, validated once at start
+ * so a typo fails with the variable's name instead of mid-batch. Cloud-side
+ * credentials live here (the worker is the cloud's service); the source side
+ * comes from each organisation's settings.
+ */
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const port = z.coerce.number().int().min(1).max(65535);
+
+export const workerEnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** Temporal Cloud or any TLS cluster */
+  TEMPORAL_TLS: bool.default(false),
+  TEMPORAL_API_KEY: z.string().optional(),
+  MAILFERRY_TASK_QUEUE: z.string().default('mailferry'),
+  MAILFERRY_REPORTS_DIR: z.string().default('reports'),
+  MAILFERRY_REPORT_FROM: z.string().email().default('mailferry@cloud.test'),
+  MAILFERRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  MAILFERRY_METRICS_PORT: port.optional(),
+
+  MAILFERRY_CLOUD_LDAP_URL: z.string().url(),
+  MAILFERRY_CLOUD_LDAP_BASE_DN: z.string().min(1),
+  MAILFERRY_CLOUD_LDAP_BIND_DN: z.string().min(1),
+  MAILFERRY_CLOUD_LDAP_PASSWORD: z.string().min(1),
+  MAILFERRY_CLOUD_ROUTING_DOMAIN: z.string().min(1),
+  MAILFERRY_CLOUD_IMAP_HOST: z.string().min(1),
+  MAILFERRY_CLOUD_IMAP_PORT: port,
+  MAILFERRY_CLOUD_IMAP_SECURE: bool.default(false),
+  MAILFERRY_CLOUD_IMAP_MASTER_USER: z.string().min(1),
+  MAILFERRY_CLOUD_IMAP_PASSWORD: z.string().min(1),
+  MAILFERRY_CLOUD_DAV_URL: z.string().url(),
+  MAILFERRY_CLOUD_DAV_USER: z.string().min(1),
+  MAILFERRY_CLOUD_DAV_PASSWORD: z.string().min(1),
+
+  MAILFERRY_SMTP_HOST: z.string().min(1),
+  MAILFERRY_SMTP_PORT: port,
+  MAILFERRY_SMTP_SECURE: bool.default(false),
+  MAILFERRY_SMTP_USER: z.string().optional(),
+  MAILFERRY_SMTP_PASSWORD: z.string().optional(),
+});
+
+export type WorkerEnv = z.infer<typeof workerEnvSchema>;
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(issues: string[]) {
+    super(`The worker's environment is not valid:\n${issues.map((i) => `  - ${i}`).join('\n')}\nSee .env.example for every variable.`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
+  const parsed = workerEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    // names only: a value may be a password
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return parsed.data;
+}

@@ -1,0 +1,61 @@
+/**
+ * The real connectors, wired from the worker's environment (cloud side) and
+ * each organisation's settings (source side, passwords sealed until here).
+ */
+import type { Client } from '@temporalio/client';
+import type { Connectors } from '../activities/deps';
+import { createDavCopier } from '../connectors/dav';
+import { createCloudDirectory, createSourceDirectory } from '../connectors/directory';
+import { createTemporalLedger } from '../connectors/ledger/temporal';
+import { createMailCopier } from '../connectors/mail';
+import { createReportMailer } from '../connectors/smtp';
+import type { SecretBox } from '../shared/secrets';
+import type { WorkerEnv } from './config';
+
+export function createConnectors(env: WorkerEnv, secrets: SecretBox, client: Client): Connectors {
+  return {
+    sourceDirectory: (settings) =>
+      createSourceDirectory({
+        url: settings.source.directory.url,
+        suffix: settings.source.directory.baseDn,
+        bindDn: settings.source.directory.bindDn,
+        password: secrets.unseal(settings.source.directory.password ?? settings.password),
+      }),
+    cloudDirectory: () =>
+      createCloudDirectory({
+        url: env.MAILFERRY_CLOUD_LDAP_URL,
+        suffix: env.MAILFERRY_CLOUD_LDAP_BASE_DN,
+        bindDn: env.MAILFERRY_CLOUD_LDAP_BIND_DN,
+        password: env.MAILFERRY_CLOUD_LDAP_PASSWORD,
+        routingDomain: env.MAILFERRY_CLOUD_ROUTING_DOMAIN,
+      }),
+    sourceImap: (settings, address) => ({
+      ...settings.source.imap,
+      user: `${address}*${settings.source.masterUser}`,
+      password: secrets.unseal(settings.password),
+    }),
+    targetImap: (address) => ({
+      host: env.MAILFERRY_CLOUD_IMAP_HOST,
+      port: env.MAILFERRY_CLOUD_IMAP_PORT,
+      secure: env.MAILFERRY_CLOUD_IMAP_SECURE,
+      user: `${address}*${env.MAILFERRY_CLOUD_IMAP_MASTER_USER}`,
+      password: env.MAILFERRY_CLOUD_IMAP_PASSWORD,
+    }),
+    sourceDav: (settings) => ({
+      url: settings.source.dav.url,
+      user: settings.source.dav.user,
+      password: secrets.unseal(settings.source.dav.password ?? settings.password),
+    }),
+    targetDav: () => ({ url: env.MAILFERRY_CLOUD_DAV_URL, user: env.MAILFERRY_CLOUD_DAV_USER, password: env.MAILFERRY_CLOUD_DAV_PASSWORD }),
+    mail: createMailCopier(),
+    dav: createDavCopier(),
+    mailer: createReportMailer({
+      host: env.MAILFERRY_SMTP_HOST,
+      port: env.MAILFERRY_SMTP_PORT,
+      secure: env.MAILFERRY_SMTP_SECURE,
+      user: env.MAILFERRY_SMTP_USER,
+      password: env.MAILFERRY_SMTP_PASSWORD,
+    }),
+    ledger: createTemporalLedger(client),
+  };
+}

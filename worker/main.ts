@@ -1,0 +1,54 @@
+/**
+ * The worker process: validates its environment, connects to Temporal with the
+ * shared payload codec, and runs every mailferry workflow and activity on the
+ * task queue until SIGINT/SIGTERM.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { dataConverterOptions, loadCodec } from '../shared/codec';
+import { createSecretBox } from '../shared/secrets';
+import { loadWorkerEnv } from './config';
+import { createConnectors } from './connectors';
+import { createLogger } from './logger';
+
+async function main(): Promise<void> {
+  const env = loadWorkerEnv();
+  const logger = createLogger(env.MAILFERRY_LOG_LEVEL);
+  if (env.MAILFERRY_METRICS_PORT) {
+    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${env.MAILFERRY_METRICS_PORT}` } } } });
+  }
+  const { codec, key, keyId } = loadCodec(process.env);
+  const dataConverter = dataConverterOptions(codec);
+  const tls = env.TEMPORAL_TLS || Boolean(env.TEMPORAL_API_KEY);
+  const connectionOptions = { address: env.TEMPORAL_ADDRESS, tls, apiKey: env.TEMPORAL_API_KEY };
+
+  const clientConnection = await Connection.connect(connectionOptions);
+  const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
+  const secrets = createSecretBox(key, keyId);
+  const activities = createActivities({
+    connectors: createConnectors(env, secrets, client),
+    secrets,
+    reports: { dir: env.MAILFERRY_REPORTS_DIR, from: env.MAILFERRY_REPORT_FROM },
+    logger,
+  });
+
+  const worker = await Worker.create({
+    connection: await NativeConnection.connect(connectionOptions),
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.MAILFERRY_TASK_QUEUE,
+    workflowsPath: require.resolve('../workflows'),
+    activities,
+    dataConverter,
+    maxConcurrentActivityTaskExecutions: 40,
+  });
+  logger.info({ taskQueue: env.MAILFERRY_TASK_QUEUE, temporal: env.TEMPORAL_ADDRESS }, 'worker started');
+  await worker.run();
+  await clientConnection.close();
+  logger.info('worker stopped');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`mailferry worker: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

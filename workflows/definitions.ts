@@ -1,0 +1,256 @@
+/**
+ * Everything the client and the workflows share: inputs, results, signals,
+ * queries and updates. The client imports these very objects, so a renamed
+ * signal cannot drift between the two sides.
+ *
+ * Secrets never appear here in plaintext: a `Sealed` string is encrypted by the
+ * client with the organisation's key (shared/secrets.ts) and opened only inside
+ * activities, so even a decoded payload in the Web UI shows ciphertext.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+/** `sealed:v1:<keyId>:<base64>`: ciphertext only activities can open. */
+export type Sealed = string;
+
+export const STEPS = ['verifyMeu', 'convertToMailbox', 'setTargetAddress', 'copyData'] as const;
+export type Step = (typeof STEPS)[number];
+export const PROVISIONING_STEPS: readonly Step[] = ['verifyMeu', 'convertToMailbox', 'setTargetAddress'];
+
+/** A row's state as the Web UI's MailferryState search attribute and `status` show it. */
+export type RowState = 'queued' | 'provisioning' | 'ready' | 'copying' | 'completed' | 'failed' | 'stopped' | 'skipped';
+
+// ---------------------------------------------------------------------------
+// Connection settings (DESIGN 1), kept by the organisation workflow
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  secure: boolean;
+}
+
+export interface ConnectionSettings {
+  adminEmail: string;
+  /** `DOMAIN\user` or a UPN, as the seed allows */
+  username: string;
+  password: Sealed;
+  mode: 'autodiscover' | 'manual';
+  /** manual mode: the Exchange server and RPC proxy FQDNs */
+  exchangeServer?: string;
+  rpcProxyServer?: string;
+  /** where the source organisation answers each protocol (autodiscover fills these) */
+  source: {
+    imap: Endpoint & { allowPlaintext?: boolean };
+    /** the Dovecot master-user login of the admin, used as `<mailbox>*<masterUser>` */
+    masterUser: string;
+    directory: { url: string; baseDn: string; bindDn: string; password?: Sealed };
+    dav: { url: string; user: string; password?: Sealed };
+  };
+  maxConcurrentMailboxes: number;
+}
+
+// ---------------------------------------------------------------------------
+// Rows, plans and outcomes
+
+export interface CsvRow {
+  line: number;
+  address: string;
+  password?: Sealed;
+  forceChangePassword: boolean;
+}
+
+export interface RowError {
+  code: string;
+  message: string;
+  fix: string;
+}
+
+/** What a re-run does with a row, from the ledger (DESIGN 9). */
+export type RowPlan =
+  | { kind: 'new' }
+  | { kind: 'resume'; from: Step; checkpoint?: unknown }
+  | { kind: 'resetTargetAddress' };
+
+export interface CopyTotals {
+  messagesCopied: number;
+  bytesCopied: number;
+  messagesExisting: number;
+  badItems: number;
+  contactsCopied: number;
+  eventsCopied: number;
+}
+
+/** The record a mailbox run leaves behind: the ledger entry of that address. */
+export interface MailboxOutcome {
+  address: string;
+  batch: number;
+  state: RowState;
+  /** the last step that finished, null when none did */
+  lastCompletedStep: Step | null;
+  failedStep?: Step;
+  error?: RowError;
+  /** opaque copy checkpoint, carried so a failed copy resumes instead of starting over */
+  checkpoint?: unknown;
+  copy?: CopyTotals;
+  /** targetAddress before mailferry set it (for rollback) */
+  previousTargetAddress?: string | null;
+  password?: Sealed;
+  forceChangePassword: boolean;
+}
+
+export type MailboxPhase = 'provision' | 'copy' | 'resetTargetAddress';
+
+export interface MailboxInput {
+  org: string;
+  batch: number;
+  line: number;
+  address: string;
+  password?: Sealed;
+  forceChangePassword: boolean;
+  phase: MailboxPhase;
+  /** the first step this run performs; earlier ones are done (from the ledger) */
+  startAt: Step;
+  checkpoint?: unknown;
+  previous?: Pick<MailboxOutcome, 'copy' | 'previousTargetAddress'>;
+  settings: ConnectionSettings;
+}
+
+// ---------------------------------------------------------------------------
+// Batch
+
+export type BatchSource =
+  | { kind: 'csv'; fileName: string; csv: Sealed }
+  | { kind: 'resume'; mailboxes?: string[]; failedOfBatch?: number };
+
+export interface BatchInput {
+  org: string;
+  batch: number;
+  startedBy: string;
+  startedAt: string;
+  notify: string[];
+  settings: ConnectionSettings;
+  source: BatchSource;
+  /** state carried over continue-as-new */
+  carried?: BatchState;
+}
+
+export interface BatchRow {
+  line: number;
+  address: string;
+  plan: RowPlan;
+  state: RowState;
+  step: Step | null;
+  error?: RowError;
+  copy?: CopyTotals;
+  forceChangePassword: boolean;
+  password?: Sealed;
+  checkpoint?: unknown;
+  previousTargetAddress?: string | null;
+}
+
+export interface ValidationIssue {
+  line: number;
+  address: string;
+  code: string;
+  message: string;
+  fix: string;
+}
+
+export type BatchPhase = 'validating' | 'provisioning' | 'copying' | 'stopping' | 'completed' | 'stopped' | 'failed';
+
+export interface BatchState {
+  phase: BatchPhase;
+  rows: BatchRow[];
+  rejected: ValidationIssue[];
+  stopRequested: boolean;
+  reports: string[];
+  readyMailSent: boolean;
+}
+
+export interface BatchStatus {
+  org: string;
+  batch: number;
+  workflowId: string;
+  startedAt: string;
+  startedBy: string;
+  phase: BatchPhase;
+  total: number;
+  created: number;
+  active: number;
+  failed: number;
+  completed: number;
+  waiting: number;
+  rejected: ValidationIssue[];
+  maxConcurrent: number;
+  rows: Array<Omit<BatchRow, 'password' | 'checkpoint'> & { fix?: string }>;
+  reports: string[];
+}
+
+export interface BatchResult {
+  batch: number;
+  phase: BatchPhase;
+  total: number;
+  created: number;
+  completed: number;
+  failed: number;
+  stopped: number;
+  rejected: number;
+  messagesCopied: number;
+  bytesCopied: number;
+  reports: string[];
+}
+
+export const batchStatusQuery = defineQuery<BatchStatus>('status');
+export const stopBatchSignal = defineSignal<[{ by: string; reason?: string }]>('stop');
+
+// ---------------------------------------------------------------------------
+// Organisation
+
+export interface BatchSummary {
+  batch: number;
+  workflowId: string;
+  startedAt: string;
+  startedBy: string;
+  source: string;
+  finished: boolean;
+  result?: BatchResult;
+}
+
+export interface OrganisationState {
+  org: string;
+  settings: ConnectionSettings | null;
+  settingsTestedAt: string | null;
+  nextBatch: number;
+  activeBatch: number | null;
+  batches: BatchSummary[];
+  completed: boolean;
+}
+
+export interface OrganisationInput {
+  org: string;
+  carried?: OrganisationState;
+}
+
+export interface StartBatchRequest {
+  startedBy: string;
+  notify: string[];
+  source: BatchSource;
+}
+
+export const organisationStateQuery = defineQuery<OrganisationState>('state');
+/** Tests the settings (connection test + preflight) before keeping them; refuses with the test's error. */
+export const setSettingsUpdate = defineUpdate<{ testedAt: string; serverVersion: string }, [ConnectionSettings]>('setSettings');
+/** Returns the new batch's number and workflow ID, or refuses (one active batch at a time, no settings). */
+export const startBatchUpdate = defineUpdate<{ batch: number; workflowId: string }, [StartBatchRequest]>('startBatch');
+/** Sent by a batch workflow when it ends, so the organisation frees the active slot. */
+export const batchFinishedSignal = defineSignal<[BatchResult]>('batchFinished');
+
+// ---------------------------------------------------------------------------
+// IDs: business keys, so the Web UI reads like the domain
+
+export const TASK_QUEUE = 'mailferry';
+export const organisationWorkflowId = (org: string): string => org;
+export const batchWorkflowId = (org: string, batch: number): string => `${org}/batch/${batch}`;
+export const mailboxWorkflowId = (org: string, address: string): string => `${org}/mailbox/${address.toLowerCase()}`;
+
+/** An org name goes into workflow IDs, report paths and e-mail subjects. */
+export const ORG_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;

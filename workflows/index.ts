@@ -1,0 +1,4 @@
+/** The worker's workflow bundle entry: deterministic code only. */
+export { organisationWorkflow } from './organisation';
+export { batchWorkflow } from './batch';
+export { mailboxWorkflow } from './mailbox';

@@ -1,0 +1,154 @@
+/**
+ * One row: one mailbox. Runs the staged-migration steps for one address, from
+ * the step the ledger says is next, and leaves its outcome as the ledger entry
+ * of that address (its result, or the details of its failure).
+ *
+ * A batch runs a row in two runs of the same workflow ID: `provision`
+ * (verifyMeu → convertToMailbox → setTargetAddress) and, after the batch's
+ * Mailboxes Ready e-mail, `copy` (copyData). A re-run of a migrated row is a
+ * `resetTargetAddress` run.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  proxyActivities,
+  TimeoutFailure,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import { suggestedFix } from '../shared/errors';
+import { MailferryFailureKind, MailferryState, MailferryStep } from '../shared/searchAttributes';
+import { STEPS, type MailboxInput, type MailboxOutcome, type RowError, type RowState, type Step } from './definitions';
+
+type Activities = ReturnType<typeof createActivities>;
+
+/** Directory changes: quick, idempotent, retried while a server is down; permanent errors are non-retryable. */
+const directory = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 12 },
+});
+
+/** The copy heartbeats its checkpoint; a killed worker's copy is retried elsewhere from that checkpoint. */
+const copy = proxyActivities<Activities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
+});
+
+const PROVISION_STEPS: Step[] = ['verifyMeu', 'convertToMailbox', 'setTargetAddress'];
+
+function stepsFor(input: MailboxInput): Step[] {
+  if (input.phase === 'resetTargetAddress') return ['setTargetAddress'];
+  if (input.phase === 'copy') return ['copyData'];
+  return PROVISION_STEPS.slice(Math.max(0, PROVISION_STEPS.indexOf(input.startAt)));
+}
+
+function stateWhileRunning(step: Step): RowState {
+  return step === 'copyData' ? 'copying' : 'provisioning';
+}
+
+function toRowError(err: unknown): RowError {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const code = cause.type ?? 'UNKNOWN';
+    return { code, message: cause.message, fix: suggestedFix(code) };
+  }
+  if (cause instanceof TimeoutFailure) {
+    return { code: 'TIMEOUT', message: `The step timed out (${cause.timeoutType})`, fix: suggestedFix('COPY_FAILED') };
+  }
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { code: 'UNKNOWN', message, fix: suggestedFix(undefined) };
+}
+
+/** The copy checkpoint a failed copy left in its last heartbeat, if the failure carries one. */
+function lastHeartbeat(err: unknown): unknown {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof TimeoutFailure && cause.lastHeartbeatDetails !== undefined) {
+    return (cause.lastHeartbeatDetails as { checkpoint?: unknown } | undefined)?.checkpoint;
+  }
+  return undefined;
+}
+
+export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutcome> {
+  const outcome: MailboxOutcome = {
+    address: input.address,
+    batch: input.batch,
+    state: 'provisioning',
+    lastCompletedStep: input.startAt === STEPS[0] ? null : STEPS[STEPS.indexOf(input.startAt) - 1],
+    checkpoint: input.checkpoint,
+    copy: input.previous?.copy,
+    previousTargetAddress: input.previous?.previousTargetAddress,
+    password: input.password,
+    forceChangePassword: input.forceChangePassword,
+  };
+  const show = (step: Step | null, state: RowState, failureKind?: string) => {
+    outcome.state = state;
+    upsertSearchAttributes([
+      { key: MailferryStep, value: step ?? 'none' },
+      { key: MailferryState, value: state },
+      ...(failureKind ? [{ key: MailferryFailureKind, value: failureKind }] : []),
+    ]);
+  };
+
+  let current: Step | null = null;
+  try {
+    for (const step of stepsFor(input)) {
+      current = step;
+      show(step, stateWhileRunning(step));
+      await runStep(step, input, outcome);
+      outcome.lastCompletedStep = step;
+    }
+    const done: RowState = input.phase === 'provision' ? 'ready' : 'completed';
+    show(current, done);
+    return outcome;
+  } catch (err) {
+    const stopped = isCancellation(err);
+    const error: RowError = stopped
+      ? { code: 'STOPPED', message: `Stopped by the admin during ${current}; the step was not completed`, fix: 'Re-run the batch or `mailferry batch resume --mailbox <address>` to continue from this step.' }
+      : toRowError(err);
+    outcome.failedStep = current ?? undefined;
+    outcome.error = error;
+    outcome.checkpoint = lastHeartbeat(err) ?? outcome.checkpoint;
+    show(current, stopped ? 'stopped' : 'failed', error.code);
+    throw ApplicationFailure.create({
+      type: error.code,
+      message: `${input.address}: ${current} failed: ${error.message}`,
+      nonRetryable: true,
+      details: [outcome],
+    });
+  }
+}
+
+async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome): Promise<void> {
+  const { settings, address } = input;
+  switch (step) {
+    case 'verifyMeu':
+      await directory.verifyMeu({ settings, address, forceChangePassword: input.forceChangePassword, password: input.password });
+      return;
+    case 'convertToMailbox':
+      await directory.convertToMailbox({ address, forceChangePassword: input.forceChangePassword, password: input.password });
+      return;
+    case 'setTargetAddress': {
+      const change = await directory.setTargetAddress({ settings, address });
+      // Keep the address mailferry replaced the first time, not our own value on a reset.
+      if (outcome.previousTargetAddress === undefined) outcome.previousTargetAddress = change.previous;
+      return;
+    }
+    case 'copyData': {
+      const mail = await copy.copyMail({ settings, address, checkpoint: outcome.checkpoint });
+      outcome.checkpoint = mail.checkpoint;
+      const dav = await copy.copyContactsAndCalendars({ settings, address });
+      const before = outcome.copy;
+      outcome.copy = {
+        messagesCopied: (before?.messagesCopied ?? 0) + mail.messagesCopied,
+        bytesCopied: (before?.bytesCopied ?? 0) + mail.bytesCopied,
+        messagesExisting: mail.messagesExisting,
+        badItems: mail.badItems,
+        contactsCopied: (before?.contactsCopied ?? 0) + dav.contactsCopied,
+        eventsCopied: (before?.eventsCopied ?? 0) + dav.eventsCopied,
+      };
+      return;
+    }
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The organisation: one source → target migration. Keeps the tested
+ * connection settings across batches, allows one active batch at a time,
+ * starts batches and keeps their history. It stays small on purpose: each
+ * mailbox's own workflow is the ledger of that mailbox, so this state does not
+ * grow with the number of mailboxes. Long-lived: continues-as-new when the
+ * server suggests it.
+ */
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import { MailferryBatch, MailferryOrg, MailferryState } from '../shared/searchAttributes';
+import { batchWorkflow } from './batch';
+import {
+  batchFinishedSignal,
+  batchWorkflowId,
+  organisationStateQuery,
+  setSettingsUpdate,
+  startBatchUpdate,
+  type ConnectionSettings,
+  type OrganisationInput,
+  type OrganisationState,
+  type StartBatchRequest,
+} from './definitions';
+
+type Activities = ReturnType<typeof createActivities>;
+
+/** A connection test answers quickly or not at all: do not retry a wrong password for minutes. */
+const probe = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 2 },
+});
+
+export function checkSettingsShape(settings: ConnectionSettings): void {
+  const n = settings.maxConcurrentMailboxes;
+  if (!Number.isInteger(n) || n < 1 || n > 10) {
+    throw new Error(`maxConcurrentMailboxes must be a whole number from 1 to 10 (got ${n})`);
+  }
+  if (settings.mode === 'manual' && !settings.exchangeServer) {
+    throw new Error('Manual connection settings need the Exchange server FQDN');
+  }
+}
+
+function refuseBatch(state: OrganisationState): string | null {
+  if (state.completed) return `The migration of ${state.org} is complete; no more batches can start`;
+  if (!state.settings) return 'No connection settings yet: run `mailferry settings set` first';
+  if (state.activeBatch !== null) {
+    return `Batch ${state.activeBatch} is still active: only one batch runs at a time. Wait for it or stop it with \`mailferry batch stop\``;
+  }
+  return null;
+}
+
+export async function organisationWorkflow(input: OrganisationInput): Promise<void> {
+  const state: OrganisationState = input.carried ?? {
+    org: input.org,
+    settings: null,
+    settingsTestedAt: null,
+    nextBatch: 1,
+    activeBatch: null,
+    batches: [],
+    completed: false,
+  };
+
+  setHandler(organisationStateQuery, () => state);
+
+  setHandler(
+    setSettingsUpdate,
+    async (settings) => {
+      const { serverVersion } = await probe.testConnection({ settings });
+      const testedAt = new Date().toISOString();
+      state.settings = settings;
+      state.settingsTestedAt = testedAt;
+      return { testedAt, serverVersion };
+    },
+    { validator: checkSettingsShape },
+  );
+
+  setHandler(
+    startBatchUpdate,
+    async (request: StartBatchRequest) => {
+      // Re-checked here: two updates may both pass the validator before either runs.
+      const refusal = refuseBatch(state);
+      if (refusal || !state.settings) throw ApplicationFailure.nonRetryable(refusal ?? 'No settings', 'BATCH_REFUSED');
+      const batch = state.nextBatch++;
+      const workflowId = batchWorkflowId(state.org, batch);
+      const startedAt = new Date().toISOString();
+      state.activeBatch = batch;
+      state.batches.push({
+        batch,
+        workflowId,
+        startedAt,
+        startedBy: request.startedBy,
+        source: request.source.kind === 'csv' ? request.source.fileName : 'resume',
+        finished: false,
+      });
+      await startChild(batchWorkflow, {
+        workflowId,
+        args: [{ org: state.org, batch, startedBy: request.startedBy, startedAt, notify: request.notify, settings: state.settings, source: request.source }],
+        // The batch outlives an organisation run that continues-as-new; it reports back by signal.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: MailferryOrg, value: state.org },
+          { key: MailferryBatch, value: batch },
+          { key: MailferryState, value: 'validating' },
+        ],
+        memo: { summary: `batch ${batch} of ${state.org}, started by ${request.startedBy}` },
+      });
+      return { batch, workflowId };
+    },
+    {
+      validator: (_request: StartBatchRequest) => {
+        const refusal = refuseBatch(state);
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
+  setHandler(batchFinishedSignal, (result) => {
+    const entry = state.batches.find((b) => b.batch === result.batch);
+    if (entry) {
+      entry.finished = true;
+      entry.result = result;
+    }
+    if (state.activeBatch === result.batch) state.activeBatch = null;
+  });
+
+  await condition(() => state.completed || (workflowInfo().continueAsNewSuggested && allHandlersFinished()));
+  if (!state.completed) {
+    await continueAsNew<typeof organisationWorkflow>({ org: input.org, carried: state });
+  }
+}
