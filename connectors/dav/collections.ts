@@ -61,8 +61,15 @@ export async function listCollections(http: DavHttp, address: string): Promise<D
   return collections;
 }
 
-/** The target collection matching `source`, created when missing. Returns its URL. */
+/** The mailbox's principal collection: servers refuse (409) to create a collection under a missing parent. */
+async function ensureHome(http: DavHttp, address: string): Promise<void> {
+  const home = http.home(address);
+  if ((await http.propfind(home, '0', { 'd:resourcetype': {} })).length === 0) await http.request(home, 'MKCOL', undefined, 'd');
+}
+
+/** The target collection matching `source`, created (with its parent) when missing. Returns its URL. */
 export async function ensureCollection(http: DavHttp, address: string, source: DavCollection): Promise<string> {
+  await ensureHome(http, address);
   const url = `${http.home(address)}${encodeURIComponent(source.name)}/`;
   const [existing] = await http.propfind(url, '0', COLLECTION_PROPS);
   if (existing) {

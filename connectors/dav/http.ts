@@ -16,8 +16,8 @@ export interface DavHttp {
   absolute(href: string): string;
   /** responses of a PROPFIND; a missing resource yields `[]` */
   propfind(url: string, depth: '0' | '1', props: DavProps): Promise<DAVResponse[]>;
-  /** REPORT, MKCOL or MKCALENDAR with a body built the tsdav way */
-  request(url: string, method: 'REPORT' | 'MKCOL' | 'MKCALENDAR', body: Record<string, unknown>, namespace: string, depth?: '1'): Promise<DAVResponse[]>;
+  /** REPORT, MKCOL or MKCALENDAR with a body built the tsdav way (none for a plain MKCOL) */
+  request(url: string, method: 'REPORT' | 'MKCOL' | 'MKCALENDAR', body: Record<string, unknown> | undefined, namespace: string, depth?: '1'): Promise<DAVResponse[]>;
   /** creates `url` unless something already exists there; false when it did */
   putNew(url: string, data: string, contentType: string): Promise<boolean>;
 }
