@@ -1,12 +1,7 @@
 import fc from 'fast-check';
 import { identityKey, planMatches, settleByHash, type MessageMeta } from '../connectors/mail/identity';
 
-/** A message whose body is identified by `content`; equal content means byte-identical. */
-interface Spec {
-  content: number;
-  messageId: string | null;
-}
-
+/** Message shapes by index; equal index means byte-identical bodies (hash `h<index>`). */
 const contents: Array<Omit<MessageMeta, 'uid' | 'flags' | 'subject' | 'date'>> = [
   { messageId: '<a@x>', size: 100, internalDate: 1_700_000_000_000 },
   { messageId: '<a@x>', size: 100, internalDate: 1_700_000_000_000 }, // same key as 0, other bytes

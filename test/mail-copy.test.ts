@@ -1,0 +1,193 @@
+/**
+ * The mail copier against the real lab Dovecots, each test on mailboxes of
+ * its own; the lab verifier is the judge of "every message exactly once".
+ */
+import { MailferryError } from '../shared/errors';
+import { createMailCopier } from '../connectors/mail';
+import type { CopyCheckpoint } from '../connectors/mail/types';
+import { verifyMailbox } from '../lab/verify';
+import type { LabInfo } from '../lab/info';
+import {
+  appendMessages,
+  createTestMailbox,
+  folderCounts,
+  labInfo,
+  rawMessage,
+  startDropRelay,
+  writeSourceMaildirMessage,
+  type TestMailbox,
+} from './helpers/imap';
+
+const copier = createMailCopier();
+let info: LabInfo;
+const mailboxes: TestMailbox[] = [];
+
+async function mailbox(opts: Parameters<typeof createTestMailbox>[1] = {}): Promise<TestMailbox> {
+  const m = await createTestMailbox(info, opts);
+  mailboxes.push(m);
+  return m;
+}
+
+async function expectClean(m: TestMailbox): Promise<void> {
+  const report = await verifyMailbox(m.source, m.target);
+  expect(report.findings).toEqual([]);
+  expect(report.equal).toBe(true);
+}
+
+beforeAll(() => {
+  info = labInfo();
+});
+
+afterAll(async () => {
+  for (const m of mailboxes) await m.remove();
+});
+
+describe('copyMailbox', () => {
+  it('copies a seeded mailbox exactly (folders, bytes, flags, dates) and a second run copies nothing', async () => {
+    const m = await mailbox({ messages: 300, seed: 7, largeMessages: 1 });
+    const first = await copier.copyMailbox(m.source, m.target);
+    expect(first.messagesCopied).toBe(first.messagesSource);
+    expect(first.messagesSource).toBeGreaterThanOrEqual(300);
+    expect(first.badItems).toEqual([]);
+    await expectClean(m);
+
+    const second = await copier.copyMailbox(m.source, m.target);
+    expect(second.messagesCopied).toBe(0);
+    expect(second.messagesExisting).toBe(first.messagesSource);
+  });
+
+  it('matches messages without or sharing a Message-ID, and byte-identical duplicates, as multisets', async () => {
+    const m = await mailbox();
+    const twin = rawMessage({ subject: 'twin', messageId: '<twin@contoso.test>' });
+    await appendMessages(m.source, 'INBOX', [
+      { raw: rawMessage({ subject: 'no id 1', messageId: null }) },
+      { raw: rawMessage({ subject: 'no id 2', messageId: null }) },
+      { raw: rawMessage({ subject: 'shared A', messageId: '<shared@contoso.test>' }) },
+      { raw: rawMessage({ subject: 'shared B', messageId: '<shared@contoso.test>' }) },
+      { raw: twin, flags: ['\\Seen'] },
+      { raw: twin, flags: ['\\Seen'] },
+      { raw: twin, flags: ['\\Seen'] },
+    ]);
+    expect((await copier.copyMailbox(m.source, m.target)).messagesCopied).toBe(7);
+    await expectClean(m);
+    expect((await copier.copyMailbox(m.source, m.target)).messagesCopied).toBe(0);
+
+    await appendMessages(m.source, 'INBOX', [{ raw: twin, flags: ['\\Seen'] }]);
+    const third = await copier.copyMailbox(m.source, m.target);
+    expect(third.messagesCopied).toBe(1);
+    expect((await folderCounts(m.target)).INBOX).toBe(8);
+    await expectClean(m);
+  });
+
+  it('delta: copies exactly the messages added since the last copy', async () => {
+    const m = await mailbox({ messages: 120, seed: 11 });
+    const first = await copier.copyMailbox(m.source, m.target);
+    await appendMessages(m.source, 'INBOX', [1, 2, 3].map((i) => ({ raw: rawMessage({ subject: `new ${i}` }), flags: ['$Project'] })));
+    await appendMessages(m.source, 'Brand new/Sub', [{ raw: rawMessage({ subject: 'in a new folder' }) }]);
+    const second = await copier.copyMailbox(m.source, m.target);
+    expect(second.messagesCopied).toBe(4);
+    expect(second.messagesExisting).toBe(first.messagesCopied);
+    await expectClean(m);
+  });
+
+  it('applies include, exclude, rename, age and size rules', async () => {
+    const m = await mailbox();
+    const recent = new Date(Date.now() - 86_400_000);
+    await appendMessages(m.source, 'INBOX', [
+      { raw: rawMessage({ subject: 'recent' }), date: recent },
+      { raw: rawMessage({ subject: 'ancient' }), date: new Date('2012-01-01T00:00:00Z') },
+      { raw: rawMessage({ subject: 'big', body: 'x'.repeat(200_000) }), date: recent },
+    ]);
+    await appendMessages(m.source, 'Archive/2020', [{ raw: rawMessage({ subject: 'archived' }), date: recent }]);
+    await appendMessages(m.source, 'Junk Email', [{ raw: rawMessage({ subject: 'spam' }), date: recent }]);
+    await appendMessages(m.source, 'Private', [{ raw: rawMessage({ subject: 'private' }), date: recent }]);
+
+    const result = await copier.copyMailbox(m.source, m.target, {
+      includeFolders: ['INBOX', 'Archive/**', 'Junk Email'],
+      excludeFolders: ['Junk*'],
+      renameFolders: { Archive: 'Old Archive' },
+      maxAgeDays: 365,
+      maxMessageBytes: 100_000,
+    });
+    expect(result.messagesCopied).toBe(2);
+    expect(result.messagesSkipped).toBe(2);
+    const counts = await folderCounts(m.target);
+    expect(counts.INBOX).toBe(1);
+    expect(counts['Old Archive/2020']).toBe(1);
+    expect(counts['Archive/2020']).toBeUndefined();
+    expect(counts.Private).toBeUndefined();
+    expect(counts['Junk Email'] ?? 0).toBe(0);
+  });
+
+  it('reports a message the target refuses as a bad item and copies the rest', async () => {
+    const m = await mailbox();
+    await appendMessages(m.source, 'INBOX', [1, 2, 3].map((i) => ({ raw: rawMessage({ subject: `fine ${i}` }) })));
+    // Dovecot refuses to APPEND an empty message; the on-prem Maildir can still hold one.
+    await writeSourceMaildirMessage(info, m.address, Buffer.alloc(0), new Date('2023-05-05T05:05:05Z'));
+    const result = await copier.copyMailbox(m.source, m.target);
+    expect(result.messagesCopied).toBe(3);
+    expect(result.badItems).toHaveLength(1);
+    expect(result.badItems[0]).toMatchObject({ folder: 'INBOX', size: 0, subject: null });
+    expect(result.badItems[0].reason).toMatch(/refused/);
+
+    const strict = copier.copyMailbox(m.source, m.target, { badItemLimit: 0 });
+    await expect(strict).rejects.toMatchObject({ code: 'BAD_ITEM_LIMIT' });
+  });
+
+  it('rides out sessions cut mid-copy, reconnecting and resuming without duplicates', async () => {
+    const m = await mailbox({ messages: 200, seed: 5 });
+    const relay = await startDropRelay(m.target.host, m.target.port, 1_000_000, 2);
+    try {
+      const fast = createMailCopier({ retry: { baseMs: 50, capMs: 200, maxStallMs: 30_000 } });
+      const result = await fast.copyMailbox(m.source, { ...m.target, port: relay.port });
+      expect(relay.drops).toBe(2);
+      expect(result.messagesCopied + result.messagesExisting).toBe(result.messagesSource);
+    } finally {
+      await relay.close();
+    }
+    await expectClean(m);
+  });
+
+  it('stops promptly on abort and resumes from the last checkpoint', async () => {
+    const m = await mailbox({ messages: 200, seed: 9 });
+    const controller = new AbortController();
+    let checkpoint: CopyCheckpoint | undefined;
+    const aborted = copier.copyMailbox(m.source, m.target, {
+      signal: controller.signal,
+      onCheckpoint: (cp) => {
+        checkpoint = cp;
+        controller.abort();
+      },
+    });
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+    expect(checkpoint).toBeDefined();
+    const resumed = await copier.copyMailbox(m.source, m.target, { checkpoint });
+    expect(resumed.messagesCopied).toBeGreaterThan(0);
+    await expectClean(m);
+  });
+});
+
+describe('logins', () => {
+  it('accepts the lab admin and maps a wrong password to AUTH_FAILED', async () => {
+    const m = await mailbox();
+    await copier.testLogin(m.source);
+    await expect(copier.testLogin({ ...m.source, password: 'wrong' })).rejects.toMatchObject({ code: 'AUTH_FAILED', permanent: true });
+  });
+
+  it('maps a refused connection to a retryable CONNECTION_FAILED', async () => {
+    const relay = await startDropRelay('127.0.0.1', 1, 0, 0); // a free port, then closed
+    const port = relay.port;
+    await relay.close();
+    const err = await copier.testLogin({ host: '127.0.0.1', port, secure: false, user: 'x', password: 'y' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MailferryError);
+    expect(err).toMatchObject({ code: 'CONNECTION_FAILED', permanent: false });
+  });
+
+  it('refuses plaintext to a non-loopback host before connecting', async () => {
+    const remote = { host: '192.0.2.10', port: 143, secure: false, user: 'a*admin', password: 'secret-pw' };
+    const err = await copier.testLogin(remote).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TLS_REQUIRED' });
+    expect(String((err as Error).message)).not.toContain('secret-pw');
+    await expect(copier.copyMailbox(remote, remote)).rejects.toMatchObject({ code: 'TLS_REQUIRED' });
+  });
+});
