@@ -1,0 +1,45 @@
+/** Builds and saves `.lab/info.json` (the shape of lab/info.ts) from the config and secrets. */
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { ADMIN, DOMAINS, LAB_HOST, PORTS, SUFFIX, Side, paths } from './config';
+import { LAB_INFO_FILE, LabInfo, labInfoSchema, readLabInfo } from './info';
+import { ACCEPTED_DOMAINS, FEDERATED_DOMAINS } from './org';
+import type { LabSecrets } from './secrets';
+import { ldapUrl, rootDn } from './servers/slapd';
+
+function side(s: Side, secrets: LabSecrets): LabInfo['onprem'] {
+  const admin = { user: ADMIN[s], password: secrets.imapAdmin[s] };
+  return {
+    imap: { host: LAB_HOST, port: PORTS.imap[s], secure: false, admin },
+    ldap: { url: ldapUrl(), suffix: SUFFIX[s], bindDn: rootDn(s), password: secrets.ldapRoot[s] },
+    dav: { url: `http://${LAB_HOST}:${PORTS.dav[s]}/`, admin },
+    mailDir: paths.mail(s),
+  };
+}
+
+/** The description of this lab; a seed recorded earlier survives restarts (the data is still on disk). */
+export function describeLab(secrets: LabSecrets): LabInfo {
+  const previous = existsSync(LAB_INFO_FILE) ? safeRead() : null;
+  return {
+    dir: paths.root,
+    onprem: side('onprem', secrets),
+    cloud: side('cloud', secrets),
+    smtp: { host: LAB_HOST, port: PORTS.smtp, messagesDir: paths.smtp.messages },
+    domains: { accepted: ACCEPTED_DOMAINS, federated: FEDERATED_DOMAINS, notAccepted: [DOMAINS.notAccepted] },
+    seed: previous?.seed ?? null,
+  };
+}
+
+function safeRead(): LabInfo | null {
+  try {
+    return readLabInfo();
+  } catch {
+    return null;
+  }
+}
+
+export function writeLabInfo(info: LabInfo): void {
+  const checked = labInfoSchema.parse(info);
+  const tmp = `${LAB_INFO_FILE}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, LAB_INFO_FILE);
+}

@@ -1,0 +1,23 @@
+/** `lab:status` and the guard of `lab:info`: which servers run and answer. */
+import { probe, ServiceName } from './health';
+import type { LabInfo } from './info';
+import { isLabProcess } from './proc';
+import { SERVICES } from './services';
+
+export interface ServiceStatus {
+  name: ServiceName;
+  pid: number | null;
+  running: boolean;
+  /** null when it answers */
+  problem: string | null;
+}
+
+export async function labStatus(info: LabInfo): Promise<ServiceStatus[]> {
+  return Promise.all(
+    SERVICES.map(async (service) => {
+      const pid = service.pid();
+      const running = isLabProcess(pid);
+      return { name: service.name, pid, running, problem: running ? await probe(service.name, info) : 'not running' };
+    }),
+  );
+}

@@ -1,0 +1,57 @@
+/**
+ * `lab:up`: install what is missing, then start every server that does not
+ * answer, leaving running ones alone, so a second `up` is a no-op and a
+ * half-running lab is repaired.
+ */
+import { mkdirSync } from 'node:fs';
+import { paths } from './config';
+import { describeLab, writeLabInfo } from './describe';
+import { probe, waitUntilAnswers } from './health';
+import type { LabInfo } from './info';
+import { ensureBaseEntries } from './org';
+import { ensurePackages } from './packages';
+import { isLabProcess, stopProcess } from './proc';
+import { loadOrCreateSecrets } from './secrets';
+import { SERVICES } from './services';
+
+export async function labUp(log: (line: string) => void): Promise<LabInfo> {
+  ensurePackages(log);
+  mkdirSync(paths.root, { recursive: true });
+  const secrets = loadOrCreateSecrets();
+  const info = describeLab(secrets);
+
+  const started: string[] = [];
+  for (const service of SERVICES) {
+    const pid = service.pid();
+    if (isLabProcess(pid)) {
+      if ((await probe(service.name, info)) === null) continue;
+      // running but not answering (hung, or half-started): start it again
+      await stopProcess(pid);
+    }
+    await service.configure(secrets);
+    service.start();
+    await waitUntilAnswers(service.name, info);
+    if (!isLabProcess(service.pid())) {
+      throw new Error(`${service.name} exited right after starting; another server may hold its port (see .lab/logs)`);
+    }
+    started.push(service.name);
+  }
+  await ensureBaseEntries(info);
+  writeLabInfo(info);
+
+  if (started.length === 0) log('lab already running: every server answers');
+  else log(`started: ${started.join(', ')}`);
+  log(summary(info));
+  return info;
+}
+
+export function summary(info: LabInfo): string {
+  return [
+    `  LDAP        ${info.onprem.ldap.url} (${info.onprem.ldap.suffix}, ${info.cloud.ldap.suffix})`,
+    `  IMAP        on-prem ${info.onprem.imap.host}:${info.onprem.imap.port}   cloud ${info.cloud.imap.host}:${info.cloud.imap.port}`,
+    `  DAV         on-prem ${info.onprem.dav.url}   cloud ${info.cloud.dav.url}`,
+    `  SMTP sink   ${info.smtp.host}:${info.smtp.port} → ${info.smtp.messagesDir}`,
+    `  admins      ${info.onprem.imap.admin.user} / ${info.cloud.imap.admin.user} (passwords: npm run -s lab:info)`,
+    `  seed        ${info.seed ? `${info.seed.profile} #${info.seed.seed}, ${info.seed.users.length} users` : 'none (npm run lab:seed)'}`,
+  ].join('\n');
+}
