@@ -1,0 +1,191 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { ApplicationFailure, defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
+import { decodeFailure, encodeFailure, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
+import { temporal } from '@temporalio/proto';
+import { AesGcmPayloadCodec, CodecError, dataConverterOptions, ENCRYPTED_ENCODING, KEY_ID_METADATA, loadCodec } from '../shared/codec';
+import { ensureDevCodecKey, loadCodecKey, type CodecKey } from '../shared/codecKey';
+
+const secret = 'Hunter2-Secret-Password';
+const newKey = (id: string): CodecKey => ({ id, key: randomBytes(32) });
+const text = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('utf8');
+
+async function codecError(promise: Promise<unknown>): Promise<CodecError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof CodecError) return error;
+    throw error;
+  }
+  throw new Error('expected a CodecError');
+}
+
+describe('AesGcmPayloadCodec', () => {
+  const key = newKey('k1');
+  const codec = new AesGcmPayloadCodec(key);
+  const plain = () => [defaultPayloadConverter.toPayload({ password: secret, n: 1 }), defaultPayloadConverter.toPayload(undefined)];
+
+  test('round trip gives back the same payloads', async () => {
+    const payloads = plain();
+    const decoded = await codec.decode(await codec.encode(payloads));
+    expect(decoded.map((p) => defaultPayloadConverter.fromPayload(p))).toEqual([{ password: secret, n: 1 }, undefined]);
+  });
+
+  test('encoded payloads carry the encoding and key id, and no plaintext', async () => {
+    const [encoded] = await codec.encode(plain());
+    expect(text(encoded!.metadata![METADATA_ENCODING_KEY])).toBe(ENCRYPTED_ENCODING);
+    expect(text(encoded!.metadata![KEY_ID_METADATA])).toBe('k1');
+    const wire = Buffer.from(temporal.api.common.v1.Payload.encode(encoded!).finish());
+    expect(wire.includes(secret)).toBe(false);
+    expect(wire.includes('json/plain')).toBe(false);
+  });
+
+  test('the same value encrypts differently each time (random IV)', async () => {
+    const [a] = await codec.encode(plain());
+    const [b] = await codec.encode(plain());
+    expect(Buffer.from(a!.data!).equals(Buffer.from(b!.data!))).toBe(false);
+  });
+
+  test('an unknown key id is refused with a clear error', async () => {
+    const encoded = await new AesGcmPayloadCodec(newKey('other')).encode(plain());
+    const error = await codecError(codec.decode(encoded));
+    expect(error.code).toBe('UNKNOWN_KEY_ID');
+    expect(error.message).toMatch(/key id "other".*it has: k1/);
+  });
+
+  test('the same id with a different key fails authentication', async () => {
+    const encoded = await new AesGcmPayloadCodec({ id: 'k1', key: randomBytes(32) }).encode(plain());
+    expect((await codecError(codec.decode(encoded))).code).toBe('DECRYPT_FAILED');
+  });
+
+  test('tampering with the ciphertext, the tag or the key id is detected', async () => {
+    const [encoded] = await codec.encode(plain());
+    for (const at of [0, 20, encoded!.data!.length - 1]) {
+      const data = Buffer.from(encoded!.data!);
+      data[at]! ^= 0x01;
+      expect((await codecError(codec.decode([{ ...encoded!, data }]))).code).toBe('DECRYPT_FAILED');
+    }
+    // A payload relabelled with another key id the reader has must not decrypt either.
+    const twoKeys = new AesGcmPayloadCodec(newKey('k2'), [key]);
+    const relabelled: Payload = { ...encoded!, metadata: { ...encoded!.metadata, [KEY_ID_METADATA]: Buffer.from('k2') } };
+    expect((await codecError(twoKeys.decode([relabelled]))).code).toBe('DECRYPT_FAILED');
+    expect((await codecError(codec.decode([{ ...encoded!, data: encoded!.data!.subarray(0, 10) }]))).code).toBe('DECRYPT_FAILED');
+  });
+
+  test('a rotated codec still reads payloads written with a previous key', async () => {
+    const encoded = await codec.encode(plain());
+    const rotated = new AesGcmPayloadCodec(newKey('k2'), [key]);
+    expect(defaultPayloadConverter.fromPayload((await rotated.decode(encoded))[0]!)).toEqual({ password: secret, n: 1 });
+    expect(text((await rotated.encode(plain()))[0]!.metadata![KEY_ID_METADATA])).toBe('k2');
+  });
+
+  test('payloads that were never encrypted pass through decode', async () => {
+    const payloads = plain();
+    expect(await codec.decode(payloads)).toEqual(payloads);
+  });
+});
+
+describe('failure messages are encrypted too', () => {
+  test('the data converter encodes a failure message and stack into an encrypted payload', async () => {
+    const codec = new AesGcmPayloadCodec(newKey('k1'));
+    const loaded = loadDataConverter(dataConverterOptions(codec));
+    const failure = loaded.failureConverter.errorToFailure(ApplicationFailure.create({ message: `login failed for ${secret}` }), loaded.payloadConverter);
+    const encoded = await encodeFailure(loaded.payloadCodecs, failure);
+    const wire = Buffer.from(temporal.api.failure.v1.Failure.encode(encoded).finish());
+    expect(encoded.message).toBe('Encoded failure');
+    expect(wire.includes(secret)).toBe(false);
+    const decoded = loaded.failureConverter.failureToError(await decodeFailure(loaded.payloadCodecs, encoded), loaded.payloadConverter);
+    expect(decoded.message).toBe(`login failed for ${secret}`);
+  });
+});
+
+describe('key loading', () => {
+  const base64 = randomBytes(32).toString('base64');
+  const dir = mkdtempSync(join(tmpdir(), 'mailferry-codec-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('MAILFERRY_CODEC_KEY, with the default key id', () => {
+    const key = loadCodecKey({ MAILFERRY_CODEC_KEY: base64 });
+    expect(key.id).toBe('default');
+    expect(key.key.toString('base64')).toBe(base64);
+  });
+
+  test('MAILFERRY_CODEC_KEY_FILE and MAILFERRY_CODEC_KEY_ID', () => {
+    const file = join(dir, 'secret.key');
+    writeFileSync(file, `${base64}\n`);
+    expect(loadCodecKey({ MAILFERRY_CODEC_KEY_FILE: file, MAILFERRY_CODEC_KEY_ID: '2026-11' })).toEqual({ id: '2026-11', key: Buffer.from(base64, 'base64') });
+    const { codec, key, keyId } = loadCodec({ MAILFERRY_CODEC_KEY_FILE: file });
+    expect(codec).toBeInstanceOf(AesGcmPayloadCodec);
+    expect([key.toString('base64'), keyId]).toEqual([base64, 'default']);
+  });
+
+  test('missing, doubled, unreadable or malformed keys are refused without printing the key', () => {
+    const cases: [NodeJS.ProcessEnv, string][] = [
+      [{}, 'KEY_MISSING'],
+      [{ MAILFERRY_CODEC_KEY: base64, MAILFERRY_CODEC_KEY_FILE: '/x' }, 'KEY_INVALID'],
+      [{ MAILFERRY_CODEC_KEY_FILE: join(dir, 'absent.key') }, 'KEY_MISSING'],
+      [{ MAILFERRY_CODEC_KEY: randomBytes(16).toString('base64') }, 'KEY_INVALID'],
+      [{ MAILFERRY_CODEC_KEY: `${base64}!` }, 'KEY_INVALID'],
+      [{ MAILFERRY_CODEC_KEY: base64, MAILFERRY_CODEC_KEY_ID: 'has space' }, 'KEY_INVALID'],
+    ];
+    for (const [env, code] of cases) {
+      let caught: unknown;
+      try {
+        loadCodecKey(env);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(CodecError);
+      expect((caught as CodecError).code).toBe(code);
+      expect((caught as CodecError).message).not.toContain(base64.slice(0, 12));
+    }
+  });
+
+  test('ensureDevCodecKey creates a mode-600 key once and never replaces it', () => {
+    const stateDir = join(dir, 'state');
+    const path = ensureDevCodecKey(stateDir);
+    expect(path).toBe(join(stateDir, 'codec.key'));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const first = readFileSync(path, 'utf8');
+    expect(ensureDevCodecKey(stateDir)).toBe(path);
+    expect(readFileSync(path, 'utf8')).toBe(first);
+    expect(loadCodecKey({ MAILFERRY_CODEC_KEY_FILE: path }).key).toHaveLength(32);
+  });
+});
+
+describe('against the Temporal dev server (scripts/temporal-up.sh)', () => {
+  const address = `127.0.0.1:${process.env.MAILFERRY_TEMPORAL_PORT ?? '7233'}`;
+  let connection: Connection;
+  beforeAll(async () => {
+    connection = await Connection.connect({ address });
+  });
+  afterAll(async () => {
+    await connection?.close();
+  });
+
+  test('workflow input is stored encrypted: the server history never holds the secret', async () => {
+    const codec = new AesGcmPayloadCodec(newKey('k1'));
+    const client = new Client({ connection, dataConverter: dataConverterOptions(codec) });
+    // No worker polls this queue: the run only has to be recorded, not executed.
+    const handle = await client.workflow.start('codecProbe', {
+      taskQueue: `codec-test-${randomUUID()}`,
+      workflowId: `codec-test/${randomUUID()}`,
+      args: [{ password: secret }],
+      memo: { note: secret },
+    });
+    try {
+      const history = await handle.fetchHistory();
+      const wire = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
+      expect(wire.includes(secret)).toBe(false);
+      const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+      expect(text(input.metadata![METADATA_ENCODING_KEY])).toBe(ENCRYPTED_ENCODING);
+      const [decoded] = await codec.decode([input]);
+      expect(defaultPayloadConverter.fromPayload(decoded!)).toEqual({ password: secret });
+    } finally {
+      await handle.terminate('codec test done');
+    }
+  });
+});
