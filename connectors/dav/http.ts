@@ -37,9 +37,10 @@ export function createDavHttp(endpoint: DavEndpoint): DavHttp {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof MailferryError) throw error;
-      const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-      throw new MailferryError('CONNECTION_FAILED', `Cannot reach the DAV server at ${url} (${reason}).`, { permanent: false, cause: error });
+      // fetch rejects only for transport failures, as a TypeError whose cause holds the socket error
+      const { name, cause } = (error ?? {}) as { name?: unknown; cause?: { message?: unknown; code?: unknown } };
+      if (name !== 'TypeError' || cause === undefined) throw error;
+      throw new MailferryError('CONNECTION_FAILED', `Cannot reach the DAV server at ${url} (${String(cause.code ?? cause.message)}).`, { permanent: false, cause: error });
     }
   }
 

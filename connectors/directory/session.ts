@@ -21,12 +21,12 @@ export interface LdapSession {
 
 const TRANSIENT_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
+// duck-typed, not `instanceof Error`: socket errors may come from another realm (Node internals under a vm, e.g. jest)
 function isTransportError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code && TRANSIENT_SOCKET_CODES.has(code)) return true;
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && TRANSIENT_SOCKET_CODES.has(code)) return true;
   // ldapts reports lost sockets and timeouts as plain Errors with these messages
-  return /^(Connection timeout|Socket error|Connection closed)|timeout/i.test(error.message);
+  return typeof message === 'string' && /^(Connection timeout|Socket error|Connection closed)|timeout/i.test(message);
 }
 
 export function createLdapSession(cfg: DirectoryConfig): LdapSession {
@@ -38,7 +38,7 @@ export function createLdapSession(cfg: DirectoryConfig): LdapSession {
       return new MailferryError('AUTH_FAILED', `The directory at ${cfg.url} refused the bind as ${cfg.bindDn}: wrong DN or password.`, { cause: error });
     }
     if (isTransportError(error)) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      const reason = String((error as { message?: unknown }).message ?? error).split('\n')[0];
       return new MailferryError('CONNECTION_FAILED', `Cannot reach the directory at ${cfg.url} (${reason}).`, { permanent: false, cause: error });
     }
     return error;

@@ -1,0 +1,251 @@
+/**
+ * The directory connectors against the lab's real slapd: every operation,
+ * twice (the second run must find nothing to do), and hostile input.
+ */
+import { randomUUID } from 'node:crypto';
+import { ImapFlow } from 'imapflow';
+import { Attribute, Change, Client, DN, EqualityFilter } from 'ldapts';
+import { createCloudDirectory, createSourceDirectory, TargetAddressMissingError, type CloudDirectory, type SourceDirectory } from '../connectors/directory';
+import { DOMAINS } from '../lab/config';
+import { readLabInfo, type LabInfo } from '../lab/info';
+import { createOrgUser, removeOrgUser } from '../lab/users';
+import { MailferryError } from '../shared/errors';
+
+const HOSTILE = ['*)(mail=*', '*', 'a,b=c@x', '\\', 'nul\0@tailspintoys.com', '*@tailspintoys.com', 'x)(|(mail=*)'];
+
+let info: LabInfo;
+let source: SourceDirectory;
+let cloud: CloudDirectory;
+const created: string[] = [];
+
+function uniqueAddress(tag: string, domain: string = DOMAINS.primary): string {
+  return `dir-${tag}-${randomUUID().slice(0, 8)}@${domain}`;
+}
+
+async function newUser(tag: string, withMeu = true): Promise<string> {
+  const address = uniqueAddress(tag);
+  await createOrgUser(info, { address, password: 'Onprem-P4ss', kind: withMeu ? 'normal' : 'no-meu', messages: 0, contacts: 0, events: 0, withMeu });
+  created.push(address);
+  return address;
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function asRoot<T>(side: 'onprem' | 'cloud', fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ url: info[side].ldap.url });
+  try {
+    await client.bind(info[side].ldap.bindDn, info[side].ldap.password);
+    return await fn(client);
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** a recipient's entries on both sides with all their values, to prove an operation left them alone */
+async function snapshot(address: string): Promise<string> {
+  const sides = ['onprem', 'cloud'] as const;
+  const entries = await Promise.all(
+    sides.map((side) =>
+      asRoot(side, async (client) => {
+        const filter = new EqualityFilter({ attribute: 'mail', value: address });
+        return (await client.search(`ou=recipients,${info[side].ldap.suffix}`, { scope: 'sub', filter, attributes: ['*'] })).searchEntries;
+      }),
+    ),
+  );
+  expect(entries.flat()).toHaveLength(2);
+  return JSON.stringify(entries);
+}
+
+beforeAll(() => {
+  info = readLabInfo();
+  source = createSourceDirectory(info.onprem.ldap);
+  cloud = createCloudDirectory({ ...info.cloud.ldap, routingDomain: DOMAINS.routing });
+});
+
+afterAll(async () => {
+  for (const address of created) await removeOrgUser(info, address);
+  await source.close();
+  await cloud.close();
+});
+
+describe('source directory', () => {
+  it('reads the organisation version and finds a mailbox by primary address in any case', async () => {
+    expect(await source.serverVersion()).toMatch(/^Exchange \d{4}/);
+    const address = await newUser('find');
+    const mailbox = await source.findMailbox(address.toUpperCase());
+    expect(mailbox).toMatchObject({ address, recipientType: 'UserMailbox', umEnabled: false, targetAddress: null });
+    expect(mailbox?.legacyExchangeDN).not.toBe('');
+    expect((await source.listRecipients()).map((m) => m.address)).toContain(address);
+  });
+
+  it('finds a mailbox by an smtp: alias, and not by an X500 or non-smtp proxy value', async () => {
+    const address = await newUser('alias');
+    const alias = uniqueAddress('alias-of');
+    const mailbox = await source.findMailbox(address);
+    await asRoot('onprem', (client) =>
+      client.modify(mailbox!.dn, new Change({ operation: 'add', modification: new Attribute({ type: 'proxyAddresses', values: [`smtp:${alias}`] }) })),
+    );
+    expect((await source.findMailbox(alias.toUpperCase()))?.address).toBe(address);
+    expect(await source.findMailbox(mailbox!.legacyExchangeDN)).toBeNull();
+    expect(await source.findMailbox(`X500:${mailbox!.legacyExchangeDN}`)).toBeNull();
+  });
+
+  it('sets TargetAddress once, then reports it already set; restore clears it once', async () => {
+    const address = await newUser('target');
+    const routing = cloud.routingAddress(address);
+    expect(routing).toBe(address.replace(/@.*/, `@${DOMAINS.routing}`));
+
+    const first = await source.setTargetAddress(address, routing);
+    expect(first).toMatchObject({ changed: true, previous: null });
+    expect((await source.findMailbox(address))?.targetAddress).toBe(`SMTP:${routing}`);
+    const second = await source.setTargetAddress(address, routing);
+    expect(second).toMatchObject({ changed: false, previous: `SMTP:${routing}` });
+
+    expect(await source.restoreTargetAddress(address, null)).toMatchObject({ changed: true, previous: `SMTP:${routing}` });
+    expect((await source.findMailbox(address))?.targetAddress).toBeNull();
+    expect(await source.restoreTargetAddress(address, null)).toMatchObject({ changed: false, previous: null });
+
+    await source.setTargetAddress(address, 'someone@elsewhere.test');
+    expect(await source.setTargetAddress(address, routing)).toMatchObject({ changed: true, previous: 'SMTP:someone@elsewhere.test' });
+    expect(await source.restoreTargetAddress(address, 'SMTP:someone@elsewhere.test')).toMatchObject({ changed: true, previous: `SMTP:${routing}` });
+    expect((await source.findMailbox(address))?.targetAddress).toBe('SMTP:someone@elsewhere.test');
+  });
+
+  it('converts a mailbox to a mail user keeping TargetAddress, the primary and the X500 address, once', async () => {
+    const address = await newUser('meu');
+    expect(await errorOf(source.convertToMailUser(address, []))).toBeInstanceOf(TargetAddressMissingError);
+    expect((await source.findMailbox(address))?.recipientType).toBe('UserMailbox');
+
+    const routing = cloud.routingAddress(address);
+    await source.setTargetAddress(address, routing);
+    const cloudProxies = (await cloud.findRecipient(address))!.proxyAddresses;
+    expect(cloudProxies.map((p) => p.toLowerCase())).toContain(`smtp:${routing}`.toLowerCase());
+
+    const first = await source.convertToMailUser(address, cloudProxies);
+    expect(first).toMatchObject({ changed: true, previous: 'UserMailbox' });
+    const converted = (await source.findMailbox(address))!;
+    expect(converted.recipientType).toBe('MailUser');
+    expect(converted.targetAddress).toBe(`SMTP:${routing}`);
+    expect(converted.proxyAddresses.filter((p) => p.startsWith('SMTP:'))).toEqual([`SMTP:${address}`]);
+    expect(converted.proxyAddresses).toEqual(expect.arrayContaining([`smtp:${routing}`, `X500:${converted.legacyExchangeDN}`]));
+
+    expect(await source.convertToMailUser(address, cloudProxies)).toMatchObject({ changed: false, previous: 'MailUser' });
+    expect((await source.findMailbox(address))!.proxyAddresses).toEqual(converted.proxyAddresses);
+  });
+
+  it('refuses unknown addresses with SOURCE_MAILBOX_NOT_FOUND', async () => {
+    const missing = uniqueAddress('missing');
+    for (const call of [source.setTargetAddress(missing, 'x@y.test'), source.restoreTargetAddress(missing, null), source.convertToMailUser(missing, [])]) {
+      expect(await errorOf(call)).toMatchObject({ code: 'SOURCE_MAILBOX_NOT_FOUND' });
+    }
+  });
+});
+
+describe('cloud directory', () => {
+  it('reads the tenant', async () => {
+    const tenant = await cloud.tenant();
+    expect(tenant.dirSyncEnabled).toBe(true);
+    expect(tenant.acceptedDomains).toEqual(expect.arrayContaining([DOMAINS.primary, DOMAINS.federated]));
+    expect(tenant.federatedDomains).toEqual([DOMAINS.federated]);
+  });
+
+  it('converts an MEU to a mailbox once; the user then signs in to the cloud IMAP with the CSV password', async () => {
+    const address = await newUser('mbx');
+    const meu = await cloud.findRecipient(address);
+    expect(meu).toMatchObject({ recipientType: 'MailUser', targetAddress: expect.stringContaining(address) });
+    expect((await cloud.listRecipients()).map((r) => r.address)).toContain(address);
+
+    const password = `Cloud-${randomUUID().slice(0, 8)}!`;
+    const first = await cloud.convertToMailbox(address, { password, forceChangePassword: true });
+    expect(first).toMatchObject({ changed: true, previous: 'MailUser' });
+    expect(first.detail).not.toContain(password);
+    expect(await cloud.findRecipient(address)).toMatchObject({ recipientType: 'UserMailbox', forceChangePassword: true });
+    const second = await cloud.convertToMailbox(address, { password: 'Other-Passw0rd', forceChangePassword: false });
+    expect(second).toMatchObject({ changed: false, previous: 'UserMailbox' });
+    expect(await cloud.findRecipient(address)).toMatchObject({ forceChangePassword: true });
+
+    const imap = (pass: string) =>
+      new ImapFlow({ host: info.cloud.imap.host, port: info.cloud.imap.port, secure: false, doSTARTTLS: false, auth: { user: address, pass }, logger: false });
+    const client = imap(password);
+    await client.connect();
+    expect(client.authenticated).toBeTruthy();
+    await client.logout();
+    // the re-run did not replace the password
+    expect(await errorOf(imap('Other-Passw0rd').connect())).toBeDefined();
+  });
+
+  it('refuses to convert an address without an MEU (MEU_NOT_FOUND)', async () => {
+    const address = await newUser('nomeu', false);
+    expect(await cloud.findRecipient(address)).toBeNull();
+    expect(await errorOf(cloud.convertToMailbox(address, { forceChangePassword: false }))).toMatchObject({ code: 'MEU_NOT_FOUND' });
+  });
+});
+
+describe('hostile addresses', () => {
+  it.each(HOSTILE)('%j finds nothing and changes nothing', async (address) => {
+    // a filter or DN the input could break out of would reach this recipient too
+    const bystander = await newUser('bystander');
+    const before = await snapshot(bystander);
+    expect(await source.findMailbox(address)).toBeNull();
+    expect(await cloud.findRecipient(address)).toBeNull();
+    expect(await errorOf(source.setTargetAddress(address, 'x@y.test'))).toMatchObject({ code: 'SOURCE_MAILBOX_NOT_FOUND' });
+    expect(await errorOf(source.convertToMailUser(address, ['smtp:x@y.test']))).toMatchObject({ code: 'SOURCE_MAILBOX_NOT_FOUND' });
+    expect(await errorOf(cloud.convertToMailbox(address, { password: 'P@ssw0rd', forceChangePassword: false }))).toMatchObject({ code: 'MEU_NOT_FOUND' });
+    expect(await snapshot(bystander)).toEqual(before);
+  });
+
+  it('works on a recipient whose DN needs RFC 4514 escaping', async () => {
+    const address = `o'hara+${randomUUID().slice(0, 6)},a=b;c\\d#@${DOMAINS.primary}`;
+    // built with ldapts' DN class, which escapes the value as a creation path must
+    const uid = `${address.split('@')[0]}.tailspintoys-com`;
+    const dn = new DN({ uid }).toString() + `,ou=recipients,${info.onprem.ldap.suffix}`;
+    expect(dn).toContain('\\+');
+    expect(dn).toContain('\\,a\\=b\\;c\\\\d');
+    await asRoot('onprem', (client) =>
+      client.add(dn, {
+        objectClass: ['inetOrgPerson', 'mfRecipient'],
+        uid,
+        cn: 'Escaped',
+        sn: 'Escaped',
+        mail: address,
+        mfRecipientType: 'UserMailbox',
+        legacyExchangeDN: '/o=Tailspin/cn=escaped',
+        proxyAddresses: [`SMTP:${address}`],
+      }),
+    );
+    try {
+      const mailbox = await source.findMailbox(address);
+      expect(mailbox?.address).toBe(address);
+      expect(await source.setTargetAddress(address, 'escaped@tailspintoys.mail.cloud.test')).toMatchObject({ changed: true });
+      expect((await source.findMailbox(address))?.targetAddress).toBe('SMTP:escaped@tailspintoys.mail.cloud.test');
+      expect(await source.findMailbox(`o'hara+*@${DOMAINS.primary}`)).toBeNull();
+    } finally {
+      await asRoot('onprem', (client) => client.del(dn));
+    }
+  });
+});
+
+describe('connection failures', () => {
+  it('reports a wrong password as AUTH_FAILED without the password', async () => {
+    const secret = `wrong-${randomUUID()}`;
+    const bad = createSourceDirectory({ ...info.onprem.ldap, password: secret });
+    const error = await errorOf(bad.serverVersion());
+    expect(error).toBeInstanceOf(MailferryError);
+    expect(error).toMatchObject({ code: 'AUTH_FAILED', permanent: true });
+    expect(String((error as Error).message)).not.toContain(secret);
+    await bad.close();
+  });
+
+  it('reports an unreachable server as a retryable CONNECTION_FAILED', async () => {
+    const down = createCloudDirectory({ ...info.cloud.ldap, url: 'ldap://127.0.0.1:1', routingDomain: DOMAINS.routing });
+    expect(await errorOf(down.tenant())).toMatchObject({ code: 'CONNECTION_FAILED', permanent: false });
+    await down.close();
+  });
+});
