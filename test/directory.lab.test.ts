@@ -233,6 +233,17 @@ describe('hostile addresses', () => {
 });
 
 describe('connection failures', () => {
+  it('serves concurrent callers on one fresh session (a single bind)', async () => {
+    const address = await newUser('concurrent');
+    const fresh = createSourceDirectory(info.onprem.ldap);
+    try {
+      const found = await Promise.all(Array.from({ length: 20 }, () => fresh.findMailbox(address)));
+      expect(found.map((m) => m?.address)).toEqual(Array(20).fill(address));
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('reports a wrong password as AUTH_FAILED without the password', async () => {
     const secret = `wrong-${randomUUID()}`;
     const bad = createSourceDirectory({ ...info.onprem.ldap, password: secret });

@@ -50,11 +50,11 @@ export function createCloudDirectory(cfg: CloudDirectoryConfig): CloudDirectory 
 
   return {
     async tenant() {
+      // a base search returns the entry or fails with noSuchObject
       const [tenant] = await ldap.search(`cn=tenant,${cfg.suffix}`, {
         scope: 'base',
         attributes: ['mfDirSyncEnabled', 'mfAcceptedDomain', 'mfFederatedDomain'],
       });
-      if (!tenant) throw new Error(`cn=tenant,${cfg.suffix} returned no entry`);
       return {
         dirSyncEnabled: flag(tenant, 'mfDirSyncEnabled'),
         acceptedDomains: values(tenant, 'mfAcceptedDomain'),

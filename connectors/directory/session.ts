@@ -44,9 +44,20 @@ export function createLdapSession(cfg: DirectoryConfig): LdapSession {
     return error;
   }
 
+  // one bind at a time: activities share the session, and a bind sent while
+  // other requests are outstanding makes the server abandon them
+  let binding: Promise<void> | undefined;
+  function ensureBound(): Promise<void> {
+    if (client.isBound) return Promise.resolve();
+    binding ??= client.bind(cfg.bindDn, cfg.password).finally(() => {
+      binding = undefined;
+    });
+    return binding;
+  }
+
   async function bound<T>(operation: () => Promise<T>): Promise<T> {
     try {
-      if (!client.isBound) await client.bind(cfg.bindDn, cfg.password);
+      await ensureBound();
       return await operation();
     } catch (error) {
       throw translate(error);

@@ -87,7 +87,7 @@ export function createSourceDirectory(cfg: DirectoryConfig): SourceDirectory {
   return {
     async serverVersion() {
       const [organization] = await ldap.search(`cn=organization,${cfg.suffix}`, { scope: 'base', attributes: ['mfServerVersion'] });
-      return (organization && single(organization, 'mfServerVersion')) ?? '';
+      return single(organization, 'mfServerVersion') ?? '';
     },
 
     findMailbox,
