@@ -56,7 +56,7 @@ function pickFolder(rng: Rng): string {
 
 function sizeFor(rng: Rng, model: SizeModel): number {
   // "heavy" adds a band of 100–200 KB messages: about 50 KB on average (≈100 MB per 2,000)
-  if (model === 'heavy' && rng.chance(0.15)) return rng.int(100 * 1024, 200 * 1024);
+  if (model === 'heavy' && rng.chance(0.1)) return rng.int(100 * 1024, 200 * 1024);
   return rng.logUniform(1024, 200 * 1024);
 }
 

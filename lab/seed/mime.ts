@@ -149,9 +149,12 @@ function attachment(rng: Rng, rawBytes: number): Part {
   };
 }
 
+const TEXT_ONLY_UP_TO = 24 * 1024;
+
 /** A complete message; returns its bytes and the decoded subject. */
 export function buildMessage(rng: Rng, spec: MessageSpec): { bytes: Buffer; subject: string } {
-  const textBytes = Math.min(spec.size, rng.int(400, 3000));
+  // most mail is text only; only larger messages carry an attachment
+  const textBytes = spec.size <= TEXT_ONLY_UP_TO ? spec.size : rng.int(400, 3000);
   const { subject, subjectHeader, parts } = textBody(rng, spec.kind, Math.max(200, textBytes - 600));
   const headers = [
     `Return-Path: <${spec.from.address}>`,
