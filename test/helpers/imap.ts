@@ -58,7 +58,26 @@ export async function createTestMailbox(
     events: 0,
   });
   await provisionCloudMailbox(info, address, password);
-  return { address, ...labEndpoints(info, address), remove: () => removeOrgUser(info, address) };
+  const endpoints = labEndpoints(info, address);
+  await untilLoginWorks(endpoints.source);
+  return { address, ...endpoints, remove: () => removeOrgUser(info, address) };
+}
+
+/**
+ * Dovecot re-reads the lab's passwd-file only when it sees it change, and a
+ * change in the same second as its last read can go unnoticed for a moment:
+ * wait until the new user can log in.
+ */
+async function untilLoginWorks(endpoint: ImapEndpoint): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await closeImap(await openImap(endpoint));
+      return;
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 export function rawMessage(opts: { subject: string; messageId?: string | null; body?: string; date?: Date }): Buffer {
