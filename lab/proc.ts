@@ -27,14 +27,14 @@ function commandLine(pid: number): string | null {
   }
 }
 
-/** alive and really ours: its command line names the lab directory */
+/** alive and really ours: its command line names a path inside the lab directory */
 export function isLabProcess(pid: number | null): pid is number {
   if (pid === null) return false;
   const cmd = commandLine(pid);
   if (cmd === null) return false;
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   if (/^\d+ \(.*\) Z /.test(stat)) return false;
-  return cmd.includes(paths.root);
+  return cmd.includes(`${paths.root}/`);
 }
 
 /** Starts a foreground server detached from this process; stdout/stderr go to `log`. */
@@ -82,8 +82,15 @@ export function removePidFile(file: string): void {
   rmSync(file, { force: true });
 }
 
-/** Every process whose command line mentions the lab directory (what `down` must leave at zero). */
-export function labProcesses(): { pid: number; cmd: string }[] {
+const SERVER_BINARIES = ['/usr/sbin/slapd', '/usr/sbin/dovecot', '/usr/bin/radicale', 'aiosmtpd'];
+
+/**
+ * Lab servers found by their command line (a server binary given a path in
+ * the lab directory), whatever the PID files say: what `down` must leave at
+ * zero. Other processes that merely mention the path (an editor, `tail -f`)
+ * are not servers and are left alone.
+ */
+export function labServerProcesses(): { pid: number; cmd: string }[] {
   const out = spawnSync('pgrep', ['-af', paths.root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')], { encoding: 'utf8' }).stdout ?? '';
   return out
     .split('\n')
@@ -92,5 +99,5 @@ export function labProcesses(): { pid: number; cmd: string }[] {
       const space = line.indexOf(' ');
       return { pid: Number(line.slice(0, space)), cmd: line.slice(space + 1) };
     })
-    .filter((p) => p.pid !== process.pid);
+    .filter((p) => p.cmd.includes(`${paths.root}/`) && SERVER_BINARIES.some((binary) => p.cmd.includes(binary)));
 }

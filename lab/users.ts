@@ -15,9 +15,9 @@ import { removePrincipal, writeAddressBook, writeCalendar } from './davStore';
 import { removeHtpasswd, upsertHtpasswd } from './htpasswd';
 import { LabInfo, LabUserKind, labUserKind } from './info';
 import { deleteIfExists, withLdap } from './ldapClient';
-import { removeUsers, upsertUser } from './passwdFile';
+import { removeUsers, upsertUser, waitUntilReloadable } from './passwdFile';
 import { chownTree, writeMaildir } from './seed/maildir';
-import { FOLDERS, SizeModel, planMailbox } from './seed/mailbox';
+import { FOLDERS, planMailbox } from './seed/mailbox';
 import { contacts as makeContacts, events as makeEvents } from './seed/pim';
 import { Rng } from './seed/rng';
 import { passwdLine } from './servers/dovecot';
@@ -114,7 +114,7 @@ export async function createOrgUser(info: LabInfo, input: OrgUserSpec): Promise<
   const spec = orgUserSpec.parse(input);
   const address = spec.address.toLowerCase();
   const withMeu = spec.withMeu ?? spec.kind !== 'no-meu';
-  await removeOrgUser(info, address);
+  await removeUserEverywhere(info, address);
 
   await createDirectoryEntries(info, address, spec.kind, withMeu, spec.displayName);
 
@@ -128,7 +128,7 @@ export async function createOrgUser(info: LabInfo, input: OrgUserSpec): Promise<
     messages: spec.messages,
     largeMessages: spec.largeMessages,
     largeMessageMb: spec.largeMessageMb,
-    sizeModel: spec.sizeModel as SizeModel,
+    sizeModel: spec.sizeModel,
   });
   const maildir = join(home, 'Maildir');
   const { bytes } = await writeMaildir(maildir, FOLDERS, plan.count, plan.build);
@@ -139,11 +139,18 @@ export async function createOrgUser(info: LabInfo, input: OrgUserSpec): Promise<
   await writeAddressBook('onprem', address, contactItems);
   await writeCalendar('onprem', address, eventItems);
 
+  // the login works when we return, not a second later
+  await waitUntilReloadable();
   return { messages: plan.count, bytes, contacts: contactItems.length, events: eventItems.length };
 }
 
-/** Removes a user everywhere, both sides (directory, login, mail, DAV); absent parts are fine. */
+/** Removes a user everywhere, both sides (directory, login, mail, DAV); absent parts are fine. Logins fail once it returns. */
 export async function removeOrgUser(info: LabInfo, address: string): Promise<void> {
+  await removeUserEverywhere(info, address);
+  await waitUntilReloadable();
+}
+
+async function removeUserEverywhere(info: LabInfo, address: string): Promise<void> {
   const lower = address.toLowerCase();
   if (SIDES.some((side) => lower === ADMIN[side])) throw new Error(`refusing to remove the lab admin ${address}`);
   for (const side of SIDES) {
@@ -185,7 +192,7 @@ async function subdirs(dir: string): Promise<string[]> {
  * that no directory entry points to any more.
  */
 export async function wipeOrgUsers(info: LabInfo): Promise<void> {
-  for (const address of await listOrgAddresses(info)) await removeOrgUser(info, address);
+  for (const address of await listOrgAddresses(info)) await removeUserEverywhere(info, address);
   const isAdmin = (user: string) => SIDES.some((side) => user === ADMIN[side]);
   for (const side of SIDES) {
     for (const domain of await subdirs(paths.mail(side))) {
@@ -200,4 +207,5 @@ export async function wipeOrgUsers(info: LabInfo): Promise<void> {
     await removeUsers(paths.radicale(side).htpasswd, (user) => !isAdmin(user));
   }
   await removeUsers(paths.dovecot('onprem').users, (user) => !isAdmin(user));
+  await waitUntilReloadable();
 }

@@ -114,7 +114,8 @@ describe('seeded organisation', () => {
 
     const admin = asAdmin('onprem', user!.address);
     await admin.connect();
-    expect((await admin.status('INBOX', { messages: true })).messages).toBe(totals.folders.INBOX);
+    const inbox = await admin.status('INBOX', { messages: true });
+    expect(inbox && inbox.messages).toBe(totals.folders.INBOX);
     await admin.logout();
   });
 
