@@ -9,6 +9,11 @@ import { labUp } from './up';
 
 const log = (line: string) => console.log(line);
 
+// `lab:up | head -1` closes our stdout early; that is not a failure of the lab
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+});
+
 async function answeringInfo() {
   const info = readLabInfo();
   const down = (await labStatus(info)).filter((s) => s.problem !== null);
