@@ -10,6 +10,7 @@
  */
 import { Command } from 'commander';
 import type { ImapFlow } from 'imapflow';
+import { adminEndpoint } from '../connectors/mail';
 import { closeImap, openImap } from '../connectors/mail/connect';
 import { listFolders, planFolders, type FolderListing } from '../connectors/mail/folders';
 import { sha256, storableFlags } from '../connectors/mail/inventory';
@@ -121,7 +122,11 @@ export function compareFolder(targetFolder: string, source: Fingerprint[], targe
 
 export async function verifyMailbox(source: ImapEndpoint, target: ImapEndpoint, options: VerifyOptions = {}): Promise<VerifyReport> {
   const prefixes = options.ignoreHeaderPrefixes ?? [];
-  const [src, tgt] = [await openImap(source), await openImap(target)];
+  const src = await openImap(source);
+  const tgt = await openImap(target).catch(async (err: unknown) => {
+    await closeImap(src);
+    throw err;
+  });
   try {
     const [srcList, tgtList]: FolderListing[] = [await listFolders(src), await listFolders(tgt)];
     const pairs = planFolders(srcList, tgtList, { renameFolders: options.folderMap });
@@ -152,13 +157,8 @@ export async function verifyMailbox(source: ImapEndpoint, target: ImapEndpoint, 
 
 /** Admin (master-user) endpoints of one lab mailbox on both sides. */
 export function labEndpoints(info: LabInfo, address: string): { source: ImapEndpoint; target: ImapEndpoint } {
-  const endpoint = (side: LabInfo['onprem']): ImapEndpoint => ({
-    host: side.imap.host,
-    port: side.imap.port,
-    secure: side.imap.secure,
-    user: `${address}*${side.imap.admin.user}`,
-    password: side.imap.admin.password,
-  });
+  const endpoint = ({ imap }: LabInfo['onprem']): ImapEndpoint =>
+    adminEndpoint({ host: imap.host, port: imap.port, secure: imap.secure }, imap.admin, address);
   return { source: endpoint(info.onprem), target: endpoint(info.cloud) };
 }
 
@@ -195,6 +195,9 @@ async function main(argv: string[]): Promise<void> {
 if (require.main === module) {
   main(process.argv).catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
+    if ((err as { code?: string }).code === 'AUTH_FAILED') {
+      console.error('In the lab the cloud side admits a mailbox only once its MEU is converted (the row reached convertToMailbox).');
+    }
     process.exitCode = 2;
   });
 }

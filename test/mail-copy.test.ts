@@ -4,7 +4,7 @@
  */
 import { MailferryError } from '../shared/errors';
 import { createMailCopier } from '../connectors/mail';
-import type { CopyCheckpoint } from '../connectors/mail/types';
+import type { CopyCheckpoint, CopyProgress } from '../connectors/mail/types';
 import { verifyMailbox } from '../lab/verify';
 import type { LabInfo } from '../lab/info';
 import {
@@ -45,8 +45,11 @@ afterAll(async () => {
 describe('copyMailbox', () => {
   it('copies a seeded mailbox exactly (folders, bytes, flags, dates) and a second run copies nothing', async () => {
     const m = await mailbox({ messages: 300, seed: 7, largeMessages: 1 });
-    const first = await copier.copyMailbox(m.source, m.target);
+    const progress: CopyProgress[] = [];
+    const first = await copier.copyMailbox(m.source, m.target, { onProgress: (p) => progress.push(p) });
     expect(first.messagesCopied).toBe(first.messagesSource);
+    expect(progress.at(-1)).toMatchObject({ foldersDone: first.folders, messagesCopied: first.messagesCopied, bytesCopied: first.bytesCopied });
+    expect(progress.map((p) => p.messagesCopied)).toEqual([...progress.map((p) => p.messagesCopied)].sort((a, b) => a - b));
     expect(first.messagesSource).toBeGreaterThanOrEqual(300);
     expect(first.badItems).toEqual([]);
     await expectClean(m);

@@ -12,7 +12,7 @@ import { CopyRun } from './run';
 import { defaultRetryPolicy, withReconnect, type RetryPolicy } from './throttle';
 import type { CopyOptions, CopyResult, ImapEndpoint, MailCopier } from './types';
 
-export type { MailCopier } from './types';
+export type * from './types';
 
 export interface MailCopierConfig {
   retry?: RetryPolicy;
@@ -53,6 +53,15 @@ function asCopyError(err: unknown): unknown {
   if (err instanceof MailferryError || (err instanceof Error && err.name === 'AbortError')) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new MailferryError('COPY_FAILED', `The mail copy failed: ${message}`, { permanent: false, cause: err });
+}
+
+/** A mailbox opened with the migration administrator's rights: Dovecot's master-user login `<address>*<admin>`. */
+export function adminEndpoint(
+  server: Pick<ImapEndpoint, 'host' | 'port' | 'secure' | 'allowPlaintext'>,
+  admin: { user: string; password: string },
+  address: string,
+): ImapEndpoint {
+  return { ...server, user: `${address}*${admin.user}`, password: admin.password };
 }
 
 export function createMailCopier(config: MailCopierConfig = {}): MailCopier {
