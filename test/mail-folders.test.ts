@@ -38,6 +38,14 @@ describe('folder plan', () => {
     ]);
   });
 
+  it('moves only folders whose special use the source server declares', () => {
+    const guessed = { ...entry('Sent', '\\Sent'), specialUseGuessed: true };
+    const plan = planFolders({ delimiter: '/', folders: [guessed] }, { delimiter: '/', folders: [entry('Sent Items', '\\Sent')] });
+    expect(plan.map((p) => p.target)).toEqual(['Sent']);
+    const targetGuess = { delimiter: '/', folders: [{ ...entry('Sent', '\\Sent'), specialUseGuessed: true }, entry('Sent Items', '\\Sent')] };
+    expect(planFolders({ delimiter: '/', folders: [entry('Gesendet', '\\Sent')] }, targetGuess).map((p) => p.target)).toEqual(['Sent Items']);
+  });
+
   it('applies include, exclude and rename rules; a rename wins over special use', () => {
     const plan = planFolders(source, target, {
       includeFolders: ['**'],

@@ -57,6 +57,7 @@ export async function copyFolder(sessions: Sessions, pair: FolderPair, run: Copy
 
   await ensureTargetFolder(target, pair);
   const work = await planFolder(sessions, pair, run, state.lastUid);
+  run.throwIfAborted();
   if (target.mailbox) await target.mailboxClose(); // appends to a selected mailbox cost imapflow extra round trips
   if (work.length > 0) await streamFolder(sessions, pair, run, work, state);
   state.done = true;

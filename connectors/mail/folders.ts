@@ -19,6 +19,8 @@ export interface FolderEntry {
   /** the path as the server spells it (its own delimiter) */
   nativePath: string;
   specialUse?: string;
+  /** imapflow guessed the special use from the name; the server declared none */
+  specialUseGuessed?: boolean;
   subscribed: boolean;
 }
 
@@ -64,6 +66,7 @@ export async function listFolders(client: ImapFlow): Promise<FolderListing> {
     path: canonical(e.path, e.delimiter || delimiter),
     nativePath: e.path,
     specialUse: e.specialUse,
+    specialUseGuessed: e.specialUse !== undefined && e.specialUseSource === 'name',
     subscribed: e.subscribed,
   }));
   return { delimiter, folders };
@@ -80,12 +83,16 @@ export function renamePath(path: string, rules: Record<string, string>): string 
 
 /**
  * The folders to copy and their target paths. An explicit rename rule wins;
- * otherwise a special-use source folder goes to the target's folder of the
- * same use when the target has one ("Sent Items" → "Sent"), else keeps its name.
+ * otherwise a source folder the server marks special-use goes to the
+ * target's folder of the same use when the target has one ("Sent Items" →
+ * "Sent"), else keeps its name.
  */
 export function planFolders(source: FolderListing, target: FolderListing, rules: FolderRules = {}): FolderPair[] {
+  // On the target a declared special use wins over one guessed from a name.
   const targetByUse = new Map<string, FolderEntry>();
-  for (const f of target.folders) if (f.specialUse && !targetByUse.has(f.specialUse)) targetByUse.set(f.specialUse, f);
+  for (const f of [...target.folders].sort((a, b) => Number(!!a.specialUseGuessed) - Number(!!b.specialUseGuessed))) {
+    if (f.specialUse && !targetByUse.has(f.specialUse)) targetByUse.set(f.specialUse, f);
+  }
   const targetPaths = new Set(target.folders.map((f) => f.path));
   const pairs: FolderPair[] = [];
   for (const folder of source.folders) {
@@ -93,7 +100,9 @@ export function planFolders(source: FolderListing, target: FolderListing, rules:
     if (rules.excludeFolders?.length && matchesAny(folder.path, rules.excludeFolders)) continue;
     let targetPath = renamePath(folder.path, rules.renameFolders ?? {});
     if (targetPath === undefined) {
-      const use = folder.specialUse;
+      // Only a use the source server declares moves a folder: a user's own folder that merely
+      // looks like "Sent" must not be merged into the target's Sent Items.
+      const use = folder.specialUseGuessed ? undefined : folder.specialUse;
       const counterpart = use && (MAPPED_SPECIAL_USES as readonly string[]).includes(use) ? targetByUse.get(use) : undefined;
       targetPath = counterpart?.path ?? folder.path;
     }
