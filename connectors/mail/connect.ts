@@ -60,6 +60,13 @@ export function classifyConnectError(err: unknown, endpoint: ImapEndpoint): unkn
   if (err instanceof MailferryError) return err;
   const e = imapErrorOf(err);
   const where = `${endpoint.host}:${endpoint.port}`;
+  // A server at its connection limit refuses the login with a response code, not the password.
+  if (e.authenticationFailed && /^(UNAVAILABLE|INUSE|LIMIT|SERVERBUG)$/i.test(e.serverResponseCode ?? '')) {
+    return new MailferryError('CONNECTION_FAILED', `The IMAP server ${where} is busy (${e.serverResponseCode}); it will be tried again.`, {
+      cause: err,
+      permanent: false,
+    });
+  }
   if (e.authenticationFailed) {
     return new MailferryError('AUTH_FAILED', `IMAP login to ${where} as ${endpoint.user} was refused by the server.`, { cause: err });
   }
