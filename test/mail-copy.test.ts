@@ -3,7 +3,7 @@
  * its own; the lab verifier is the judge of "every message exactly once".
  */
 import { MailferryError } from '../shared/errors';
-import { createMailCopier } from '../connectors/mail';
+import { BadItemLimitError, createMailCopier } from '../connectors/mail';
 import type { CopyCheckpoint, CopyProgress } from '../connectors/mail/types';
 import { verifyMailbox } from '../lab/verify';
 import type { LabInfo } from '../lab/info';
@@ -134,7 +134,8 @@ describe('copyMailbox', () => {
     expect(result.badItems[0].reason).toMatch(/refused/);
 
     const strict = copier.copyMailbox(m.source, m.target, { badItemLimit: 0 });
-    await expect(strict).rejects.toMatchObject({ code: 'BAD_ITEM_LIMIT' });
+    await expect(strict).rejects.toBeInstanceOf(BadItemLimitError);
+    await expect(strict).rejects.toMatchObject({ code: 'BAD_ITEM_LIMIT', badItems: [{ folder: 'INBOX', size: 0 }] });
   });
 
   it('rides out sessions cut mid-copy, reconnecting and resuming without duplicates', async () => {

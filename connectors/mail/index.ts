@@ -13,6 +13,7 @@ import { defaultRetryPolicy, withReconnect, type RetryPolicy } from './throttle'
 import type { CopyOptions, CopyResult, ImapEndpoint, MailCopier } from './types';
 
 export type * from './types';
+export { BadItemLimitError } from './run';
 
 export interface MailCopierConfig {
   retry?: RetryPolicy;

@@ -6,6 +6,17 @@
 import { MailferryError } from '../../shared/errors';
 import type { BadItem, CopyCheckpoint, CopyOptions, CopyProgress } from './types';
 
+/** BAD_ITEM_LIMIT, carrying the items so the row's report can list them. */
+export class BadItemLimitError extends MailferryError {
+  constructor(
+    readonly badItems: BadItem[],
+    limit: number,
+  ) {
+    const last = badItems[badItems.length - 1];
+    super('BAD_ITEM_LIMIT', `${badItems.length} messages could not be copied (limit ${limit}); the last one, in ${last.folder}: ${last.reason}`);
+  }
+}
+
 export class CopyRun {
   readonly checkpoint: CopyCheckpoint;
   readonly badItems: BadItem[] = [];
@@ -32,10 +43,7 @@ export class CopyRun {
   addBadItem(item: BadItem): void {
     this.badItems.push(item);
     if (this.badItems.length > this.badItemLimit) {
-      throw new MailferryError(
-        'BAD_ITEM_LIMIT',
-        `${this.badItems.length} messages could not be copied (limit ${this.badItemLimit}); the last one, in ${item.folder}: ${item.reason}`,
-      );
+      throw new BadItemLimitError(this.badItems, this.badItemLimit);
     }
   }
 

@@ -46,7 +46,9 @@ export async function createTestMailbox(
   opts: { messages?: number; seed?: number; largeMessages?: number } = {},
 ): Promise<TestMailbox> {
   const address = uniqueAddress();
-  const password = `Pw-${randomBytes(6).toString('hex')}`;
+  // A varying length changes the passwd-file's size, which is what lets Dovecot notice a
+  // change made within the second of its last read (see untilLoginWorks).
+  const password = `Pw-${randomBytes(4 + Math.floor(Math.random() * 12)).toString('hex')}`;
   await createOrgUser(info, {
     address,
     password,
