@@ -1,11 +1,10 @@
 /** The provisioning steps: verify the MEU, convert it to a mailbox, set forwarding (TargetAddress). */
-import { Context } from '@temporalio/activity';
 import { verifyMeu as checkMeu } from '../connectors/directory/verify';
 import type { ConnectionSettings, Sealed } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
 
-export function createDirectoryActivities({ connectors, secrets }: ActivityDeps) {
+export function createDirectoryActivities({ connectors, secrets, logger }: ActivityDeps) {
   const open = (settings: ConnectionSettings) => ({ source: connectors.sourceDirectory(settings), cloud: connectors.cloudDirectory() });
   const closeBoth = (d: ReturnType<typeof open>) => async () => {
     await Promise.allSettled([d.source.close(), d.cloud.close()]);
@@ -21,20 +20,23 @@ export function createDirectoryActivities({ connectors, secrets }: ActivityDeps)
           forceChangePassword: input.forceChangePassword,
           password: reveal(input.password),
         });
-        Context.current().log.info('MEU verified', { mailbox: input.address, alreadyMailbox: found.alreadyMailbox });
+        logger.info({ mailbox: input.address, step: 'verifyMeu', alreadyMailbox: found.alreadyMailbox }, 'MEU verified');
         return { alreadyMailbox: found.alreadyMailbox };
       }, closeBoth(d));
     },
 
     async convertToMailbox(input: { address: string; forceChangePassword: boolean; password?: Sealed }) {
       const cloud = connectors.cloudDirectory();
-      return translated(async () => {
-        const change = await cloud.convertToMailbox(input.address, {
-          password: reveal(input.password),
-          forceChangePassword: input.forceChangePassword,
-        });
-        return { changed: change.changed, detail: change.detail };
-      }, () => cloud.close());
+      return translated(
+        async () => {
+          const change = await cloud.convertToMailbox(input.address, {
+            password: reveal(input.password),
+            forceChangePassword: input.forceChangePassword,
+          });
+          return { changed: change.changed, detail: change.detail };
+        },
+        () => cloud.close(),
+      );
     },
 
     async setTargetAddress(input: { settings: ConnectionSettings; address: string }) {

@@ -26,18 +26,25 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
       const timer = setInterval(() => ctx.heartbeat(beat), 5_000);
       return translated(
         async () => {
-          const result = await connectors.mail.copyMailbox(connectors.sourceImap(input.settings, input.address), connectors.targetImap(input.address), {
-            checkpoint: beat.checkpoint,
-            signal: ctx.cancellationSignal,
-            onCheckpoint: (checkpoint) => {
-              beat.checkpoint = checkpoint;
-              ctx.heartbeat(beat);
+          const result = await connectors.mail.copyMailbox(
+            connectors.sourceImap(input.settings, input.address),
+            connectors.targetImap(input.address),
+            {
+              checkpoint: beat.checkpoint,
+              signal: ctx.cancellationSignal,
+              onCheckpoint: (checkpoint) => {
+                beat.checkpoint = checkpoint;
+                ctx.heartbeat(beat);
+              },
+              onProgress: (progress) => {
+                beat.progress = progress;
+              },
             },
-            onProgress: (progress) => {
-              beat.progress = progress;
-            },
-          });
-          log.info({ copied: result.messagesCopied, existing: result.messagesExisting, bytes: result.bytesCopied, ms: result.durationMs }, 'mail copy done');
+          );
+          log.info(
+            { copied: result.messagesCopied, existing: result.messagesExisting, bytes: result.bytesCopied, ms: result.durationMs },
+            'mail copy done',
+          );
           return {
             messagesCopied: result.messagesCopied,
             bytesCopied: result.bytesCopied,

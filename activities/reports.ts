@@ -52,7 +52,15 @@ function errorReport(rows: Row[]): Report | null {
   return {
     name: 'ErrorReport.csv',
     content: toCsv(
-      bad.map((r) => ({ Line: r.line, EmailAddress: r.address, State: r.state, Step: r.step ?? '', Code: r.error?.code ?? '', Error: r.error?.message ?? '', SuggestedFix: r.error?.fix ?? '' })),
+      bad.map((r) => ({
+        Line: r.line,
+        EmailAddress: r.address,
+        State: r.state,
+        Step: r.step ?? '',
+        Code: r.error?.code ?? '',
+        Error: r.error?.message ?? '',
+        SuggestedFix: r.error?.fix ?? '',
+      })),
       ['Line', 'EmailAddress', 'State', 'Step', 'Code', 'Error', 'SuggestedFix'],
     ),
   };
@@ -84,7 +92,17 @@ function migrationComplete(rows: Row[]): Report {
         ContactsCopied: r.copy?.contactsCopied ?? 0,
         EventsCopied: r.copy?.eventsCopied ?? 0,
       })),
-      ['Line', 'EmailAddress', 'State', 'MessagesCopied', 'BytesCopied', 'MessagesAlreadyThere', 'ItemsSkipped', 'ContactsCopied', 'EventsCopied'],
+      [
+        'Line',
+        'EmailAddress',
+        'State',
+        'MessagesCopied',
+        'BytesCopied',
+        'MessagesAlreadyThere',
+        'ItemsSkipped',
+        'ContactsCopied',
+        'EventsCopied',
+      ],
     ),
   };
 }

@@ -47,8 +47,17 @@ export function createRowActivities({ connectors, secrets }: ActivityDeps) {
     const source = connectors.sourceDirectory(settings);
     try {
       const tenant = await cloud.tenant();
-      const parsed = validateCsv(secrets.unseal(csv), { acceptedDomains: tenant.acceptedDomains, federatedDomains: tenant.federatedDomains });
-      const rejected: ValidationIssue[] = parsed.rejected.map((r) => ({ line: r.line, address: r.address, code: r.code, message: r.message, fix: r.fix }));
+      const parsed = validateCsv(secrets.unseal(csv), {
+        acceptedDomains: tenant.acceptedDomains,
+        federatedDomains: tenant.federatedDomains,
+      });
+      const rejected: ValidationIssue[] = parsed.rejected.map((r) => ({
+        line: r.line,
+        address: r.address,
+        code: r.code,
+        message: r.message,
+        fix: r.fix,
+      }));
       const checked = await mapLimit(parsed.rows, 8, async (row) => ({ row, mailbox: await source.findMailbox(row.address) }));
       const candidates: Candidate[] = [];
       for (const { row, mailbox } of checked) {
@@ -77,7 +86,9 @@ export function createRowActivities({ connectors, secrets }: ActivityDeps) {
   }
 
   async function fromLedger(org: string, source: Extract<BatchSource, { kind: 'resume' }>): Promise<Candidate[]> {
-    const addresses = source.mailboxes ?? (source.failedOfBatch ? await connectors.ledger.addressesOfBatch(org, source.failedOfBatch, ['failed', 'stopped']) : []);
+    const addresses =
+      source.mailboxes ??
+      (source.failedOfBatch ? await connectors.ledger.addressesOfBatch(org, source.failedOfBatch, ['failed', 'stopped']) : []);
     return addresses.map((address, i) => ({ line: i + 1, address: address.toLowerCase() }));
   }
 
@@ -85,7 +96,9 @@ export function createRowActivities({ connectors, secrets }: ActivityDeps) {
     async prepareRows(input: { org: string; batch: number; settings: ConnectionSettings; source: BatchSource }) {
       return translated(async () => {
         const { candidates, rejected } =
-          input.source.kind === 'csv' ? await fromCsv(input.settings, input.source.csv) : { candidates: await fromLedger(input.org, input.source), rejected: [] };
+          input.source.kind === 'csv'
+            ? await fromCsv(input.settings, input.source.csv)
+            : { candidates: await fromLedger(input.org, input.source), rejected: [] };
         const entries = await mapLimit(candidates, 8, (c) => connectors.ledger.lookup(input.org, c.address));
         const rows: BatchRow[] = [];
         candidates.forEach((c, i) => {
@@ -101,7 +114,13 @@ export function createRowActivities({ connectors, secrets }: ActivityDeps) {
             return;
           }
           if (input.source.kind === 'resume' && !entry?.outcome) {
-            rejected.push({ line: c.line, address: c.address, code: 'NOT_IN_LEDGER', message: `${c.address} has never been migrated.`, fix: 'Start a batch from a CSV that lists it.' });
+            rejected.push({
+              line: c.line,
+              address: c.address,
+              code: 'NOT_IN_LEDGER',
+              message: `${c.address} has never been migrated.`,
+              fix: 'Start a batch from a CSV that lists it.',
+            });
             return;
           }
           const outcome = entry?.outcome;

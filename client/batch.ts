@@ -38,12 +38,15 @@ export function readCsvFile(path: string): { content: string; fileName: string; 
 }
 
 export async function startBatch(session: Session, org: string, request: StartBatchRequest) {
-  return refusedAsCliError(() => session.client.workflow.getHandle(organisationWorkflowId(org)).executeUpdate(startBatchUpdate, { args: [request] }));
+  return refusedAsCliError(() =>
+    session.client.workflow.getHandle(organisationWorkflowId(org)).executeUpdate(startBatchUpdate, { args: [request] }),
+  );
 }
 
 export function csvSource(session: Session, path: string): { source: BatchSource; warnings: string[] } {
   const { content, fileName, result } = readCsvFile(path);
-  if (result.rows.length === 0) throw new CliError(`${fileName}: no valid row to migrate (${result.rejected.length} rejected)`, EXIT.BAD_INPUT);
+  if (result.rows.length === 0)
+    throw new CliError(`${fileName}: no valid row to migrate (${result.rejected.length} rejected)`, EXIT.BAD_INPUT);
   const warnings = result.rejected.map((r) => `line ${r.line}: ${r.address || '(no address)'}: ${r.message} Fix: ${r.fix}`);
   return { source: { kind: 'csv', fileName, csv: session.secrets.seal(content) }, warnings };
 }
@@ -73,11 +76,13 @@ export async function dryRun(session: Session, org: string, path: string): Promi
 
 export function pickBatch(state: OrganisationState, requested: number | undefined): number {
   if (requested !== undefined) {
-    if (!state.batches.some((b) => b.batch === requested)) throw new CliError(`Organisation ${state.org} has no batch ${requested}`, EXIT.NOT_FOUND);
+    if (!state.batches.some((b) => b.batch === requested))
+      throw new CliError(`Organisation ${state.org} has no batch ${requested}`, EXIT.NOT_FOUND);
     return requested;
   }
   const latest = state.activeBatch ?? state.batches.at(-1)?.batch;
-  if (latest === undefined) throw new CliError(`Organisation ${state.org} has no batch yet: start one with \`mailferry batch start --csv F\``, EXIT.NOT_FOUND);
+  if (latest === undefined)
+    throw new CliError(`Organisation ${state.org} has no batch yet: start one with \`mailferry batch start --csv F\``, EXIT.NOT_FOUND);
   return latest;
 }
 
@@ -104,10 +109,17 @@ export function formatStatus(s: BatchStatus): string {
     '  line  mailbox                                   state         step               detail',
   ];
   for (const r of s.rows) {
-    const detail = r.error ? `${r.error.code}: ${r.error.message} Fix: ${r.error.fix}` : r.copy ? `${r.copy.messagesCopied} messages, ${(r.copy.bytesCopied / 1e6).toFixed(1)} MB` : '';
+    const detail = r.error
+      ? `${r.error.code}: ${r.error.message} Fix: ${r.error.fix}`
+      : r.copy
+        ? `${r.copy.messagesCopied} messages, ${(r.copy.bytesCopied / 1e6).toFixed(1)} MB`
+        : '';
     lines.push(`  ${String(r.line).padStart(4)}  ${r.address.padEnd(40)}  ${r.state.padEnd(12)}  ${(r.step ?? '-').padEnd(17)}  ${detail}`);
   }
-  for (const r of s.rejected) lines.push(`  ${String(r.line).padStart(4)}  ${r.address.padEnd(40)}  ${'rejected'.padEnd(12)}  ${'-'.padEnd(17)}  ${r.code}: ${r.message} Fix: ${r.fix}`);
+  for (const r of s.rejected)
+    lines.push(
+      `  ${String(r.line).padStart(4)}  ${r.address.padEnd(40)}  ${'rejected'.padEnd(12)}  ${'-'.padEnd(17)}  ${r.code}: ${r.message} Fix: ${r.fix}`,
+    );
   if (s.reports.length) lines.push('', '  reports:', ...s.reports.map((p) => `    ${p}`));
   return lines.join('\n');
 }

@@ -22,10 +22,15 @@ const whole = (v: string) => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
   return n;
 };
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const org = () => checkOrgName(program.opts<{ org: string }>().org);
 const who = () => process.env.MAILFERRY_ADMIN ?? process.env.USER ?? 'admin';
-const print = (value: unknown, json: boolean | undefined, text: () => string) => console.log(json ? JSON.stringify(value, null, 2) : text());
+const print = (value: unknown, json: boolean | undefined, text: () => string) =>
+  console.log(json ? JSON.stringify(value, null, 2) : text());
 
 async function withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
   const session = await openSession();
@@ -170,7 +175,8 @@ batch
   .option('--json', 'machine-readable output')
   .action((opts: { mailbox?: string[]; failed?: boolean; batch?: number; wait?: boolean; json?: boolean }) =>
     withSession(async (s) => {
-      if (!opts.mailbox?.length && !opts.failed) throw new CliError('Say what to resume: --mailbox <address> or --failed [--batch N]', EXIT.BAD_INPUT);
+      if (!opts.mailbox?.length && !opts.failed)
+        throw new CliError('Say what to resume: --mailbox <address> or --failed [--batch N]', EXIT.BAD_INPUT);
       const state = await orgState(s.client, org());
       const source = opts.mailbox?.length
         ? { kind: 'resume' as const, mailboxes: opts.mailbox.map((m) => m.toLowerCase()) }
@@ -195,7 +201,9 @@ program
   .action((opts: { batch?: number; json?: boolean }) =>
     withSession(async (s) => {
       const status = await batchStatus(s, org(), opts.batch);
-      print(status.reports, opts.json, () => (status.reports.length ? status.reports.join('\n') : `Batch ${status.batch} has no reports yet (${status.phase}).`));
+      print(status.reports, opts.json, () =>
+        status.reports.length ? status.reports.join('\n') : `Batch ${status.batch} has no reports yet (${status.phase}).`,
+      );
     }),
   );
 

@@ -1,12 +1,21 @@
 /** The organisation workflow as the CLI sees it: state, updates, and refusals turned into exit codes. */
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { organisationWorkflow } from '../workflows/organisation';
-import { organisationStateQuery, organisationWorkflowId, ORG_NAME_PATTERN, TASK_QUEUE, type OrganisationState } from '../workflows/definitions';
+import {
+  organisationStateQuery,
+  organisationWorkflowId,
+  ORG_NAME_PATTERN,
+  TASK_QUEUE,
+  type OrganisationState,
+} from '../workflows/definitions';
 import { CliError, EXIT } from './errors';
 
 export function checkOrgName(org: string): string {
   if (!ORG_NAME_PATTERN.test(org)) {
-    throw new CliError(`Organisation name ${JSON.stringify(org)} is not valid: use lower-case letters, digits and dashes (it names workflows and report folders)`, EXIT.BAD_INPUT);
+    throw new CliError(
+      `Organisation name ${JSON.stringify(org)} is not valid: use lower-case letters, digits and dashes (it names workflows and report folders)`,
+      EXIT.BAD_INPUT,
+    );
   }
   return org;
 }

@@ -39,7 +39,8 @@ export type SettingsOptions = z.input<typeof settingsOptionsSchema>;
 
 function secretFromEnv(name: string, what: string): string {
   const value = process.env[name];
-  if (!value) throw new CliError(`Give the ${what} in the environment variable ${name} (it is never taken on the command line)`, EXIT.BAD_INPUT);
+  if (!value)
+    throw new CliError(`Give the ${what} in the environment variable ${name} (it is never taken on the command line)`, EXIT.BAD_INPUT);
   return value;
 }
 
@@ -49,7 +50,12 @@ function required<T>(value: T | undefined, flag: string): T {
 }
 
 /** The lab's on-premises side, as an admin would type it, for the demo and tests. */
-function fromLab(): { settings: Omit<ConnectionSettings, 'password' | 'source'> & { source: Omit<ConnectionSettings['source'], 'directory' | 'dav'> }; secrets: Record<'admin' | 'ldap' | 'dav', string>; ldap: { url: string; baseDn: string; bindDn: string }; dav: { url: string; user: string } } {
+function fromLab(): {
+  settings: Omit<ConnectionSettings, 'password' | 'source'> & { source: Omit<ConnectionSettings['source'], 'directory' | 'dav'> };
+  secrets: Record<'admin' | 'ldap' | 'dav', string>;
+  ldap: { url: string; baseDn: string; bindDn: string };
+  dav: { url: string; user: string };
+} {
   const info = readLabInfo();
   const side = info.onprem;
   return {
@@ -87,7 +93,9 @@ export function buildSettings(raw: SettingsOptions, session: Session): Connectio
       },
     };
   }
-  const password = o.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : secretFromEnv(o.passwordEnv, 'migration administrator password');
+  const password = o.passwordStdin
+    ? readFileSync(0, 'utf8').replace(/\r?\n$/, '')
+    : secretFromEnv(o.passwordEnv, 'migration administrator password');
   const [host, port] = required(o.imap, '--imap host:port').split(':');
   return {
     adminEmail: required(o.adminEmail, '--admin-email'),
@@ -126,7 +134,9 @@ export async function retestSettings(session: Session, org: string) {
   const state = await orgState(session.client, org);
   if (!state.settings) throw new CliError(`Organisation ${org} has no settings yet: run \`mailferry settings set\``, EXIT.NOT_FOUND);
   const settings = state.settings;
-  return refusedAsCliError(() => session.client.workflow.getHandle(organisationWorkflowId(org)).executeUpdate(setSettingsUpdate, { args: [settings] }));
+  return refusedAsCliError(() =>
+    session.client.workflow.getHandle(organisationWorkflowId(org)).executeUpdate(setSettingsUpdate, { args: [settings] }),
+  );
 }
 
 /** The settings with every secret replaced, for `settings show`. */

@@ -47,7 +47,9 @@ export function createSecretBox(codecKey: Buffer, keyId: string): SecretBox {
       const colon = rest.indexOf(':');
       const sealedKeyId = rest.slice(0, colon);
       if (colon < 0 || sealedKeyId !== keyId) {
-        throw new SealedSecretError(`The secret was sealed with key "${sealedKeyId}" but this process holds key "${keyId}": give it the same MAILFERRY_CODEC_KEY as the client`);
+        throw new SealedSecretError(
+          `The secret was sealed with key "${sealedKeyId}" but this process holds key "${keyId}": give it the same MAILFERRY_CODEC_KEY as the client`,
+        );
       }
       const raw = Buffer.from(rest.slice(colon + 1), 'base64');
       const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));

@@ -233,7 +233,11 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
       for (const row of state.rows) {
         if (row.state === 'queued') {
           row.state = 'stopped';
-          row.error = { code: 'NOT_STARTED', message: 'Waiting when the batch was stopped; not started', fix: 'Re-run the CSV or resume the row.' };
+          row.error = {
+            code: 'NOT_STARTED',
+            message: 'Waiting when the batch was stopped; not started',
+            fix: 'Re-run the CSV or resume the row.',
+          };
         }
       }
       setPhase('stopped');

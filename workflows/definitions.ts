@@ -65,10 +65,7 @@ export interface RowError {
 }
 
 /** What a re-run does with a row, from the ledger (DESIGN 9). */
-export type RowPlan =
-  | { kind: 'new' }
-  | { kind: 'resume'; from: Step; checkpoint?: unknown }
-  | { kind: 'resetTargetAddress' };
+export type RowPlan = { kind: 'new' } | { kind: 'resume'; from: Step; checkpoint?: unknown } | { kind: 'resetTargetAddress' };
 
 export interface CopyTotals {
   messagesCopied: number;
@@ -117,9 +114,7 @@ export interface MailboxInput {
 // ---------------------------------------------------------------------------
 // Batch
 
-export type BatchSource =
-  | { kind: 'csv'; fileName: string; csv: Sealed }
-  | { kind: 'resume'; mailboxes?: string[]; failedOfBatch?: number };
+export type BatchSource = { kind: 'csv'; fileName: string; csv: Sealed } | { kind: 'resume'; mailboxes?: string[]; failedOfBatch?: number };
 
 export interface BatchInput {
   org: string;

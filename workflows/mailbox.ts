@@ -105,7 +105,11 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
   } catch (err) {
     const stopped = isCancellation(err);
     const error: RowError = stopped
-      ? { code: 'STOPPED', message: `Stopped by the admin during ${current}; the step was not completed`, fix: 'Re-run the batch or `mailferry batch resume --mailbox <address>` to continue from this step.' }
+      ? {
+          code: 'STOPPED',
+          message: `Stopped by the admin during ${current}; the step was not completed`,
+          fix: 'Re-run the batch or `mailferry batch resume --mailbox <address>` to continue from this step.',
+        }
       : toRowError(err);
     outcome.failedStep = current ?? undefined;
     outcome.error = error;

@@ -104,7 +104,17 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
       });
       await startChild(batchWorkflow, {
         workflowId,
-        args: [{ org: state.org, batch, startedBy: request.startedBy, startedAt, notify: request.notify, settings: state.settings, source: request.source }],
+        args: [
+          {
+            org: state.org,
+            batch,
+            startedBy: request.startedBy,
+            startedAt,
+            notify: request.notify,
+            settings: state.settings,
+            source: request.source,
+          },
+        ],
         // The batch outlives an organisation run that continues-as-new; it reports back by signal.
         parentClosePolicy: ParentClosePolicy.ABANDON,
         typedSearchAttributes: [

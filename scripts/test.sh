@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The test command of the README (and .ci/run): installs what it needs, brings
+# up the lab (seeded) and a Temporal dev server, type-checks, and runs every
+# jest suite against them. Servers it started are stopped at the end unless
+# MAILFERRY_KEEP_SERVERS=1.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bash scripts/setup.sh
+
+started_lab=0
+started_temporal=0
+cleanup() {
+  if [ "${MAILFERRY_KEEP_SERVERS:-0}" != 1 ]; then
+    [ "$started_temporal" = 1 ] && bash scripts/temporal-down.sh || true
+    [ "$started_lab" = 1 ] && npx --no-install tsx lab/cli.ts down || true
+  fi
+}
+trap cleanup EXIT
+
+npx --no-install tsx lab/cli.ts status >/dev/null 2>&1 || started_lab=1
+npx --no-install tsx lab/cli.ts up
+npx --no-install tsx lab/cli.ts seed --profile "${MAILFERRY_SEED_PROFILE:-default}"
+temporal="$(bash scripts/ensure-temporal-cli.sh)"
+"$temporal" operator cluster health --address "127.0.0.1:${MAILFERRY_TEMPORAL_PORT:-7233}" 2>/dev/null | grep -q SERVING || started_temporal=1
+bash scripts/temporal-up.sh
+
+echo "== type check" >&2
+npx --no-install tsc --noEmit -p .
+echo "== tests" >&2
+npx --no-install jest --runInBand "$@"

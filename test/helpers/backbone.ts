@@ -1,0 +1,122 @@
+/**
+ * For the backbone tests: a real worker process (so a test can SIGKILL it),
+ * a client session with the lab's codec key, an organisation of the test's
+ * own (workflow IDs and ledger are per organisation, so tests do not collide)
+ * and lab users created for that test only.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { readLabInfo, type LabInfo } from '../../lab/info';
+import { createOrgUser, removeOrgUser, type OrgUserSpec } from '../../lab/users';
+import { labWorkerEnv } from '../../lab/workerEnv';
+import { openSession, type Session } from '../../client/connection';
+import { buildSettings, applySettings } from '../../client/settings';
+import { startBatch } from '../../client/batch';
+import { batchWorkflowId, type BatchResult, type BatchSource } from '../../workflows/definitions';
+
+export const ROOT = join(__dirname, '..', '..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+
+export function labEnv(info: LabInfo = readLabInfo()): NodeJS.ProcessEnv {
+  return { ...process.env, ...labWorkerEnv(info), MAILFERRY_LOG_LEVEL: 'warn' };
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `tsx worker/main.ts` and resolves once it polls the task queue. */
+export async function startWorker(env: NodeJS.ProcessEnv = labEnv()): Promise<WorkerProcess> {
+  const child = spawn(TSX, [join(ROOT, 'worker', 'main.ts')], {
+    env: { ...env, MAILFERRY_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start in 90 s:\n${out}`)), 90_000);
+    const check = () => {
+      if (out.includes('worker started')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited (${code}) before starting:\n${out}`));
+    });
+  });
+  return {
+    child,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export async function testSession(): Promise<Session> {
+  return openSession(labEnv());
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A new organisation whose settings come from the lab (tested by the workflow on the way in). */
+export async function labOrganisation(session: Session, prefix: string, maxConcurrent = 3): Promise<string> {
+  const org = uniqueName(prefix);
+  await applySettings(session, org, buildSettings({ lab: true, maxConcurrent }, session));
+  return org;
+}
+
+export interface TestUser {
+  address: string;
+  password: string;
+}
+
+/** Lab users for one test (unique addresses under tailspintoys.com), removed by `cleanup`. */
+export class TestUsers {
+  readonly created: string[] = [];
+  constructor(readonly info: LabInfo) {}
+
+  async add(prefix: string, spec: Partial<OrgUserSpec> = {}): Promise<TestUser> {
+    const address = `${uniqueName(prefix)}@${spec.address?.split('@')[1] ?? 'tailspintoys.com'}`;
+    const password = 'Source!Pass1';
+    this.created.push(address);
+    await createOrgUser(this.info, { kind: 'normal', messages: 30, contacts: 3, events: 3, ...spec, address, password });
+    return { address, password };
+  }
+
+  async cleanup(): Promise<void> {
+    for (const address of this.created) await removeOrgUser(this.info, address).catch(() => undefined);
+  }
+}
+
+export function csvOf(rows: [string, string, string][]): string {
+  return ['EmailAddress,Password,ForceChangePassword', ...rows.map((r) => r.join(','))].join('\r\n') + '\r\n';
+}
+
+export async function runBatch(
+  session: Session,
+  org: string,
+  source: BatchSource,
+  notify: string[] = [],
+): Promise<{ batch: number; workflowId: string }> {
+  return startBatch(session, org, { startedBy: 'jest', notify, source });
+}
+
+export async function batchResult(session: Session, org: string, batch: number): Promise<BatchResult> {
+  return (await session.client.workflow.getHandle(batchWorkflowId(org, batch)).result()) as BatchResult;
+}
+
+export function csvSourceOf(session: Session, content: string, fileName = 'test.csv'): BatchSource {
+  return { kind: 'csv', fileName, csv: session.secrets.seal(content) };
+}
