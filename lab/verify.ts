@@ -55,8 +55,9 @@ interface Fingerprint {
 export function stripHeaderLines(raw: Buffer, prefixes: readonly string[]): Buffer {
   if (prefixes.length === 0) return raw;
   const text = raw.toString('latin1'); // byte-preserving
-  const end = text.search(/\r?\n\r?\n/);
-  const headerEnd = end < 0 ? text.length : end;
+  // The header block keeps its last line's own line break; the blank line starts the rest.
+  const blank = /\r?\n(\r?\n)/.exec(text);
+  const headerEnd = blank ? blank.index + blank[0].length - blank[1].length : text.length;
   const lower = prefixes.map((p) => p.toLowerCase());
   const lines = text.slice(0, headerEnd).split(/(?<=\n)/);
   let dropping = false;

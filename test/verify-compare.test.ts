@@ -26,5 +26,9 @@ describe('verifier comparison', () => {
     const raw = Buffer.from('Subject: x\r\nX-TUID: abc\r\n  cont\r\nFrom: y\r\n\r\nX-TUID: body stays\r\n');
     expect(stripHeaderLines(raw, ['x-tuid:']).toString()).toBe('Subject: x\r\nFrom: y\r\n\r\nX-TUID: body stays\r\n');
     expect(stripHeaderLines(raw, [])).toBe(raw);
+    // mbsync appends its line last, right before the blank line
+    const last = Buffer.from('Subject: x\r\nX-TUID: abc\r\n\r\nbody\r\n');
+    expect(stripHeaderLines(last, ['X-TUID:']).toString()).toBe('Subject: x\r\n\r\nbody\r\n');
+    expect(stripHeaderLines(Buffer.from('A: 1\nX-TUID: z\n\nb\n'), ['X-TUID:']).toString()).toBe('A: 1\n\nb\n');
   });
 });
