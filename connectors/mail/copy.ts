@@ -88,12 +88,13 @@ async function planFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, la
 
   await target.mailboxOpen(pair.targetNative, { readOnly: true });
   const plan = planMatches(kept, await fetchInventory(target), lastUid);
-  for (const group of plan.ambiguous) {
+  if (plan.ambiguous.length > 0) {
+    // One FETCH per side for all ambiguous groups, not a round trip per group.
     const hashes = {
-      source: await hashBodies(source, group.source.map((m) => m.uid)),
-      target: await hashBodies(target, group.target.map((m) => m.uid)),
+      source: await hashBodies(source, plan.ambiguous.flatMap((g) => g.source.map((m) => m.uid))),
+      target: await hashBodies(target, plan.ambiguous.flatMap((g) => g.target.map((m) => m.uid))),
     };
-    for (const uid of settleByHash(group, hashes, lastUid)) plan.copy.add(uid);
+    for (const group of plan.ambiguous) for (const uid of settleByHash(group, hashes, lastUid)) plan.copy.add(uid);
   }
   const limit = target.capabilities.get('APPENDLIMIT');
   for (const uid of plan.copy) {
