@@ -1,10 +1,13 @@
-/** Structured logs (pino) with secrets redacted by path, whatever a caller passes. */
+/**
+ * Structured logs (pino) with secrets redacted by path, whatever a caller
+ * passes: passwords, CSV contents (they hold passwords), tokens and keys.
+ */
 import pino from 'pino';
 
-export function createLogger(level: string) {
-  return pino({
-    level,
-    base: { service: 'mailferry-worker' },
-    redact: { paths: ['password', '*.password', '*.*.password', 'pass', '*.pass', 'csv', '*.csv'], censor: '[redacted]' },
-  });
+const SECRET_FIELDS = ['password', 'pass', 'csv', 'token', 'apiKey', 'authorization', 'key'];
+
+export const redactedPaths = SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]);
+
+export function createLogger(level: string, service = 'mailferry-worker', destination?: pino.DestinationStream) {
+  return pino({ level, base: { service }, redact: { paths: redactedPaths, censor: '[redacted]' } }, destination);
 }
