@@ -51,7 +51,7 @@ export function loadCodecServerEnv(env: NodeJS.ProcessEnv = process.env): CodecS
   const parsed = codecServerEnvSchema.safeParse(env);
   if (!parsed.success) {
     // names and rules only: a value may be the token
-    throw new CodecServerConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    throw new CodecServerConfigError(parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`));
   }
   return parsed.data;
 }
