@@ -36,7 +36,8 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 function planFrom(entry: LedgerEntry | null): RowPlan {
   const outcome = entry?.outcome;
   if (!outcome) return { kind: 'new' };
-  if (outcome.state === 'completed') return { kind: 'resetTargetAddress' };
+  // a rolled-back mailbox keeps its cloud data: re-running it only points forwarding at the cloud again
+  if (outcome.state === 'completed' || outcome.state === 'rolledBack') return { kind: 'resetTargetAddress' };
   if (outcome.state === 'ready') return { kind: 'resume', from: 'copyData', checkpoint: outcome.checkpoint };
   return { kind: 'resume', from: outcome.failedStep ?? 'verifyMeu', checkpoint: outcome.checkpoint };
 }
@@ -85,10 +86,12 @@ export function createRowActivities({ connectors, secrets }: ActivityDeps) {
     }
   }
 
-  async function fromLedger(org: string, source: Extract<BatchSource, { kind: 'resume' }>): Promise<Candidate[]> {
+  async function fromLedger(org: string, source: Extract<BatchSource, { kind: 'resume' | 'sync' }>): Promise<Candidate[]> {
     const addresses =
-      source.mailboxes ??
-      (source.failedOfBatch ? await connectors.ledger.addressesOfBatch(org, source.failedOfBatch, ['failed', 'stopped']) : []);
+      source.kind === 'sync'
+        ? (await connectors.ledger.addressesOfBatch(org, source.batch, ['completed'], { laterRuns: true })).sort()
+        : (source.mailboxes ??
+          (source.failedOfBatch ? await connectors.ledger.addressesOfBatch(org, source.failedOfBatch, ['failed', 'stopped']) : []));
     return addresses.map((address, i) => ({ line: i + 1, address: address.toLowerCase() }));
   }
 
@@ -113,7 +116,7 @@ export function createRowActivities({ connectors, secrets }: ActivityDeps) {
             });
             return;
           }
-          if (input.source.kind === 'resume' && !entry?.outcome) {
+          if (input.source.kind !== 'csv' && !entry?.outcome) {
             rejected.push({
               line: c.line,
               address: c.address,
@@ -127,7 +130,8 @@ export function createRowActivities({ connectors, secrets }: ActivityDeps) {
           rows.push({
             line: c.line,
             address: c.address,
-            plan: planFrom(entry),
+            // a sync pass copies from the last checkpoint: only what arrived since
+            plan: input.source.kind === 'sync' ? { kind: 'resume', from: 'copyData', checkpoint: outcome?.checkpoint } : planFrom(entry),
             state: 'queued',
             step: null,
             forceChangePassword: c.forceChangePassword ?? outcome?.forceChangePassword ?? false,

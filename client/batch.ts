@@ -11,6 +11,7 @@ import {
   batchStatusQuery,
   batchWorkflowId,
   organisationWorkflowId,
+  setConcurrencyUpdate,
   startBatchUpdate,
   stopBatchSignal,
   type BatchSource,
@@ -100,10 +101,26 @@ export async function stopBatch(session: Session, org: string, by: string, batch
   return n;
 }
 
+/** `batch concurrency N`: the active (or given) batch's new cap; the workflow refuses values outside 1–10. */
+export async function setBatchConcurrency(
+  session: Session,
+  org: string,
+  n: number,
+  batch?: number,
+): Promise<{ batch: number; previous: number; now: number }> {
+  const state = await orgState(session.client, org);
+  const target = batch ?? state.activeBatch;
+  if (target === null || target === undefined) throw new CliError(`Organisation ${org} has no active batch`, EXIT.REFUSED);
+  const changed = await refusedAsCliError(() =>
+    session.client.workflow.getHandle(batchWorkflowId(org, target)).executeUpdate(setConcurrencyUpdate, { args: [n] }),
+  );
+  return { batch: target, ...changed };
+}
+
 export function formatStatus(s: BatchStatus): string {
   const lines = [
     `Batch ${s.batch} of ${s.org} (${s.workflowId}): ${s.phase}`,
-    `  started ${s.startedAt} by ${s.startedBy}; at most ${s.maxConcurrent} mailboxes at once`,
+    `  started ${s.startedAt} by ${s.startedBy}; at most ${s.maxConcurrent} mailboxes at once; run ${s.runs}`,
     `  total ${s.total}  created ${s.created}  active ${s.active}  completed ${s.completed}  failed ${s.failed}  waiting ${s.waiting}  rejected ${s.rejected.length}`,
     '',
     '  line  mailbox                                   state         step               detail',

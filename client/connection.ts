@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { dataConverterOptions, loadCodec } from '../shared/codec';
 import { createSecretBox, type SecretBox } from '../shared/secrets';
+import { TASK_QUEUE } from '../workflows/definitions';
 import { CliError, EXIT } from './errors';
 
 const clientEnv = z.object({
@@ -13,11 +14,14 @@ const clientEnv = z.object({
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TLS: z.enum(['true', 'false', '1', '0']).default('false'),
   TEMPORAL_API_KEY: z.string().optional(),
+  /** the worker's queue; a test gives its own worker its own queue so runs never land on another checkout's worker */
+  MAILFERRY_TASK_QUEUE: z.string().min(1).default(TASK_QUEUE),
 });
 
 export interface Session {
   client: Client;
   secrets: SecretBox;
+  taskQueue: string;
   close(): Promise<void>;
 }
 
@@ -39,5 +43,5 @@ export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise
     );
   }
   const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE, dataConverter: dataConverterOptions(codec) });
-  return { client, secrets: createSecretBox(key, keyId), close: () => connection.close() };
+  return { client, secrets: createSecretBox(key, keyId), taskQueue: cfg.MAILFERRY_TASK_QUEUE, close: () => connection.close() };
 }

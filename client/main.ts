@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { batchWorkflowId, type BatchResult } from '../workflows/definitions';
-import { batchStatus, csvSource, dryRun, formatStatus, pickBatch, startBatch, stopBatch } from './batch';
+import { batchStatus, csvSource, dryRun, formatStatus, pickBatch, setBatchConcurrency, startBatch, stopBatch } from './batch';
 import { openSession, type Session } from './connection';
 import { CliError, EXIT, exitCodeHelp } from './errors';
 import { checkOrgName, orgState } from './org';
@@ -163,6 +163,18 @@ batch
     withSession(async (s) => {
       const n = await stopBatch(s, org(), who(), opts.batch);
       console.log(`Stop sent to batch ${n}; the stop report will be e-mailed when in-flight mailboxes have stopped.`);
+    }),
+  );
+batch
+  .command('concurrency')
+  .description('change how many mailboxes the running batch migrates at once (1–10); rows in flight finish first')
+  .argument('<n>', 'new cap, 1–10', whole)
+  .option('--batch <n>', 'batch number (default: the active batch)', whole)
+  .option('--json', 'machine-readable output')
+  .action((n: number, opts: { batch?: number; json?: boolean }) =>
+    withSession(async (s) => {
+      const changed = await setBatchConcurrency(s, org(), n, opts.batch);
+      print(changed, opts.json, () => `Batch ${changed.batch}: at most ${changed.now} mailboxes at once (was ${changed.previous}).`);
     }),
   );
 batch

@@ -32,10 +32,10 @@ export async function orgState(client: Client, org: string): Promise<Organisatio
 }
 
 /** The organisation's handle, starting its workflow if this is the first command for it. */
-export function startOrgOperation(org: string) {
+export function startOrgOperation(org: string, taskQueue: string = TASK_QUEUE) {
   return new WithStartWorkflowOperation(organisationWorkflow, {
     workflowId: organisationWorkflowId(org),
-    taskQueue: TASK_QUEUE,
+    taskQueue,
     args: [{ org }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     memo: { summary: `mailferry organisation ${org}` },

@@ -126,7 +126,10 @@ export function buildSettings(raw: SettingsOptions, session: Session): Connectio
 /** Tests the settings on the organisation (connection test + preflight) and keeps them only if the test passes. */
 export async function applySettings(session: Session, org: string, settings: ConnectionSettings) {
   return refusedAsCliError(() =>
-    session.client.workflow.executeUpdateWithStart(setSettingsUpdate, { args: [settings], startWorkflowOperation: startOrgOperation(org) }),
+    session.client.workflow.executeUpdateWithStart(setSettingsUpdate, {
+      args: [settings],
+      startWorkflowOperation: startOrgOperation(org, session.taskQueue),
+    }),
   );
 }
 

@@ -1,18 +1,27 @@
 /**
- * One batch: one CSV (or a resume of failed rows). Validates, tests the
- * connection and preflight, provisions every valid row with at most N
- * mailboxes active at once, sends Mailboxes Ready, copies the data (same cap)
- * and sends Migration Complete. `stop` cancels in-flight rows at once.
+ * One batch: one CSV (or a resume of failed rows, or a delta sync). Validates,
+ * tests the connection and preflight, provisions every valid row with at most
+ * N mailboxes active at once, sends Mailboxes Ready, copies the data (same
+ * cap) and sends Migration Complete. `stop` cancels in-flight rows at once;
+ * `setConcurrency` changes N while it runs.
+ *
+ * A 1,000-row batch would outgrow one run's history, so after `rowsPerRun`
+ * row starts (or when the server suggests it) a run stops taking rows, lets
+ * the in-flight ones finish, and continues-as-new with its state: the phase
+ * and row states say where the next run picks up.
  */
 import {
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowFailure,
+  allHandlersFinished,
   condition,
+  continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
   setHandler,
+  sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -23,8 +32,11 @@ import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, Mailfer
 import {
   batchFinishedSignal,
   batchStatusQuery,
+  DEFAULT_ROWS_PER_RUN,
+  FINISHED_PHASES,
   mailboxWorkflowId,
   organisationWorkflowId,
+  setConcurrencyUpdate,
   stopBatchSignal,
   type BatchInput,
   type BatchPhase,
@@ -65,7 +77,8 @@ export function summarise(input: BatchInput, state: BatchState): BatchStatus {
     completed: count(['completed']),
     waiting: count(['queued']),
     rejected: state.rejected,
-    maxConcurrent: input.settings.maxConcurrentMailboxes,
+    maxConcurrent: state.maxConcurrent,
+    runs: state.runs,
     // passwords and checkpoints stay out of what the CLI prints
     rows: state.rows.map(({ password: _p, checkpoint: _c, ...row }) => ({ ...row, fix: row.error?.fix })),
     reports: state.reports,
@@ -84,6 +97,7 @@ function resultOf(input: BatchInput, state: BatchState): BatchResult {
     failed: s.failed,
     stopped: state.rows.filter((r) => r.state === 'stopped').length,
     rejected: state.rejected.length,
+    runs: state.runs,
     messagesCopied: sum((r) => r.copy?.messagesCopied ?? 0),
     bytesCopied: sum((r) => r.copy?.bytesCopied ?? 0),
     reports: state.reports,
@@ -98,24 +112,53 @@ function outcomeOf(err: unknown): MailboxOutcome | undefined {
   return undefined;
 }
 
+export function checkConcurrency(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > 10) throw new Error(`Concurrency must be a whole number from 1 to 10 (got ${n})`);
+}
+
+/** Whether a carried-over run still has to do `phase` (phases only move forward). */
+const PHASE_ORDER: BatchPhase[] = ['scheduled', 'validating', 'provisioning', 'copying', 'completed'];
+const notPast = (state: BatchState, phase: BatchPhase) => PHASE_ORDER.indexOf(state.phase) <= PHASE_ORDER.indexOf(phase);
+
 export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
-  const state: BatchState = input.carried ?? {
-    phase: 'validating',
-    rows: [],
-    rejected: [],
-    stopRequested: false,
-    reports: [],
-    readyMailSent: false,
-  };
+  const state: BatchState = input.carried
+    ? { ...input.carried, runs: input.carried.runs + 1 }
+    : {
+        phase: input.startAfter ? 'scheduled' : 'validating',
+        rows: [],
+        rejected: [],
+        stopRequested: false,
+        reports: [],
+        readyMailSent: false,
+        maxConcurrent: input.settings.maxConcurrentMailboxes,
+        runs: 1,
+      };
   const work = new CancellationScope();
   const inFlight = new Set<Promise<void>>();
+  const rowsPerRun = input.rowsPerRun ?? DEFAULT_ROWS_PER_RUN;
+  let startedThisRun = 0;
 
   setHandler(batchStatusQuery, () => summarise(input, state));
   setHandler(stopBatchSignal, () => {
-    if (state.stopRequested || ['completed', 'stopped', 'failed'].includes(state.phase)) return;
+    if (state.stopRequested || FINISHED_PHASES.includes(state.phase)) return;
     state.stopRequested = true;
     work.cancel();
   });
+  setHandler(
+    setConcurrencyUpdate,
+    (n) => {
+      const previous = state.maxConcurrent;
+      state.maxConcurrent = n;
+      return { previous, now: n };
+    },
+    {
+      validator: (n) => {
+        checkConcurrency(n);
+        if (FINISHED_PHASES.includes(state.phase) || state.stopRequested)
+          throw new Error(`Batch ${input.batch} has ended (${state.phase}); its concurrency can no longer change`);
+      },
+    },
+  );
 
   const setPhase = (phase: BatchPhase) => {
     state.phase = phase;
@@ -179,53 +222,29 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     }
   }
 
-  /** Sliding window: at most `maxConcurrentMailboxes` rows in flight; stops taking rows when stopped. */
-  async function runAll(rows: BatchRow[], phaseOf: (row: BatchRow) => MailboxPhase): Promise<void> {
+  /**
+   * Sliding window: at most `state.maxConcurrent` rows in flight (read anew for
+   * every row, so a changed cap applies to the next start). Returns false when
+   * this run has started its share of rows: the in-flight ones have finished
+   * and the batch should continue-as-new.
+   */
+  async function runAll(rows: BatchRow[], phaseOf: (row: BatchRow) => MailboxPhase): Promise<boolean> {
     for (const row of rows) {
-      await condition(() => inFlight.size < input.settings.maxConcurrentMailboxes);
+      await condition(() => inFlight.size < state.maxConcurrent);
+      if (startedThisRun >= rowsPerRun || workflowInfo().continueAsNewSuggested) {
+        await condition(() => inFlight.size === 0);
+        return false;
+      }
+      startedThisRun++;
       const p: Promise<void> = runRow(row, phaseOf(row)).finally(() => inFlight.delete(p));
       inFlight.add(p);
     }
     await condition(() => inFlight.size === 0);
+    return true;
   }
 
-  upsertSearchAttributes([
-    { key: MailferryOrg, value: input.org },
-    { key: MailferryBatch, value: input.batch },
-  ]);
-
-  try {
-    await work.run(async () => {
-      if (!input.carried) {
-        setPhase('validating');
-        await acts.testConnection({ settings: input.settings });
-        const prepared = await acts.prepareRows({ org: input.org, batch: input.batch, settings: input.settings, source: input.source });
-        state.rows = prepared.rows;
-        state.rejected = prepared.rejected;
-      }
-
-      setPhase('provisioning');
-      const toProvision = state.rows.filter((r) => r.state === 'queued' && !(r.plan.kind === 'resume' && r.plan.from === 'copyData'));
-      for (const r of state.rows) if (r.plan.kind === 'resume' && r.plan.from === 'copyData') r.state = 'ready';
-      await runAll(toProvision, (r) => (r.plan.kind === 'resetTargetAddress' ? 'resetTargetAddress' : 'provision'));
-
-      state.reports.push(...(await acts.sendBatchReport({ kind: 'mailboxesReady', ...reportInput(input, state) })));
-      state.readyMailSent = true;
-
-      setPhase('copying');
-      await runAll(
-        state.rows.filter((r) => r.state === 'ready'),
-        () => 'copy',
-      );
-      setPhase('completed');
-      state.reports.push(...(await acts.sendBatchReport({ kind: 'migrationComplete', ...reportInput(input, state) })));
-    });
-  } catch (err) {
-    if (!isCancellation(err) || !state.stopRequested) {
-      setPhase('failed');
-      await notifyOrganisation(input, state);
-      throw err;
-    }
+  /** What a stopped batch does once its in-flight rows have stopped: mark waiting rows, report. */
+  async function finishStopped(): Promise<void> {
     await CancellationScope.nonCancellable(async () => {
       setPhase('stopping');
       // Children are being cancelled; wait for each to record where it stopped.
@@ -243,6 +262,74 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
       setPhase('stopped');
       state.reports.push(...(await acts.sendBatchReport({ kind: 'stopped', ...reportInput(input, state) })));
     });
+  }
+
+  upsertSearchAttributes([
+    { key: MailferryOrg, value: input.org },
+    { key: MailferryBatch, value: input.batch },
+  ]);
+
+  const sync = input.source.kind === 'sync';
+  let ending: 'done' | 'continue' = 'done';
+  try {
+    ending = await work.run(async () => {
+      if (state.phase === 'scheduled') {
+        const wait = Date.parse(input.startAfter ?? '') - Date.now();
+        // a durable timer: survives worker restarts; `stop` cancels it with the scope
+        if (wait > 0) await sleep(wait);
+        setPhase('validating');
+      }
+      if (state.phase === 'validating') {
+        await acts.testConnection({ settings: input.settings });
+        const prepared = await acts.prepareRows({ org: input.org, batch: input.batch, settings: input.settings, source: input.source });
+        state.rows = prepared.rows;
+        state.rejected = prepared.rejected;
+        setPhase('provisioning');
+      }
+
+      if (notPast(state, 'provisioning')) {
+        // rows whose provisioning is done already (a failed copy resumed, a sync pass) go straight to copy
+        for (const r of state.rows) if (r.state === 'queued' && r.plan.kind === 'resume' && r.plan.from === 'copyData') r.state = 'ready';
+        const toProvision = state.rows.filter((r) => r.state === 'queued');
+        if (!(await runAll(toProvision, (r) => (r.plan.kind === 'resetTargetAddress' ? 'resetTargetAddress' : 'provision'))))
+          return 'continue';
+        setPhase('copying');
+      }
+
+      // a sync pass changes no forwarding: nothing becomes ready, so no Mailboxes Ready e-mail
+      if (!state.readyMailSent && !sync) {
+        state.reports.push(...(await acts.sendBatchReport({ kind: 'mailboxesReady', ...reportInput(input, state) })));
+      }
+      state.readyMailSent = true;
+
+      if (
+        !(await runAll(
+          state.rows.filter((r) => r.state === 'ready'),
+          () => 'copy',
+        ))
+      )
+        return 'continue';
+      setPhase('completed');
+      state.reports.push(...(await acts.sendBatchReport({ kind: 'migrationComplete', ...reportInput(input, state) })));
+      return 'done';
+    });
+  } catch (err) {
+    if (!isCancellation(err) || !state.stopRequested) {
+      setPhase('failed');
+      await notifyOrganisation(input, state);
+      throw err;
+    }
+    await finishStopped();
+    return notifyOrganisation(input, state);
+  }
+  if (ending === 'continue') {
+    // a stop that arrived while this run drained still stops the batch
+    if (state.stopRequested) {
+      await finishStopped();
+      return notifyOrganisation(input, state);
+    }
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof batchWorkflow>({ ...input, carried: state });
   }
   return notifyOrganisation(input, state);
 }

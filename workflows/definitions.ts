@@ -17,7 +17,17 @@ export type Step = (typeof STEPS)[number];
 export const PROVISIONING_STEPS: readonly Step[] = ['verifyMeu', 'convertToMailbox', 'setTargetAddress'];
 
 /** A row's state as the Web UI's MailferryState search attribute and `status` show it. */
-export type RowState = 'queued' | 'provisioning' | 'ready' | 'copying' | 'completed' | 'failed' | 'stopped' | 'skipped';
+export type RowState =
+  | 'queued'
+  | 'provisioning'
+  | 'ready'
+  | 'copying'
+  | 'completed'
+  | 'failed'
+  | 'stopped'
+  | 'skipped'
+  /** forwarding undone by `mailbox rollback`: mail flows on-premises again, the cloud copy stays */
+  | 'rolledBack';
 
 // ---------------------------------------------------------------------------
 // Connection settings (DESIGN 1), kept by the organisation workflow
@@ -94,7 +104,7 @@ export interface MailboxOutcome {
   forceChangePassword: boolean;
 }
 
-export type MailboxPhase = 'provision' | 'copy' | 'resetTargetAddress';
+export type MailboxPhase = 'provision' | 'copy' | 'resetTargetAddress' | 'rollback';
 
 export interface MailboxInput {
   org: string;
@@ -114,7 +124,14 @@ export interface MailboxInput {
 // ---------------------------------------------------------------------------
 // Batch
 
-export type BatchSource = { kind: 'csv'; fileName: string; csv: Sealed } | { kind: 'resume'; mailboxes?: string[]; failedOfBatch?: number };
+export type BatchSource =
+  | { kind: 'csv'; fileName: string; csv: Sealed }
+  | { kind: 'resume'; mailboxes?: string[]; failedOfBatch?: number }
+  /** a delta pass: copy again (only what is new) for every completed mailbox of `batch` */
+  | { kind: 'sync'; batch: number };
+
+/** Rows a batch run starts before it continues-as-new, keeping each run's history small (1,000 rows → 4+ runs). */
+export const DEFAULT_ROWS_PER_RUN = 250;
 
 export interface BatchInput {
   org: string;
@@ -124,6 +141,10 @@ export interface BatchInput {
   notify: string[];
   settings: ConnectionSettings;
   source: BatchSource;
+  /** rows started per run before continue-as-new (default DEFAULT_ROWS_PER_RUN) */
+  rowsPerRun?: number;
+  /** ISO time before which the batch waits (a durable timer `batch stop` cancels) */
+  startAfter?: string;
   /** state carried over continue-as-new */
   carried?: BatchState;
 }
@@ -150,7 +171,8 @@ export interface ValidationIssue {
   fix: string;
 }
 
-export type BatchPhase = 'validating' | 'provisioning' | 'copying' | 'stopping' | 'completed' | 'stopped' | 'failed';
+export type BatchPhase = 'scheduled' | 'validating' | 'provisioning' | 'copying' | 'stopping' | 'completed' | 'stopped' | 'failed';
+export const FINISHED_PHASES: readonly BatchPhase[] = ['completed', 'stopped', 'failed'];
 
 export interface BatchState {
   phase: BatchPhase;
@@ -159,6 +181,10 @@ export interface BatchState {
   stopRequested: boolean;
   reports: string[];
   readyMailSent: boolean;
+  /** the sliding window's width now; starts at the settings' value, changed by `setConcurrency` */
+  maxConcurrent: number;
+  /** how many runs this batch has had (continue-as-new count + 1) */
+  runs: number;
 }
 
 export interface BatchStatus {
@@ -176,6 +202,8 @@ export interface BatchStatus {
   waiting: number;
   rejected: ValidationIssue[];
   maxConcurrent: number;
+  /** runs so far (continue-as-new count + 1) */
+  runs: number;
   rows: Array<Omit<BatchRow, 'password' | 'checkpoint'> & { fix?: string }>;
   reports: string[];
 }
@@ -189,6 +217,7 @@ export interface BatchResult {
   failed: number;
   stopped: number;
   rejected: number;
+  runs: number;
   messagesCopied: number;
   bytesCopied: number;
   reports: string[];
@@ -196,6 +225,8 @@ export interface BatchResult {
 
 export const batchStatusQuery = defineQuery<BatchStatus>('status');
 export const stopBatchSignal = defineSignal<[{ by: string; reason?: string }]>('stop');
+/** Changes the sliding window of a running batch (1–10); in-flight rows above a lowered cap finish first. */
+export const setConcurrencyUpdate = defineUpdate<{ previous: number; now: number }, [number]>('setConcurrency');
 
 // ---------------------------------------------------------------------------
 // Organisation
@@ -229,6 +260,8 @@ export interface StartBatchRequest {
   startedBy: string;
   notify: string[];
   source: BatchSource;
+  rowsPerRun?: number;
+  startAfter?: string;
 }
 
 export const organisationStateQuery = defineQuery<OrganisationState>('state');

@@ -26,6 +26,7 @@ import {
   organisationStateQuery,
   setSettingsUpdate,
   startBatchUpdate,
+  type BatchSource,
   type ConnectionSettings,
   type OrganisationInput,
   type OrganisationState,
@@ -48,6 +49,11 @@ export function checkSettingsShape(settings: ConnectionSettings): void {
   if (settings.mode === 'manual' && !settings.exchangeServer) {
     throw new Error('Manual connection settings need the Exchange server FQDN');
   }
+}
+
+function sourceLabel(source: BatchSource): string {
+  if (source.kind === 'csv') return source.fileName;
+  return source.kind === 'sync' ? `sync of batch ${source.batch}` : 'resume';
 }
 
 function refuseBatch(state: OrganisationState): string | null {
@@ -99,7 +105,7 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
         workflowId,
         startedAt,
         startedBy: request.startedBy,
-        source: request.source.kind === 'csv' ? request.source.fileName : 'resume',
+        source: sourceLabel(request.source),
         finished: false,
       });
       await startChild(batchWorkflow, {
@@ -113,6 +119,8 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
             notify: request.notify,
             settings: state.settings,
             source: request.source,
+            rowsPerRun: request.rowsPerRun,
+            startAfter: request.startAfter,
           },
         ],
         // The batch outlives an organisation run that continues-as-new; it reports back by signal.
@@ -127,9 +135,13 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
       return { batch, workflowId };
     },
     {
-      validator: (_request: StartBatchRequest) => {
+      validator: (request: StartBatchRequest) => {
         const refusal = refuseBatch(state);
         if (refusal) throw new Error(refusal);
+        if (request.rowsPerRun !== undefined && (!Number.isInteger(request.rowsPerRun) || request.rowsPerRun < 1))
+          throw new Error(`rowsPerRun must be a whole number ≥ 1 (got ${request.rowsPerRun})`);
+        if (request.startAfter !== undefined && Number.isNaN(Date.parse(request.startAfter)))
+          throw new Error(`startAfter must be an ISO date and time (got ${JSON.stringify(request.startAfter)})`);
       },
     },
   );

@@ -57,7 +57,7 @@ export function createTemporalLedger(client: Client): Ledger {
 
   return {
     lookup,
-    async addressesOfBatch(org, batch, states) {
+    async addressesOfBatch(org, batch, states, options) {
       const stateClause = states.map((s) => `${MailferryState.name} = ${quote(s)}`).join(' OR ');
       const query = `${MailferryOrg.name} = ${quote(org)} AND ${MailferryBatch.name} = ${batch} AND WorkflowType = "mailboxWorkflow" AND (${stateClause})`;
       const found = new Set<string>();
@@ -69,7 +69,8 @@ export function createTemporalLedger(client: Client): Ledger {
       const latest: string[] = [];
       for (const address of found) {
         const entry = await lookup(org, address);
-        if (entry?.outcome && entry.outcome.batch === batch && states.includes(entry.outcome.state as RowState)) latest.push(address);
+        if (entry?.outcome && (options?.laterRuns || entry.outcome.batch === batch) && states.includes(entry.outcome.state as RowState))
+          latest.push(address);
       }
       return latest;
     },

@@ -16,6 +16,9 @@ export interface LedgerEntry {
 
 export interface Ledger {
   lookup(org: string, address: string): Promise<LedgerEntry | null>;
-  /** addresses whose latest run belongs to `batch` and is in one of `states` */
-  addressesOfBatch(org: string, batch: number, states: RowState[]): Promise<string[]>;
+  /**
+   * addresses whose latest run belongs to `batch` and is in one of `states`;
+   * with `laterRuns`, addresses that were in `batch` whatever batch ran them last (a sync pass, a rollback)
+   */
+  addressesOfBatch(org: string, batch: number, states: RowState[], options?: { laterRuns?: boolean }): Promise<string[]>;
 }

@@ -1,0 +1,45 @@
+/**
+ * For the operator tests: a worker and a client of the test's own task queue,
+ * so a run never lands on a worker another checkout (or an older build of this
+ * one) started on the shared dev server, and small waiting helpers.
+ */
+import { randomBytes } from 'node:crypto';
+import { openSession, type Session } from '../../client/connection';
+import { batchStatusQuery, batchWorkflowId, type BatchStatus } from '../../workflows/definitions';
+import { labEnv, startWorker, type WorkerProcess } from './backbone';
+
+export interface OwnQueue {
+  env: NodeJS.ProcessEnv;
+  session: Session;
+  worker: WorkerProcess;
+  close(): Promise<void>;
+}
+
+export async function ownQueue(prefix: string): Promise<OwnQueue> {
+  const env = { ...labEnv(), MAILFERRY_TASK_QUEUE: `${prefix}-${randomBytes(3).toString('hex')}` };
+  const worker = await startWorker(env);
+  const session = await openSession(env);
+  return {
+    env,
+    session,
+    worker,
+    async close() {
+      await worker.stop();
+      await session.close();
+    },
+  };
+}
+
+export async function batchStatusOf(session: Session, org: string, batch: number): Promise<BatchStatus> {
+  return session.client.workflow.getHandle(batchWorkflowId(org, batch)).query(batchStatusQuery);
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
