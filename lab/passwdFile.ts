@@ -41,6 +41,12 @@ export function upsertUser(file: string, user: string, line: string): Promise<vo
   return withLock('passwd', () => save(file, [...lines(file).filter((l) => userOf(l) !== user), line.trimEnd()]));
 }
 
+/** adds or replaces many users in one write (the benchmark creates 1,000 at once) */
+export function upsertUsers(file: string, entries: Array<{ user: string; line: string }>): Promise<void> {
+  const users = new Set(entries.map((e) => e.user));
+  return withLock('passwd', () => save(file, [...lines(file).filter((l) => !users.has(userOf(l))), ...entries.map((e) => e.line.trimEnd())]));
+}
+
 export function removeUsers(file: string, shouldRemove: (user: string) => boolean): Promise<void> {
   return withLock('passwd', () => save(file, lines(file).filter((l) => !shouldRemove(userOf(l)))));
 }

@@ -75,7 +75,8 @@ function recipientEntry(address: string, name: ReturnType<typeof names>): Record
   };
 }
 
-async function createDirectoryEntries(info: LabInfo, address: string, kind: LabUserKind, withMeu: boolean, displayName?: string): Promise<void> {
+/** The on-prem recipient and (withMeu) its cloud MEU; exported for the benchmark's bulk user creation. */
+export async function createDirectoryEntries(info: LabInfo, address: string, kind: LabUserKind, withMeu: boolean, displayName?: string): Promise<void> {
   const name = names(address, displayName);
   await withLdap(info, 'onprem', (client) =>
     client.add(recipientDn('onprem', address), {

@@ -1,0 +1,166 @@
+/**
+ * Copy throughput: the same 5 seeded mailboxes copied by each tool, the
+ * target emptied before every run, tools alternating round by round
+ * (A B C … A B C …) so drift on the machine hits all of them alike. Every run
+ * is verified; a run that fails verification is reported as failed.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CopyResult } from '../connectors/mail/types';
+import type { LabInfo } from '../lab/info';
+import { cpuMeter, type CpuSplit } from './cpu';
+import type { BenchMailbox } from './lab';
+import { wipeTarget } from './lab';
+import { benchOrganisation, benchSession, csvFor, startWorker, timedBatch } from './mailferry';
+import { prepareMbsync, runMbsync } from './peers/mbsync';
+import { prepareOfflineimap, runOfflineimap } from './peers/offlineimap';
+import { runTimed } from './proc';
+import { verdictText, verifyAll, type Verdict } from './verify';
+
+export interface ToolRun {
+  tool: string;
+  round: number;
+  ms: number;
+  messages: number;
+  bytes: number;
+  verdict?: Verdict;
+  verdictText: string;
+  cpu?: CpuSplit;
+  peakRss?: number;
+  error?: string;
+}
+
+interface Tool {
+  name: string;
+  rounds: number;
+  /** header lines the tool adds that the verifier must strip */
+  ignoreHeaders?: string[];
+  run(): Promise<{ ms: number; cpu: CpuSplit; peakRss?: number }>;
+}
+
+const CHILD = join(__dirname, 'copyChild.ts');
+
+/** The copy step alone in a child process; the time is the copier's own (no process start-up). */
+export async function copyInChild(dir: string, jobs: BenchMailbox[], nodeArgs: string[] = [], checkpointFile?: string) {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const config = join(dir, 'copy.json');
+  writeFileSync(config, JSON.stringify({ jobs: jobs.map((j) => ({ source: j.source, target: j.target })), checkpointFile }), { mode: 0o600 });
+  const r = await runTimed(process.execPath, [...nodeArgs, '--import', 'tsx', CHILD, config]);
+  const line = r.output.split('\n').find((l) => l.startsWith('result '));
+  if (r.code !== 0 || !line) throw new Error(`copy child failed (${r.code ?? r.signal}): ${r.output.slice(-2000)}`);
+  const results = JSON.parse(line.slice('result '.length)) as CopyResult[];
+  return { results, ms: Math.max(...results.map((x) => x.durationMs)), peakRss: r.peakRss };
+}
+
+export interface CopyBenchOptions {
+  rounds: number;
+  /** rounds of offlineimap one mailbox after another (≈ 200 s each here) */
+  offlineimapSequentialRounds: number;
+  workDir: string;
+  /** node --cpu-prof on the copy step's first run, into workDir/profile */
+  profile: boolean;
+  log: (line: string) => void;
+}
+
+export async function copyBench(info: LabInfo, boxes: BenchMailbox[], o: CopyBenchOptions): Promise<{ runs: ToolRun[]; workerPeakRss: number }> {
+  const addresses = boxes.map((b) => b.address);
+  const worker = await startWorker(info);
+  const session = await benchSession(info);
+  let profiled = false;
+  const mbsync = () => prepareMbsync(join(o.workDir, 'mbsync'), boxes);
+  const offlineimap = () => prepareOfflineimap(join(o.workDir, 'offlineimap'), boxes);
+  const timed = async <T>(fn: () => Promise<T>, meter: () => CpuSplit) => {
+    const started = process.hrtime.bigint();
+    const value = await fn();
+    return { value, ms: Number(process.hrtime.bigint() - started) / 1e6, cpu: meter() };
+  };
+
+  const tools: Tool[] = [
+    {
+      name: 'mailferry batch, 5 at once (end-to-end)',
+      rounds: o.rounds,
+      run: async () => {
+        const org = await benchOrganisation(session, 'bench-copy', boxes.length);
+        const meter = cpuMeter(worker.pid);
+        const t = await timedBatch(session, org, csvFor(addresses, 'Bench!Cloud-Pass1'));
+        if (t.result.completed !== boxes.length) throw new Error(`batch ${org}/${t.batch}: ${t.result.completed} of ${boxes.length} rows completed (${t.result.phase})`);
+        return { ms: t.completeMs, cpu: meter(), peakRss: worker.peakRss() };
+      },
+    },
+    {
+      name: 'mailferry copy step, 5 at once',
+      rounds: o.rounds,
+      run: async () => {
+        const args = o.profile && !profiled ? ['--cpu-prof', '--cpu-prof-dir', join(o.workDir, 'profile')] : [];
+        profiled = true;
+        const meter = cpuMeter();
+        const r = await copyInChild(join(o.workDir, 'copy'), boxes, args);
+        return { ms: r.ms, cpu: meter(), peakRss: r.peakRss };
+      },
+    },
+    {
+      name: 'mbsync, 5 at once',
+      rounds: o.rounds,
+      ignoreHeaders: ['X-TUID:'],
+      run: async () => {
+        const config = mbsync();
+        const t = await timed(() => runMbsync(config, boxes.length, true), cpuMeter());
+        return { ms: t.ms, cpu: t.cpu, peakRss: Math.max(...t.value.map((r) => r.peakRss)) };
+      },
+    },
+    {
+      name: 'mbsync, one after another',
+      rounds: o.rounds,
+      ignoreHeaders: ['X-TUID:'],
+      run: async () => {
+        const config = mbsync();
+        const t = await timed(() => runMbsync(config, boxes.length, false), cpuMeter());
+        return { ms: t.ms, cpu: t.cpu, peakRss: Math.max(...t.value.map((r) => r.peakRss)) };
+      },
+    },
+    {
+      name: 'offlineimap, 5 at once',
+      rounds: o.rounds,
+      run: async () => {
+        const configs = offlineimap();
+        const t = await timed(() => runOfflineimap(configs, true), cpuMeter());
+        return { ms: t.ms, cpu: t.cpu, peakRss: Math.max(...t.value.map((r) => r.peakRss)) };
+      },
+    },
+    {
+      name: 'offlineimap, one after another',
+      rounds: o.offlineimapSequentialRounds,
+      run: async () => {
+        const configs = offlineimap();
+        const t = await timed(() => runOfflineimap(configs, false), cpuMeter());
+        return { ms: t.ms, cpu: t.cpu, peakRss: Math.max(...t.value.map((r) => r.peakRss)) };
+      },
+    },
+  ];
+
+  const messages = boxes.reduce((n, b) => n + b.messages, 0);
+  const bytes = boxes.reduce((n, b) => n + b.bytes, 0);
+  const runs: ToolRun[] = [];
+  try {
+    const maxRounds = Math.max(...tools.map((t) => t.rounds));
+    for (let round = 1; round <= maxRounds; round++) {
+      for (const tool of tools.filter((t) => round <= t.rounds)) {
+        await wipeTarget(addresses);
+        const run: ToolRun = { tool: tool.name, round, ms: 0, messages, bytes, verdictText: '' };
+        try {
+          Object.assign(run, await tool.run());
+          run.verdict = await verifyAll(boxes, tool.ignoreHeaders);
+          run.verdictText = verdictText(run.verdict);
+        } catch (err) {
+          run.error = err instanceof Error ? err.message : String(err);
+          run.verdictText = `FAILED: ${run.error.split('\n')[0].slice(0, 200)}`;
+        }
+        runs.push(run);
+        o.log(`  round ${round} ${tool.name.padEnd(40)} ${(run.ms / 1000).toFixed(1).padStart(6)} s  ${((messages * 1000) / run.ms).toFixed(0).padStart(5)} msg/s  ${run.verdictText}`);
+      }
+    }
+  } finally {
+    await session.close();
+  }
+  return { runs, workerPeakRss: await worker.stop() };
+}

@@ -1,0 +1,44 @@
+/**
+ * Where a run's CPU goes: the client (a tool's processes, reaped by us, or
+ * the worker), the source Dovecot and the target Dovecot. Dovecot forks one
+ * `imap` process per session and reaps it, so the master's own plus its
+ * children's times (utime+stime+cutime+cstime in /proc/<pid>/stat) grow by
+ * exactly what that server spent.
+ */
+import { readFileSync } from 'node:fs';
+import { pidFile, readPid } from '../lab/proc';
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** [own, reaped children] CPU ms of a process, or [0, 0] when it is gone */
+function cpuOf(pid: number | 'self'): [number, number] {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields 14-17 (utime stime cutime cstime) are 11-14 after the ')'
+    return [(Number(f[11]) + Number(f[12])) * TICK_MS, (Number(f[13]) + Number(f[14])) * TICK_MS];
+  } catch {
+    return [0, 0];
+  }
+}
+
+const total = (pid: number | null) => (pid === null ? 0 : cpuOf(pid).reduce((a, b) => a + b, 0));
+
+export interface CpuSplit {
+  /** ms of CPU of the copying client (tool processes or the worker) */
+  client: number;
+  sourceServer: number;
+  targetServer: number;
+}
+
+/** Starts counting; the returned function gives the CPU spent since. `workerPid`: the client is that process, not our children. */
+export function cpuMeter(workerPid?: number): () => CpuSplit {
+  const dovecot = (side: 'onprem' | 'cloud') => readPid(pidFile(`dovecot-${side}`));
+  const client = () => (workerPid ? cpuOf(workerPid)[0] : cpuOf('self')[1]);
+  const before = { client: client(), source: total(dovecot('onprem')), target: total(dovecot('cloud')) };
+  return () => ({
+    client: client() - before.client,
+    sourceServer: total(dovecot('onprem')) - before.source,
+    targetServer: total(dovecot('cloud')) - before.target,
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * mailferry as an admin runs it: a worker process (real, so its RSS can be
+ * read) on the bench's Temporal dev server, an organisation set up from the
+ * lab, and batches started and awaited through the client API the CLI uses.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { startBatch } from '../client/batch';
+import { openSession, type Session } from '../client/connection';
+import { applySettings, buildSettings } from '../client/settings';
+import type { LabInfo } from '../lab/info';
+import { labWorkerEnv } from '../lab/workerEnv';
+import { batchStatusQuery, batchWorkflowId, type BatchPhase, type BatchResult } from '../workflows/definitions';
+import { watchRss } from './proc';
+
+const ROOT = join(__dirname, '..');
+
+export function benchEnv(info: LabInfo): NodeJS.ProcessEnv {
+  return { ...process.env, ...labWorkerEnv(info), MAILFERRY_LOG_LEVEL: 'warn' };
+}
+
+export interface BenchWorker {
+  pid: number;
+  /** highest VmHWM seen since start (the process's own peak, not a sample) */
+  peakRss(): number;
+  stop(): Promise<number>;
+}
+
+/** `node --import tsx worker/main.ts` directly (no tsx wrapper process), so the pid is the worker's. */
+export async function startWorker(info: LabInfo, extraNodeArgs: string[] = []): Promise<BenchWorker> {
+  const env = { ...benchEnv(info), MAILFERRY_LOG_LEVEL: 'info' };
+  const child: ChildProcess = spawn(process.execPath, [...extraNodeArgs, '--import', 'tsx', join(ROOT, 'worker', 'main.ts')], {
+    env,
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start in 120 s:\n${out.slice(-3000)}`)), 120_000);
+    const onData = (d: Buffer) => {
+      out = (out + d.toString()).slice(-50_000);
+      if (out.includes('worker started')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited (${code}) before starting:\n${out.slice(-3000)}`));
+    });
+  });
+  const rss = watchRss(child.pid as number);
+  return {
+    pid: child.pid as number,
+    peakRss: () => rss.peak(),
+    async stop() {
+      const peak = rss.stop();
+      child.kill('SIGTERM');
+      await exited;
+      return peak;
+    },
+  };
+}
+
+export async function benchSession(info: LabInfo): Promise<Session> {
+  return openSession(benchEnv(info));
+}
+
+/** A fresh organisation per run: its ledger is empty, so every row runs every step. */
+export async function benchOrganisation(session: Session, prefix: string, maxConcurrent: number): Promise<string> {
+  const org = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await applySettings(session, org, buildSettings({ lab: true, maxConcurrent }, session));
+  return org;
+}
+
+export function csvFor(addresses: string[], password: string): string {
+  return ['EmailAddress,Password,ForceChangePassword', ...addresses.map((a) => `${a},${password},False`)].join('\r\n') + '\r\n';
+}
+
+export interface BatchTiming {
+  org: string;
+  batch: number;
+  /** start → the batch left provisioning (Mailboxes Ready e-mail next) */
+  readyMs: number | null;
+  /** start → batch result (Migration Complete sent) */
+  completeMs: number;
+  result: BatchResult;
+}
+
+const COPYING_OR_LATER: BatchPhase[] = ['copying', 'completed'];
+
+/** Starts a batch from CSV text and waits for it, polling `status` to time Mailboxes Ready. */
+export async function timedBatch(session: Session, org: string, csv: string): Promise<BatchTiming> {
+  const started = Date.now();
+  const { batch } = await startBatch(session, org, {
+    startedBy: 'bench',
+    notify: [],
+    source: { kind: 'csv', fileName: 'bench.csv', csv: session.secrets.seal(csv) },
+  });
+  const handle = session.client.workflow.getHandle(batchWorkflowId(org, batch));
+  let readyMs: number | null = null;
+  let done = false;
+  const poll = (async () => {
+    while (!done && readyMs === null) {
+      try {
+        const status = await handle.query(batchStatusQuery);
+        if (COPYING_OR_LATER.includes(status.phase)) readyMs = Date.now() - started;
+      } catch {
+        // a query during continue-as-new can miss the run; the next poll finds the new one
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  const result = (await handle.result()) as BatchResult;
+  const completeMs = Date.now() - started;
+  done = true;
+  await poll;
+  return { org, batch, readyMs, completeMs, result };
+}

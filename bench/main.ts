@@ -1,0 +1,147 @@
+/**
+ * `npm run bench` (through bench/run.sh, which starts the bench's own lab and
+ * Temporal server): seeds, runs the sections, prints one table and writes
+ * bench/results/<date>.json. Targets are reported, never asserted.
+ *
+ *   --quick            small sizes, one round: for developing the bench itself
+ *   --sections a,b     any of copy,orchestration,growth,resume (default all)
+ *   --rounds N         copy rounds per tool (default 3)
+ *   --offlineimap-sequential-rounds N   (default 1: one such run takes ~200 s)
+ *   --profile          node --cpu-prof on the first copy-step run (.state/bench/work/profile/)
+ */
+import { Command } from 'commander';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readLabInfo } from '../lab/info';
+import { seedLab } from '../lab/seed/seed';
+import { copyBench } from './copy';
+import { growthBench } from './growth';
+import { provisionCloud, seededMailboxes } from './lab';
+import { orchestrationBench } from './orchestration';
+import { machine, ratio, renderTable, type BenchReport } from './report';
+import { resumeBench } from './resume';
+import { summarise } from './stats';
+
+const SECTIONS = ['copy', 'orchestration', 'growth', 'resume'] as const;
+const MB = 2 ** 20;
+
+interface Options {
+  quick: boolean;
+  sections: string;
+  rounds?: number;
+  offlineimapSequentialRounds: number;
+  profile: boolean;
+  setupSeconds: number;
+}
+
+function targets(r: BenchReport): BenchReport['targets'] {
+  const out: BenchReport['targets'] = [];
+  const tool = (prefix: string) => r.copy?.tools.find((t) => t.tool.startsWith(prefix));
+  const [e2e, step, mbsync, offline] = [tool('mailferry batch'), tool('mailferry copy'), tool('mbsync, 5'), tool('offlineimap, 5')];
+  const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}×`);
+  if (r.copy) {
+    const verifiedNote = (t: typeof mbsync) => (t && t.verified === 0 ? ` (${t.tool} never verified)` : '');
+    out.push({ target: 'mailferry ≥ 1.0× mbsync (5 at once, msg/s): copy step', value: x(ratio(step, mbsync)) + verifiedNote(mbsync), met: ratio(step, mbsync) === null ? null : ratio(step, mbsync)! >= 1 });
+    out.push({ target: 'mailferry ≥ 1.0× mbsync (5 at once, msg/s): whole batch', value: x(ratio(e2e, mbsync)), met: ratio(e2e, mbsync) === null ? null : ratio(e2e, mbsync)! >= 1 });
+    out.push({ target: 'mailferry ≥ 5× offlineimap (5 at once): copy step', value: x(ratio(step, offline)) + verifiedNote(offline), met: ratio(step, offline) === null ? null : ratio(step, offline)! >= 5 });
+    out.push({ target: 'mailferry ≥ 5× offlineimap (5 at once): whole batch', value: x(ratio(e2e, offline)), met: ratio(e2e, offline) === null ? null : ratio(e2e, offline)! >= 5 });
+    out.push({ target: 'worker peak RSS ≤ 300 MB (5 mailboxes, 10–25 MB messages)', value: `${(r.copy.workerPeakRss / MB).toFixed(0)} MB`, met: r.copy.workerPeakRss <= 300 * MB });
+  }
+  if (r.orchestration) {
+    const o = r.orchestration;
+    out.push({ target: `${o.rows} rows to Migration Complete ≤ 60 s`, value: `${(o.completeMs / 1000).toFixed(1)} s, ${o.failed} failed`, met: o.completeMs <= 60_000 && o.failed === 0 });
+    out.push({ target: 'worker peak RSS ≤ 300 MB (orchestration)', value: `${(o.workerPeakRss / MB).toFixed(0)} MB`, met: o.workerPeakRss <= 300 * MB });
+  }
+  if (r.growth && r.growth.length > 1) {
+    const [first, last] = [r.growth[0], r.growth[r.growth.length - 1]];
+    const change = last.messagesPerSecond / first.messagesPerSecond - 1;
+    out.push({ target: `msg/s at ${last.messages} within 20 % of ${first.messages}`, value: `${(change * 100).toFixed(0)} %`, met: Math.abs(change) <= 0.2 });
+    const peak = Math.max(...r.growth.map((g) => g.peakRss));
+    out.push({ target: 'copier peak RSS ≤ 300 MB (growth)', value: `${(peak / MB).toFixed(0)} MB`, met: peak <= 300 * MB });
+  }
+  if (r.resume) {
+    out.push({ target: 're-transfer after SIGKILL ≤ one checkpoint window', value: `${r.resume.reTransferred} messages (window ${r.resume.checkpointWindow.messages})`, met: r.resume.reTransferred <= r.resume.checkpointWindow.messages && r.resume.verdict === 'verified' });
+  }
+  return out;
+}
+
+async function main(o: Options): Promise<void> {
+  const started = Date.now();
+  const sections = new Set(o.sections.split(',').map((s) => s.trim()));
+  for (const s of sections) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown section "${s}" (one of ${SECTIONS.join(', ')})`);
+  const date = new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const resultsDir = join(__dirname, 'results');
+  const workDir = join(process.env.MAILFERRY_STATE_DIR ?? join(__dirname, '..', '.state', 'bench'), 'work');
+  mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  const log = (line: string) => console.error(line);
+
+  const profile = o.quick ? 'small' : 'bench';
+  log(`seeding (profile ${profile})`);
+  const seedStarted = Date.now();
+  const info = await seedLab(readLabInfo(), 42, profile, () => undefined);
+  const boxes = seededMailboxes(info);
+  await provisionCloud(info, boxes.map((b) => b.address));
+  const report: BenchReport = {
+    date,
+    machine: machine(),
+    mode: o.quick ? 'quick' : 'full',
+    wallSeconds: 0,
+    setupSeconds: o.setupSeconds,
+    seed: {
+      profile,
+      mailboxes: boxes.length,
+      messages: boxes.reduce((n, b) => n + b.messages, 0),
+      bytes: boxes.reduce((n, b) => n + b.bytes, 0),
+      seconds: (Date.now() - seedStarted) / 1000,
+    },
+    targets: [],
+  };
+
+  if (sections.has('copy')) {
+    log('1. copy throughput');
+    const rounds = o.rounds ?? (o.quick ? 1 : 3);
+    const c = await copyBench(info, boxes, {
+      rounds,
+      offlineimapSequentialRounds: Math.min(rounds, o.offlineimapSequentialRounds),
+      workDir,
+      profile: o.profile,
+      log,
+    });
+    report.copy = { tools: summarise(c.runs), workerPeakRss: c.workerPeakRss, runs: c.runs };
+  }
+  if (sections.has('orchestration')) {
+    log('2. orchestration');
+    report.orchestration = await orchestrationBench(info, o.quick ? 50 : 1000, 10, log);
+  }
+  if (sections.has('growth')) {
+    log('3. growth');
+    report.growth = await growthBench(info, o.quick ? [200, 1000] : [1000, 10_000, 50_000], workDir, log);
+  }
+  if (sections.has('resume')) {
+    log('5. resume');
+    report.resume = await resumeBench(boxes[0], o.quick ? 2 : 15, workDir);
+  }
+
+  report.targets = targets(report);
+  report.wallSeconds = (Date.now() - started) / 1000 + o.setupSeconds;
+  console.log(renderTable(report));
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${date}${o.quick ? '-quick' : ''}.json`);
+  writeFileSync(`${file}.tmp`, JSON.stringify(report, null, 2));
+  renameSync(`${file}.tmp`, file);
+  log(`wrote ${file}`);
+}
+
+const program = new Command('bench')
+  .option('--quick', 'small sizes, one round', false)
+  .option('--sections <list>', 'comma-separated sections', SECTIONS.join(','))
+  .option('--rounds <n>', 'copy rounds per tool', (v) => Number(v))
+  .option('--offlineimap-sequential-rounds <n>', 'rounds of offlineimap one mailbox after another', (v) => Number(v), 1)
+  .option('--profile', 'CPU-profile the first copy-step run', false)
+  .option('--setup-seconds <n>', 'time run.sh spent starting servers (added to the wall time)', (v) => Number(v), 0)
+  .action(async (options: Options) => main(options));
+
+program.parseAsync().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+/** The printed table and the JSON written to bench/results/<date>.json. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import type { GrowthPoint } from './growth';
+import type { OrchestrationResult } from './orchestration';
+import type { ResumeResult } from './resume';
+import type { ToolSummary } from './stats';
+
+export interface BenchReport {
+  date: string;
+  machine: ReturnType<typeof machine>;
+  mode: 'full' | 'quick';
+  wallSeconds: number;
+  setupSeconds: number;
+  seed: { profile: string; mailboxes: number; messages: number; bytes: number; seconds: number };
+  copy?: { tools: ToolSummary[]; workerPeakRss: number; runs: unknown[] };
+  orchestration?: OrchestrationResult;
+  growth?: GrowthPoint[];
+  resume?: ResumeResult;
+  targets: Array<{ target: string; value: string; met: boolean | null }>;
+}
+
+function version(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0].trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function machine() {
+  const os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'unknown';
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    os,
+    node: process.version,
+    dovecot: version('dovecot', ['--version']),
+    mbsync: version('mbsync', ['--version']),
+    offlineimap: version('offlineimap', ['--version']),
+  };
+}
+
+const MB = 2 ** 20;
+const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
+
+export function ratio(a: ToolSummary | undefined, b: ToolSummary | undefined): number | null {
+  return a?.messagesPerSecond && b?.messagesPerSecond ? a.messagesPerSecond / b.messagesPerSecond : null;
+}
+
+export function renderTable(r: BenchReport): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(`mailferry bench ${r.date} (${r.mode}) on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, ${m.os}, Node ${m.node}`);
+  out.push(`  peers: ${m.mbsync}, offlineimap ${m.offlineimap}; servers: Dovecot ${m.dovecot} (both sides, loopback)`);
+  out.push(`  data: ${r.seed.mailboxes} mailboxes, ${r.seed.messages} messages, ${fmt(r.seed.bytes / MB)} MB (seed profile ${r.seed.profile}, seeded in ${fmt(r.seed.seconds, 1)} s)`);
+  if (r.copy) {
+    const base = r.copy.tools.find((t) => t.tool.startsWith('mbsync, 5'));
+    out.push('');
+    out.push('1. Copy throughput (target emptied before each run; median of verified runs, or of all finished runs when none verified)');
+    out.push(`   ${pad('tool', 42)}${lpad('runs', 5)}${lpad('ok', 4)}${lpad('median s', 10)}${lpad('msg/s', 7)}${lpad('MB/s', 6)}${lpad('÷mbsync∥', 9)}  ${pad('CPU s client/source/target', 27)}${lpad('RSS MB', 7)}  verification`);
+    for (const t of r.copy.tools) {
+      const cpu = t.cpuMs ? `${fmt(t.cpuMs.client / 1000, 1)} / ${fmt(t.cpuMs.sourceServer / 1000, 1)} / ${fmt(t.cpuMs.targetServer / 1000, 1)}` : '-';
+      const median = t.medianMs ?? t.medianMsAll;
+      out.push(
+        `   ${pad(t.tool, 42)}${lpad(String(t.runs), 5)}${lpad(String(t.verified), 4)}${lpad(fmt(median === null ? null : median / 1000, 1) + (t.medianMs === null ? '*' : ''), 10)}` +
+          `${lpad(fmt(t.messagesPerSecond), 7)}${lpad(fmt(t.megabytesPerSecond, 1), 6)}${lpad(fmt(ratio(t, base), 2) + '×', 9)}  ${pad(cpu, 27)}${lpad(fmt(t.peakRss === null ? null : t.peakRss / MB), 7)}  ${t.verdict}`,
+      );
+    }
+    out.push('   * no verified run: the time shown is of runs that failed verification');
+    out.push(`   worker peak RSS over all end-to-end batches: ${fmt(r.copy.workerPeakRss / MB)} MB`);
+  }
+  if (r.orchestration) {
+    const o = r.orchestration;
+    out.push('');
+    out.push(`2. Orchestration: ${o.rows}-row batch, 1 small message per mailbox, concurrency ${o.concurrency}`);
+    out.push(`   Mailboxes Ready ${fmt(o.readyMs === null ? null : o.readyMs / 1000, 1)} s, Migration Complete ${fmt(o.completeMs / 1000, 1)} s, ${fmt(o.rowsPerSecond, 1)} rows/s; ${o.completed} completed, ${o.failed} failed`);
+    out.push(`   history: ${fmt(o.historyEvents.perRow, 1)} events per row (batch ${o.historyEvents.batch} in ${o.executions.batch} run(s), children ${o.historyEvents.children} in ${o.executions.children} runs; largest run ${o.historyEvents.largestRun}); continue-as-new: ${o.continuedAsNew ? 'yes' : 'no'}`);
+    out.push(`   users: createOrgUser ${fmt(o.createOrgUserMsEach / 1000, 2)} s each → bulk helper: ${o.rows} in ${fmt(o.bulkCreateMs / 1000, 1)} s; worker peak RSS ${fmt(o.workerPeakRss / MB)} MB`);
+  }
+  if (r.growth) {
+    out.push('');
+    out.push('3. Growth: one mailbox of small messages, copy step alone');
+    for (const g of r.growth) {
+      out.push(`   ${lpad(String(g.messages), 6)} messages ${lpad(fmt(g.bytes / MB), 5)} MB: ${lpad(fmt(g.copyMs / 1000, 1), 6)} s, ${lpad(fmt(g.messagesPerSecond), 5)} msg/s, copier peak RSS ${lpad(fmt(g.peakRss / MB), 4)} MB, ${g.verdict}`);
+    }
+  }
+  if (r.resume) {
+    const s = r.resume;
+    out.push('');
+    out.push(`5. Resume: copy of ${s.mailbox} (${s.messages} messages) SIGKILLed after ${s.checkpointsBeforeKill} checkpoints with ${s.onTargetWhenKilled} on the target`);
+    out.push(`   resumed run: ${s.resumedCopied} copied, ${s.resumedExisting} found already there; re-transferred ${s.reTransferred} (window ${s.checkpointWindow.messages} messages / ${fmt(s.checkpointWindow.bytes / MB)} MB); ${s.verdict}`);
+  }
+  out.push('');
+  out.push('Targets');
+  for (const t of r.targets) out.push(`   ${t.met === null ? '?' : t.met ? '✓' : '✗'} ${pad(t.target, 58)} ${t.value}`);
+  out.push('');
+  out.push(`Bench wall time ${fmt(r.wallSeconds / 60, 1)} min (servers ${fmt(r.setupSeconds)} s + runs)`);
+  return out.join('\n');
+}
