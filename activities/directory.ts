@@ -1,4 +1,5 @@
 /** The provisioning steps: verify the MEU, convert it to a mailbox, set forwarding (TargetAddress). */
+import { ApplicationFailure } from '@temporalio/common';
 import { verifyMeu as checkMeu } from '../connectors/directory/verify';
 import type { ConnectionSettings, Sealed } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
@@ -37,6 +38,36 @@ export function createDirectoryActivities({ connectors, secrets, logger }: Activ
         },
         () => cloud.close(),
       );
+    },
+
+    /** rollback: the targetAddress before mailferry set it (none: cleared), so mail is delivered on-premises again */
+    async restoreTargetAddress(input: { settings: ConnectionSettings; address: string; previous: string | null }) {
+      const source = connectors.sourceDirectory(input.settings);
+      return translated(
+        async () => {
+          const change = await source.restoreTargetAddress(input.address, input.previous);
+          logger.info({ mailbox: input.address, step: 'rollback', changed: change.changed }, 'targetAddress restored');
+          return { changed: change.changed, detail: change.detail };
+        },
+        () => source.close(),
+      );
+    },
+
+    /** seed step 5: the migrated on-premises mailbox becomes a mail user that keeps the cloud's proxy addresses */
+    async convertToMailUser(input: { settings: ConnectionSettings; address: string }) {
+      const d = open(input.settings);
+      return translated(async () => {
+        const cloud = await d.cloud.findRecipient(input.address);
+        if (!cloud)
+          throw ApplicationFailure.create({
+            type: 'MEU_NOT_FOUND',
+            message: `The cloud organisation has no recipient ${input.address}.`,
+            nonRetryable: true,
+          });
+        const change = await d.source.convertToMailUser(input.address, cloud.proxyAddresses);
+        logger.info({ mailbox: input.address, step: 'convertToMailUser', changed: change.changed }, 'converted to mail user');
+        return { changed: change.changed, detail: change.detail };
+      }, closeBoth(d));
     },
 
     async setTargetAddress(input: { settings: ConnectionSettings; address: string }) {

@@ -6,6 +6,7 @@
 import { createConnectionActivities } from './connection';
 import type { ActivityDeps } from './deps';
 import { createDirectoryActivities } from './directory';
+import { createFinishActivities } from './finish';
 import { createMailDataActivities } from './mailData';
 import { createReportActivities } from './reports';
 import { createRowActivities } from './rows';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDirectoryActivities(deps),
     ...createMailDataActivities(deps),
     ...createReportActivities(deps),
+    ...createFinishActivities(deps),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { z } from 'zod';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
 import { CsvStructureError, validateCsv } from '../shared/csv';
 import {
@@ -38,7 +39,18 @@ export function readCsvFile(path: string): { content: string; fileName: string; 
   }
 }
 
+/** Status e-mails go to these addresses: a line break in one would let it write its own mail headers (Bcc:). */
+export function checkNotifyAddresses(addresses: readonly string[]): void {
+  for (const address of addresses) {
+    if (/[\r\n]/.test(address))
+      throw new CliError(`Notification address ${JSON.stringify(address)} contains a line break (header injection): give plain addresses, comma separated`, EXIT.BAD_INPUT);
+    if (!z.email().safeParse(address).success)
+      throw new CliError(`Notification address ${JSON.stringify(address)} is not a valid e-mail address`, EXIT.BAD_INPUT);
+  }
+}
+
 export async function startBatch(session: Session, org: string, request: StartBatchRequest) {
+  checkNotifyAddresses(request.notify);
   return refusedAsCliError(() =>
     session.client.workflow.getHandle(organisationWorkflowId(org)).executeUpdate(startBatchUpdate, { args: [request] }),
   );

@@ -8,6 +8,8 @@ import { batchWorkflowId, type BatchResult } from '../workflows/definitions';
 import { batchStatus, csvSource, dryRun, formatStatus, pickBatch, setBatchConcurrency, startBatch, stopBatch } from './batch';
 import { openSession, type Session } from './connection';
 import { CliError, EXIT, exitCodeHelp } from './errors';
+import { completeMigration, convertToMeu, rollbackMailbox, syncBatch } from './finish';
+import { checkMx } from './mx';
 import { checkOrgName, orgState } from './org';
 import { applySettings, buildSettings, redactSettings, retestSettings, type SettingsOptions } from './settings';
 
@@ -201,6 +203,103 @@ batch
       } else if (opts.json) {
         console.log(JSON.stringify(started));
       }
+    }),
+  );
+
+batch
+  .command('sync')
+  .description('delta pass: copy only what arrived since the last copy, for every migrated mailbox of a batch')
+  .option('--batch <n>', 'batch to sync again (default: the latest batch that was not a sync)', whole)
+  .option('--wait', 'wait for the pass to finish and print its summary')
+  .option('--json', 'machine-readable output')
+  .action((opts: { batch?: number; wait?: boolean; json?: boolean }) =>
+    withSession(async (s) => {
+      const started = await syncBatch(s, org(), who(), opts.batch);
+      if (!opts.json) console.log(`Batch ${started.batch} started: a delta pass over batch ${started.of} (${started.workflowId})`);
+      if (opts.wait) {
+        const result = await waitForBatch(s, org(), started.batch);
+        print(result, opts.json, () => formatStatusLine(result));
+      } else if (opts.json) {
+        console.log(JSON.stringify(started));
+      }
+    }),
+  );
+
+// mailbox -------------------------------------------------------------------
+const mailbox = program.command('mailbox').description('finishing steps for migrated mailboxes');
+mailbox
+  .command('convert-to-meu')
+  .description('turn migrated on-premises mailboxes into mail users (keeps cloud proxy addresses, adds the legacy DN as X500)')
+  .option('--batch <n>', 'every mailbox of this batch whose copy completed', whole)
+  .option('--mailbox <address>', 'these mailboxes (comma separated)', list)
+  .option('--json', 'machine-readable output')
+  .action((opts: { batch?: number; mailbox?: string[]; json?: boolean }) =>
+    withSession(async (s) => {
+      if (!opts.mailbox?.length && opts.batch === undefined)
+        throw new CliError('Say what to convert: --batch N or --mailbox X', EXIT.BAD_INPUT);
+      const r = await convertToMeu(s, org(), who(), { batch: opts.batch, mailboxes: opts.mailbox?.map((m) => m.toLowerCase()) });
+      print(r, opts.json, () =>
+        [
+          `Converted ${r.converted.length}, already mail users ${r.unchanged.length}, refused ${r.refused.length}, failed ${r.failed.length} (${r.workflowId})`,
+          ...r.converted.map((a) => `  converted  ${a}`),
+          ...r.unchanged.map((a) => `  unchanged  ${a}`),
+          ...r.refused.map((x) => `  refused    ${x.address}: ${x.reason}`),
+          ...r.failed.map((x) => `  failed     ${x.address}: ${x.code}: ${x.message}`),
+        ].join('\n'),
+      );
+      if (r.failed.length) process.exitCode = EXIT.UNEXPECTED;
+    }),
+  );
+mailbox
+  .command('rollback')
+  .description('undo forwarding of one migrated mailbox: mail flows on-premises again; the cloud mailbox and its data stay')
+  .argument('<address>', 'the mailbox')
+  .option('--json', 'machine-readable output')
+  .action((address: string, opts: { json?: boolean }) =>
+    withSession(async (s) => {
+      const outcome = await rollbackMailbox(s, org(), who(), address);
+      const { password: _p, checkpoint: _c, ...shown } = outcome;
+      print(
+        shown,
+        opts.json,
+        () => `${outcome.address}: rolled back; targetAddress is ${outcome.previousTargetAddress ?? 'cleared'} again.`,
+      );
+    }),
+  );
+
+// migration -----------------------------------------------------------------
+program
+  .command('migration')
+  .description('the migration as a whole')
+  .command('complete')
+  .description('Complete Migration: final report and e-mail, batch records removed, the organisation ends (refused while a batch runs)')
+  .option('--check-mx', "report where the domain's MX points and its TTL first (a warning, never a stop)")
+  .option('--domain <domain>', 'domain for --check-mx (default: the admin e-mail domain)')
+  .option('--json', 'machine-readable output')
+  .action((opts: { checkMx?: boolean; domain?: string; json?: boolean }) =>
+    withSession(async (s) => {
+      let mx;
+      if (opts.checkMx) {
+        const state = await orgState(s.client, org());
+        const domain = opts.domain ?? state.settings?.adminEmail.split('@')[1];
+        if (!domain) throw new CliError('Give --domain: the organisation has no settings to take it from', EXIT.BAD_INPUT);
+        mx = await checkMx(domain);
+        if (!opts.json) for (const line of mx.lines) console.error(`warning: MX check: ${line}`);
+      }
+      const r = await completeMigration(s, org(), who());
+      print({ ...r, mx }, opts.json, () =>
+        [
+          `Migration of ${org()} completed: ${r.mailboxes} mailboxes in the final report, ${r.batchRecordsDeleted} batch records removed.`,
+          ...(r.notMigrated.length
+            ? [
+                `warning: ${r.notMigrated.length} cloud mail users were never migrated:`,
+                ...r.notMigrated.map((n) => `  ${n.address}: ${n.reason}`),
+              ]
+            : []),
+          'reports:',
+          ...r.reports.map((p) => `  ${p}`),
+        ].join('\n'),
+      );
     }),
   );
 

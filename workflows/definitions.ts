@@ -249,6 +249,8 @@ export interface OrganisationState {
   activeBatch: number | null;
   batches: BatchSummary[];
   completed: boolean;
+  /** numbers the organisation's short operations (`<org>/convert/<n>`); absent in states carried before it existed */
+  nextOperation?: number;
 }
 
 export interface OrganisationInput {
@@ -269,6 +271,22 @@ export const organisationStateQuery = defineQuery<OrganisationState>('state');
 export const setSettingsUpdate = defineUpdate<{ testedAt: string; serverVersion: string }, [ConnectionSettings]>('setSettings');
 /** Returns the new batch's number and workflow ID, or refuses (one active batch at a time, no settings). */
 export const startBatchUpdate = defineUpdate<{ batch: number; workflowId: string }, [StartBatchRequest]>('startBatch');
+/** convert-to-meu: starts `<org>/convert/<n>` (workflows/convert.ts) and returns its ID; the client waits for its result. */
+export const convertToMeuUpdate = defineUpdate<{ workflowId: string }, [{ by: string; mailboxes?: string[]; batch?: number }]>(
+  'convertToMeu',
+);
+/** rollback: refused unless the mailbox's copy completed; starts the mailbox's `rollback` run and returns its ID. */
+export const rollbackMailboxUpdate = defineUpdate<{ workflowId: string }, [{ by: string; address: string }]>('rollbackMailbox');
+
+export interface CompleteMigrationResult {
+  notMigrated: { address: string; reason: string }[];
+  mailboxes: number;
+  batchRecordsDeleted: number;
+  reports: string[];
+}
+/** Complete Migration (DESIGN 11): refused while a batch is active; the organisation workflow ends after it. */
+export const completeMigrationUpdate = defineUpdate<CompleteMigrationResult, [{ by: string }]>('completeMigration');
+
 /** Sent by a batch workflow when it ends, so the organisation frees the active slot. */
 export const batchFinishedSignal = defineSignal<[BatchResult]>('batchFinished');
 

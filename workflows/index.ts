@@ -2,3 +2,4 @@
 export { organisationWorkflow } from './organisation';
 export { batchWorkflow } from './batch';
 export { mailboxWorkflow } from './mailbox';
+export { convertWorkflow } from './convert';

@@ -6,7 +6,9 @@
  * A batch runs a row in two runs of the same workflow ID: `provision`
  * (verifyMeu → convertToMailbox → setTargetAddress) and, after the batch's
  * Mailboxes Ready e-mail, `copy` (copyData). A re-run of a migrated row is a
- * `resetTargetAddress` run.
+ * `resetTargetAddress` run. `mailbox rollback` is a `rollback` run: it puts
+ * back the targetAddress mailferry replaced, so mail flows on-premises again,
+ * and leaves the cloud mailbox and its data alone.
  */
 import {
   ActivityFailure,
@@ -71,6 +73,7 @@ function lastHeartbeat(err: unknown): unknown {
 }
 
 export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutcome> {
+  if (input.phase === 'rollback') return rollback(input);
   const outcome: MailboxOutcome = {
     address: input.address,
     batch: input.batch,
@@ -155,4 +158,45 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
       return;
     }
   }
+}
+
+/** Undo forwarding: the ledger entry keeps the copy totals and checkpoint, so a later re-run only resets forwarding. */
+async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
+  upsertSearchAttributes([
+    { key: MailferryStep, value: 'rollback' },
+    { key: MailferryState, value: 'provisioning' },
+  ]);
+  const outcome: MailboxOutcome = {
+    address: input.address,
+    batch: input.batch,
+    state: 'rolledBack',
+    lastCompletedStep: 'copyData',
+    checkpoint: input.checkpoint,
+    copy: input.previous?.copy,
+    previousTargetAddress: input.previous?.previousTargetAddress,
+    password: input.password,
+    forceChangePassword: input.forceChangePassword,
+  };
+  try {
+    await directory.restoreTargetAddress({
+      settings: input.settings,
+      address: input.address,
+      previous: outcome.previousTargetAddress ?? null,
+    });
+  } catch (err) {
+    const error = toRowError(err);
+    upsertSearchAttributes([
+      { key: MailferryState, value: 'failed' },
+      { key: MailferryFailureKind, value: error.code },
+    ]);
+    // the ledger entry stays that of the completed migration: forwarding still points at the cloud
+    throw ApplicationFailure.create({
+      type: error.code,
+      message: `${input.address}: rollback failed: ${error.message}`,
+      nonRetryable: true,
+      details: [{ ...outcome, state: 'completed', error } satisfies MailboxOutcome],
+    });
+  }
+  upsertSearchAttributes([{ key: MailferryState, value: 'rolledBack' }]);
+  return outcome;
 }

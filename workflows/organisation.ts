@@ -18,12 +18,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { MailferryBatch, MailferryOrg, MailferryState } from '../shared/searchAttributes';
+import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../shared/searchAttributes';
 import { batchWorkflow } from './batch';
+import { convertWorkflow } from './convert';
+import { mailboxWorkflow } from './mailbox';
 import {
   batchFinishedSignal,
   batchWorkflowId,
+  completeMigrationUpdate,
+  convertToMeuUpdate,
+  mailboxWorkflowId,
   organisationStateQuery,
+  rollbackMailboxUpdate,
   setSettingsUpdate,
   startBatchUpdate,
   type BatchSource,
@@ -34,6 +40,13 @@ import {
 } from './definitions';
 
 type Activities = ReturnType<typeof createActivities>;
+
+/** Complete Migration reads every mailbox's ledger entry: minutes at 50,000 mailboxes, heartbeating. */
+const finish = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
 
 /** A connection test answers quickly or not at all: do not retry a wrong password for minutes. */
 const probe = proxyActivities<Activities>({
@@ -56,8 +69,8 @@ function sourceLabel(source: BatchSource): string {
   return source.kind === 'sync' ? `sync of batch ${source.batch}` : 'resume';
 }
 
-function refuseBatch(state: OrganisationState): string | null {
-  if (state.completed) return `The migration of ${state.org} is complete; no more batches can start`;
+function refuseBatch(state: OrganisationState, completing = false): string | null {
+  if (state.completed || completing) return `The migration of ${state.org} is complete; no more batches can start`;
   if (!state.settings) return 'No connection settings yet: run `mailferry settings set` first';
   if (state.activeBatch !== null) {
     return `Batch ${state.activeBatch} is still active: only one batch runs at a time. Wait for it or stop it with \`mailferry batch stop\``;
@@ -77,6 +90,106 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
   };
 
   setHandler(organisationStateQuery, () => state);
+  let completing = false;
+  const refusal = (why: string | null) => {
+    if (why) throw ApplicationFailure.nonRetryable(why, 'REFUSED');
+  };
+  const needSettings = (): ConnectionSettings => {
+    if (state.completed || completing) refusal(`The migration of ${state.org} is complete`);
+    if (!state.settings) refusal('No connection settings yet: run `mailferry settings set` first');
+    return state.settings as ConnectionSettings;
+  };
+
+  setHandler(
+    convertToMeuUpdate,
+    async (request) => {
+      const settings = needSettings();
+      const n = (state.nextOperation = (state.nextOperation ?? 1) + 1) - 1;
+      const workflowId = `${state.org}/convert/${n}`;
+      await startChild(convertWorkflow, {
+        workflowId,
+        args: [{ org: state.org, settings, mailboxes: request.mailboxes, batch: request.batch }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        memo: { summary: `convert to mail users, requested by ${request.by}` },
+      });
+      return { workflowId };
+    },
+    {
+      validator: (request) => {
+        if (!request.mailboxes?.length && request.batch === undefined) throw new Error('Name the mailboxes or the batch to convert');
+      },
+    },
+  );
+
+  setHandler(rollbackMailboxUpdate, async (request) => {
+    const settings = needSettings();
+    const address = request.address.toLowerCase();
+    const { outcome, running } = await probe.ledgerEntry({ org: state.org, address });
+    if (running) refusal(`A run of ${address} is still open: wait for its batch or stop it first`);
+    if (!outcome) refusal(`${address} has never been migrated in ${state.org}: nothing to roll back`);
+    const o = outcome!;
+    if (o.state !== 'completed')
+      refusal(`${address} is ${o.state}, not migrated: only a mailbox whose copy completed is rolled back (resume it or leave it)`);
+    const workflowId = mailboxWorkflowId(state.org, address);
+    await startChild(mailboxWorkflow, {
+      workflowId,
+      args: [
+        {
+          org: state.org,
+          batch: o.batch,
+          line: 0,
+          address,
+          password: o.password,
+          forceChangePassword: o.forceChangePassword,
+          phase: 'rollback',
+          startAt: 'setTargetAddress',
+          checkpoint: o.checkpoint,
+          previous: { copy: o.copy, previousTargetAddress: o.previousTargetAddress },
+          settings,
+        },
+      ],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: MailferryOrg, value: state.org },
+        { key: MailferryBatch, value: o.batch },
+        { key: MailferryMailbox, value: address },
+        { key: MailferryStep, value: 'rollback' },
+        { key: MailferryState, value: 'provisioning' },
+      ],
+      memo: { summary: `rollback of ${address}, requested by ${request.by}` },
+    });
+    return { workflowId };
+  });
+
+  setHandler(
+    completeMigrationUpdate,
+    async (request) => {
+      const settings = needSettings();
+      completing = true;
+      try {
+        const result = await finish.finishMigration({
+          org: state.org,
+          settings,
+          by: request.by,
+          batches: state.batches.map((b) => b.batch),
+        });
+        state.completed = true;
+        return result;
+      } finally {
+        completing = false;
+      }
+    },
+    {
+      validator: (_request: { by: string }) => {
+        if (state.completed) throw new Error(`The migration of ${state.org} is already complete`);
+        if (completing) throw new Error(`The migration of ${state.org} is being completed`);
+        if (state.activeBatch !== null)
+          throw new Error(
+            `Batch ${state.activeBatch} is still active: wait for it (\`mailferry batch wait\`) or stop it before completing the migration`,
+          );
+      },
+    },
+  );
 
   setHandler(
     setSettingsUpdate,
@@ -155,7 +268,7 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
     if (state.activeBatch === result.batch) state.activeBatch = null;
   });
 
-  await condition(() => state.completed || (workflowInfo().continueAsNewSuggested && allHandlersFinished()));
+  await condition(() => (state.completed || workflowInfo().continueAsNewSuggested) && allHandlersFinished());
   if (!state.completed) {
     await continueAsNew<typeof organisationWorkflow>({ org: input.org, carried: state });
   }

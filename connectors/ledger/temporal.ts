@@ -2,7 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../../shared/searchAttributes';
-import { mailboxWorkflowId, STEPS, type MailboxOutcome, type RowState, type Step } from '../../workflows/definitions';
+import { batchWorkflowId, mailboxWorkflowId, STEPS, type MailboxOutcome, type RowState, type Step } from '../../workflows/definitions';
 import type { Ledger, LedgerEntry } from './types';
 
 const quote = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -73,6 +73,34 @@ export function createTemporalLedger(client: Client): Ledger {
           latest.push(address);
       }
       return latest;
+    },
+    async mailboxes(org) {
+      const query = `${MailferryOrg.name} = ${quote(org)} AND WorkflowType = "mailboxWorkflow"`;
+      const batches = new Map<string, Set<number>>();
+      for await (const wf of client.workflow.list({ query })) {
+        const address = wf.typedSearchAttributes.get(MailferryMailbox);
+        const batch = wf.typedSearchAttributes.get(MailferryBatch);
+        if (!address) continue;
+        const set = batches.get(String(address)) ?? new Set<number>();
+        if (batch !== undefined) set.add(Number(batch));
+        batches.set(String(address), set);
+      }
+      return [...batches]
+        .map(([address, set]) => ({ address, batches: [...set].sort((a, b) => a - b) }))
+        .sort((a, b) => a.address.localeCompare(b.address));
+    },
+    async deleteBatchRecords(org, batch) {
+      const workflowId = batchWorkflowId(org, batch);
+      let deleted = 0;
+      for await (const wf of client.workflow.list({ query: `WorkflowId = ${quote(workflowId)}` })) {
+        if (wf.status.name === 'RUNNING') throw new Error(`Batch ${batch} of ${org} is still running; stop it before completing the migration`);
+        await client.workflowService.deleteWorkflowExecution({
+          namespace: client.options.namespace,
+          workflowExecution: { workflowId, runId: wf.runId },
+        });
+        deleted++;
+      }
+      return deleted;
     },
   };
 }

@@ -21,4 +21,8 @@ export interface Ledger {
    * with `laterRuns`, addresses that were in `batch` whatever batch ran them last (a sync pass, a rollback)
    */
   addressesOfBatch(org: string, batch: number, states: RowState[], options?: { laterRuns?: boolean }): Promise<string[]>;
+  /** every address that ever had a mailbox run in `org`, with the batches that ran it (ascending) */
+  mailboxes(org: string): Promise<{ address: string; batches: number[] }[]>;
+  /** Complete Migration's clean-up: deletes every run of a finished batch workflow; returns how many */
+  deleteBatchRecords(org: string, batch: number): Promise<number>;
 }
