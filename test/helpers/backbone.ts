@@ -16,10 +16,13 @@ import { startBatch } from '../../client/batch';
 import { batchWorkflowId, type BatchResult, type BatchSource } from '../../workflows/definitions';
 
 export const ROOT = join(__dirname, '..', '..');
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+export const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+
+/** One task queue per test file: its runs never land on a worker that another test file, helper or checkout started. */
+const TEST_TASK_QUEUE = `mailferry-test-${process.pid}-${randomBytes(2).toString('hex')}`;
 
 export function labEnv(info: LabInfo = readLabInfo()): NodeJS.ProcessEnv {
-  return { ...process.env, ...labWorkerEnv(info), MAILFERRY_LOG_LEVEL: 'warn' };
+  return { ...process.env, ...labWorkerEnv(info), MAILFERRY_LOG_LEVEL: 'warn', MAILFERRY_TASK_QUEUE: TEST_TASK_QUEUE };
 }
 
 export interface WorkerProcess {
@@ -28,9 +31,14 @@ export interface WorkerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `tsx worker/main.ts` and resolves once it polls the task queue. */
+/**
+ * Starts the worker and resolves once it polls the task queue. Node runs it
+ * directly with tsx as a loader (the tsx CLI would fork), so a SIGKILL of
+ * `child` kills the worker itself.
+ */
 export async function startWorker(env: NodeJS.ProcessEnv = labEnv()): Promise<WorkerProcess> {
-  const child = spawn(TSX, [join(ROOT, 'worker', 'main.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker', 'main.ts')], {
+    cwd: ROOT,
     env: { ...env, MAILFERRY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
