@@ -19,6 +19,7 @@ import {
   startWorker,
   testSession,
   TestUsers,
+  addCloudMeu,
   type WorkerProcess,
 } from './helpers/backbone';
 
@@ -222,7 +223,7 @@ test('re-running a CSV: migrated rows only reset TargetAddress, failed rows resu
 
   // The admin fixes the cause (directory sync creates the MEU), an on-prem admin clears forwarding, a new user joins.
   const fresh = await users.add('bb-new', { messages: 10 });
-  await createMeuOnly(failing.address);
+  await addCloudMeu(info, failing.address);
   const dir = sourceDirectory();
   await dir.restoreTargetAddress(migrated.address, null);
   await dir.close();
@@ -258,22 +259,3 @@ test('re-running a CSV: migrated rows only reset TargetAddress, failed rows resu
   const last = await session.client.workflow.getHandle(mailboxWorkflowId(org, migrated.address)).describe();
   expect(last.memo?.summary).toContain('resetTargetAddress');
 });
-
-async function createMeuOnly(address: string): Promise<void> {
-  const { Client } = await import('ldapts');
-  const c = info.cloud.ldap;
-  const client = new Client({ url: c.url });
-  await client.bind(c.bindDn, c.password);
-  const uid = `${address.split('@')[0]}.${address.split('@')[1].replace(/\./g, '-')}`;
-  await client.add(`uid=${uid},ou=recipients,${c.suffix}`, {
-    objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'mfRecipient'],
-    uid,
-    cn: address,
-    sn: 'Test',
-    mail: address,
-    mfRecipientType: 'MailUser',
-    targetAddress: `SMTP:${address}`,
-    proxyAddresses: [`SMTP:${address}`, `smtp:${address.split('@')[0]}@${LAB_ROUTING_DOMAIN}`],
-  });
-  await client.unbind();
-}

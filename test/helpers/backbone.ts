@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { readLabInfo, type LabInfo } from '../../lab/info';
 import { createOrgUser, removeOrgUser, type OrgUserSpec } from '../../lab/users';
-import { labWorkerEnv } from '../../lab/workerEnv';
+import { LAB_ROUTING_DOMAIN, labWorkerEnv } from '../../lab/workerEnv';
+import { Client as LdapClient } from 'ldapts';
+import { recipientDn, recipientRdn } from '../../lab/config';
 import { openSession, type Session } from '../../client/connection';
 import { buildSettings, applySettings } from '../../client/settings';
 import { startBatch } from '../../client/batch';
@@ -127,4 +129,26 @@ export async function batchResult(session: Session, org: string, batch: number):
 
 export function csvSourceOf(session: Session, content: string, fileName = 'test.csv'): BatchSource {
   return { kind: 'csv', fileName, csv: session.secrets.seal(content) };
+}
+
+/** What directory sync does for a user that had no MEU: creates the cloud mail-enabled user. */
+export async function addCloudMeu(info: LabInfo, address: string): Promise<void> {
+  const c = info.cloud.ldap;
+  const client = new LdapClient({ url: c.url });
+  await client.bind(c.bindDn, c.password);
+  const local = address.split('@')[0];
+  try {
+    await client.add(recipientDn('cloud', address), {
+      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'mfRecipient'],
+      uid: recipientRdn(address).slice('uid='.length),
+      cn: address,
+      sn: 'Test',
+      mail: address,
+      mfRecipientType: 'MailUser',
+      targetAddress: `SMTP:${address}`,
+      proxyAddresses: [`SMTP:${address}`, `smtp:${local}@${LAB_ROUTING_DOMAIN}`],
+    });
+  } finally {
+    await client.unbind();
+  }
 }
