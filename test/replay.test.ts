@@ -1,0 +1,36 @@
+/**
+ * Workflow code stays deterministic: histories recorded from real runs
+ * (test/fixtures/histories, see record-histories.ts) replay against today's
+ * workflow code without a nondeterminism error.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { dataConverterOptions, loadCodec } from '../shared/codec';
+import { HISTORIES_DIR, REPLAY_KEY_FILE } from './fixtures/record-histories';
+
+const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
+
+test('recorded histories cover every workflow type', () => {
+  const types = new Set(files.map((f) => f.replace(/-\d+\.json$/, '')));
+  expect([...types].sort()).toEqual(['batchWorkflow', 'mailboxWorkflow', 'organisationWorkflow']);
+});
+
+test('every recorded history replays on the current workflow code', async () => {
+  const { codec } = loadCodec({ MAILFERRY_CODEC_KEY_FILE: REPLAY_KEY_FILE });
+  const histories = files.map((f) => ({
+    workflowId: f,
+    history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, f), 'utf8'))),
+  }));
+  const results = Worker.runReplayHistories(
+    { workflowsPath: require.resolve('../workflows'), dataConverter: dataConverterOptions(codec), replayName: 'mailferry-replay' },
+    histories,
+  );
+  let replayed = 0;
+  for await (const result of results) {
+    expect(result.error).toBeUndefined();
+    replayed++;
+  }
+  expect(replayed).toBe(files.length);
+}, 120_000);
