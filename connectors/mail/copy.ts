@@ -50,13 +50,17 @@ export async function copyFolder(sessions: Sessions, pair: FolderPair, run: Copy
   const saved = run.checkpoint.folders[path];
   const state = saved && saved.uidValidity === uidValidity ? saved : { uidValidity, lastUid: 0, done: false };
   run.checkpoint.folders[path] = state;
+  // What the checkpoint this run started from covers was put on the target by an earlier attempt: count it
+  // as already there, once per run (a reconnect pass must not count it again), so copied + existing adds up.
+  const firstVisit = run.firstVisit(path);
   if (state.done && box.uidNext - 1 <= state.lastUid) {
     run.sourceCounts.set(path, box.exists);
+    if (firstVisit) run.messagesExisting += box.exists;
     return; // nothing arrived since the folder was finished
   }
 
   await ensureTargetFolder(target, pair);
-  const work = await planFolder(sessions, pair, run, state.lastUid);
+  const work = await planFolder(sessions, pair, run, state.lastUid, firstVisit);
   run.throwIfAborted();
   if (target.mailbox) await target.mailboxClose(); // appends to a selected mailbox cost imapflow extra round trips
   if (work.length > 0) await streamFolder(sessions, pair, run, work, state);
@@ -72,7 +76,7 @@ async function ensureTargetFolder(target: ImapFlow, pair: FolderPair): Promise<v
 }
 
 /** The folder's messages above lastUid, in UID order, each with what to do about it. */
-async function planFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, lastUid: number): Promise<WorkItem[]> {
+async function planFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, lastUid: number, firstVisit: boolean): Promise<WorkItem[]> {
   const { source, target } = sessions;
   const all = await fetchInventory(source);
   run.sourceCounts.set(pair.source.path, all.length);
@@ -82,6 +86,7 @@ async function planFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, la
   for (const meta of all) {
     const reason = skipReason(meta, run.options, now);
     if (reason === undefined) kept.push(meta);
+    if (reason === undefined && meta.uid <= lastUid && firstVisit) run.messagesExisting++;
     if (meta.uid > lastUid) work.set(meta.uid, { meta, action: reason === undefined ? 'existing' : 'skip', reason });
   }
   if (![...work.values()].some((w) => w.action === 'existing')) return [...work.values()];

@@ -29,11 +29,19 @@ export class CopyRun {
   foldersDone = 0;
   foldersTotal = 0;
   private checkpointsEmitted = 0;
+  private readonly visited = new Set<string>();
   private checkpointsAtLastLook = 0;
 
   constructor(readonly options: CopyOptions) {
     // A private copy: the caller's object must not change under it while we advance it.
     this.checkpoint = structuredClone(options.checkpoint ?? { folders: {} });
+  }
+
+  /** true the first time this run reaches a source folder (reconnect passes reach it again) */
+  firstVisit(path: string): boolean {
+    if (this.visited.has(path)) return false;
+    this.visited.add(path);
+    return true;
   }
 
   get badItemLimit(): number {
