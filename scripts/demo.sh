@@ -8,6 +8,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+export TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-127.0.0.1:${MAILFERRY_TEMPORAL_PORT:-7233}}"
 
 bash scripts/setup.sh
 npx --no-install tsx lab/cli.ts up
