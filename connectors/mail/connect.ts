@@ -73,6 +73,14 @@ export function classifyConnectError(err: unknown, endpoint: ImapEndpoint): unkn
   if (e.tlsFailed) {
     return new MailferryError('TLS_REQUIRED', `TLS negotiation with ${where} failed.`, { cause: err });
   }
+  // Implicit TLS asked of a port that speaks plain IMAP: OpenSSL's own words would not tell the admin that.
+  if (/^ERR_SSL_/.test(e.code ?? '')) {
+    return new MailferryError(
+      'CONNECTION_FAILED',
+      `TLS negotiation with ${where} failed (${e.code}): the server does not offer implicit TLS on this port; give its TLS port, or turn TLS off for it.`,
+      { cause: err },
+    );
+  }
   if (e.code && connectionCodes.has(e.code)) {
     return new MailferryError('CONNECTION_FAILED', `Cannot reach the IMAP server ${where} (${e.code}).`, { cause: err, permanent: false });
   }
