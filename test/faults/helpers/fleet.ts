@@ -1,0 +1,177 @@
+/**
+ * The real batch every server fault runs against: five lab mailboxes with
+ * ≥ 10,000 messages between them, three of 10–25 MB, plus contacts and
+ * events; and the independent check afterwards (verifier, DAV, directory,
+ * reports) that turns "the batch finished" into "nothing lost, nothing twice".
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import type { ImapFlow } from 'imapflow';
+import type { LabInfo } from '../../../lab/info';
+import { labEndpoints, verifyMailbox } from '../../../lab/verify';
+import { createSourceDirectory } from '../../../connectors/directory';
+import { verifyDav } from '../../../connectors/dav';
+import { closeImap, openImap } from '../../../connectors/mail/connect';
+import type { Session } from '../../../client/connection';
+import { csvOf, csvSourceOf, type TestUser, type TestUsers } from '../../helpers/backbone';
+import type { BatchSource } from '../../../workflows/definitions';
+import { csvPassword } from './secrets';
+
+export interface FleetUser extends TestUser {
+  messages: number;
+  contacts: number;
+  events: number;
+}
+
+export interface FleetSpec {
+  mailboxes: number;
+  messagesEach: number;
+  /** how many mailboxes get one 10–25 MB message */
+  large: number;
+  seed: number;
+}
+
+export const FULL_FLEET: FleetSpec = {
+  mailboxes: 5,
+  messagesEach: Number(process.env.FAULT_MESSAGES_EACH ?? 2010),
+  large: 3,
+  seed: 7,
+};
+
+export async function createFleet(users: TestUsers, prefix: string, spec: FleetSpec = FULL_FLEET): Promise<FleetUser[]> {
+  const out: FleetUser[] = [];
+  for (let i = 0; i < spec.mailboxes; i++) {
+    const largeMessages = i < spec.large ? 1 : 0;
+    const u = await users.add(`${prefix}${i}`, { messages: spec.messagesEach, largeMessages, contacts: 6, events: 4, seed: spec.seed + i });
+    out.push({ ...u, messages: spec.messagesEach, contacts: 6, events: 4 });
+  }
+  return out;
+}
+
+export function fleetSource(session: Session, fleet: FleetUser[], fileName = 'fleet.csv'): BatchSource {
+  return csvSourceOf(session, csvOf(fleet.map((u) => [u.address, csvPassword(), 'False'])), fileName);
+}
+
+/** Messages on the target side so far (0 for a mailbox not provisioned yet): the suite's progress gauge. */
+export async function targetMessages(info: LabInfo, addresses: string[]): Promise<number> {
+  let total = 0;
+  for (const address of addresses) {
+    let client: ImapFlow | undefined;
+    try {
+      client = await openImap(labEndpoints(info, address).target);
+      for (const f of await client.list({ statusQuery: { messages: true } })) total += f.status?.messages ?? 0;
+    } catch {
+      // not provisioned yet, or the server is down on purpose
+    } finally {
+      await closeImap(client);
+    }
+  }
+  return total;
+}
+
+export interface FleetVerification {
+  messagesVerified: number;
+  lost: number;
+  duplicated: number;
+  different: number;
+  contactsEventsVerified: number;
+  davProblems: string[];
+  missingTargetAddress: string[];
+  /** per address: messages of the source (what the reports must account for) */
+  sourceMessages: Record<string, number>;
+  findings: string[];
+}
+
+/**
+ * Verifier over every mailbox. `removedFromSource` lists subjects deleted on the
+ * source after the copy may have taken them: such a message may be on the
+ * target once (or not at all), never twice.
+ */
+export async function verifyFleet(info: LabInfo, fleet: FleetUser[], removedFromSource: Record<string, string[]> = {}): Promise<FleetVerification> {
+  const v: FleetVerification = {
+    messagesVerified: 0,
+    lost: 0,
+    duplicated: 0,
+    different: 0,
+    contactsEventsVerified: 0,
+    davProblems: [],
+    missingTargetAddress: [],
+    sourceMessages: {},
+    findings: [],
+  };
+  const dir = createSourceDirectory({ url: info.onprem.ldap.url, suffix: info.onprem.ldap.suffix, bindDn: info.onprem.ldap.bindDn, password: info.onprem.ldap.password });
+  try {
+    for (const u of fleet) {
+      const { source, target } = labEndpoints(info, u.address);
+      const report = await verifyMailbox(source, target);
+      const allowed = [...(removedFromSource[u.address] ?? [])];
+      let extra = 0;
+      for (const f of report.findings) {
+        const i = f.kind === 'extra' ? allowed.indexOf(f.subject ?? '') : -1;
+        if (i >= 0) {
+          allowed.splice(i, 1);
+          continue;
+        }
+        if (f.kind === 'extra') extra++;
+        v.findings.push(`${u.address}: ${f.kind} ${f.folder || f.targetFolder} "${f.subject ?? ''}": ${f.reason}`);
+      }
+      const sourceCount = report.folders.reduce((n, f) => n + f.sourceMessages, 0);
+      v.sourceMessages[u.address] = sourceCount;
+      v.messagesVerified += sourceCount - report.missing - report.different;
+      v.lost += report.missing;
+      v.duplicated += extra;
+      v.different += report.different;
+
+      const dav = await verifyDav(
+        { url: info.onprem.dav.url, user: info.onprem.dav.admin.user, password: info.onprem.dav.admin.password },
+        { url: info.cloud.dav.url, user: info.cloud.dav.admin.user, password: info.cloud.dav.admin.password },
+        u.address,
+      );
+      const davIssues = [...dav.contacts.missing, ...dav.contacts.extra, ...dav.events.missing, ...dav.events.extra];
+      if (davIssues.length) v.davProblems.push(`${u.address}: ${JSON.stringify(dav)}`);
+      else v.contactsEventsVerified += u.contacts + u.events;
+
+      const mailbox = await dir.findMailbox(u.address);
+      if (!mailbox?.targetAddress) v.missingTargetAddress.push(u.address);
+    }
+  } finally {
+    await dir.close();
+  }
+  return v;
+}
+
+interface CompleteRow {
+  EmailAddress: string;
+  State: string;
+  MessagesCopied: string;
+  MessagesAlreadyThere: string;
+  ItemsSkipped: string;
+}
+
+/**
+ * The MigrationComplete.csv of the batches (later batches win for an address)
+ * must account for every source message: copied + already there + skipped.
+ * Returns the mismatches, empty when the reports tell the truth.
+ */
+export function reportMismatches(reportPaths: string[][], sourceMessages: Record<string, number>): string[] {
+  const latest = new Map<string, CompleteRow>();
+  for (const paths of reportPaths) {
+    const file = paths.find((p) => p.endsWith('MigrationComplete.csv'));
+    if (!file) continue;
+    const rows = parse(readFileSync(file, 'utf8'), { columns: true, bom: true }) as CompleteRow[];
+    for (const r of rows) latest.set(r.EmailAddress.toLowerCase(), r);
+  }
+  const problems: string[] = [];
+  for (const [address, count] of Object.entries(sourceMessages)) {
+    const r = latest.get(address);
+    if (!r) {
+      problems.push(`${address}: in no MigrationComplete.csv`);
+      continue;
+    }
+    const accounted = Number(r.MessagesCopied) + Number(r.MessagesAlreadyThere) + Number(r.ItemsSkipped);
+    if (r.State !== 'completed' || accounted !== count) {
+      problems.push(`${address}: report says ${r.State}, ${r.MessagesCopied} copied + ${r.MessagesAlreadyThere} already there + ${r.ItemsSkipped} skipped = ${accounted}; the verifier counts ${count} on the source`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,15 @@
+/**
+ * The fault suite's own jest project (`npm run test:faults`): its files end in
+ * `.fault.ts`, so the main run (`*.test.ts`) never picks them up, and they run
+ * only against the separate lab and Temporal server of scripts/test-faults.sh.
+ */
+const path = require('node:path');
+
+module.exports = {
+  rootDir: path.join(__dirname, '..', '..'),
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test/faults'],
+  testMatch: ['**/*.fault.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
+  testTimeout: 15 * 60 * 1000,
+};
