@@ -150,7 +150,9 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
       outcome.copy = {
         messagesCopied: (before?.messagesCopied ?? 0) + mail.messagesCopied,
         bytesCopied: (before?.bytesCopied ?? 0) + mail.bytesCopied,
-        messagesExisting: mail.messagesExisting,
+        // A pass counts everything on the target when it started as existing, earlier passes' copies included:
+        // keep only what mailferry did not copy itself, so copied + existing is what the target holds.
+        messagesExisting: Math.max(0, mail.messagesExisting - (before?.messagesCopied ?? 0)),
         badItems: mail.badItems,
         contactsCopied: (before?.contactsCopied ?? 0) + dav.contactsCopied,
         eventsCopied: (before?.eventsCopied ?? 0) + dav.eventsCopied,

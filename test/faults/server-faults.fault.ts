@@ -114,7 +114,7 @@ test('LDAP stop, IMAP stop, network cut, Temporal kill and source changes during
   expect(delta.results.at(-1)!.phase).toBe('completed');
 
   const v = await verifyFleet(info, fleet, { [fleet[0]!.address]: [deleted] });
-  const mismatches = reportMismatches(delta.results.map((r) => r.reports), v.sourceMessages);
+  const mismatches = reportMismatches(delta.results.map((r) => r.reports), v.targetMessages);
   const finished = [...first.results, ...delta.results].filter((r) => r.phase === 'completed').length;
   const base: Omit<FaultResult, 'fault' | 'notes'> = {
     injected: 1,

@@ -65,7 +65,7 @@ test(`worker SIGKILLed at ${KILLS}+ seeded moments (FAULT_SEED=${SEED}), then tw
   const v = await verifyFleet(info, fleet);
   const mismatches = reportMismatches(
     finished.results.map((r) => r.reports),
-    v.sourceMessages,
+    v.targetMessages,
   );
 
   const common = { batchesFinished: finished.results.at(-1)!.phase === 'completed' ? 1 : 0, contactsEventsVerified: v.contactsEventsVerified, different: v.different };

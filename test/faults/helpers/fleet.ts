@@ -77,8 +77,8 @@ export interface FleetVerification {
   contactsEventsVerified: number;
   davProblems: string[];
   missingTargetAddress: string[];
-  /** per address: messages of the source (what the reports must account for) */
-  sourceMessages: Record<string, number>;
+  /** per address: messages on the target (what the reports must account for: a message deleted on the source after its copy stays there) */
+  targetMessages: Record<string, number>;
   findings: string[];
 }
 
@@ -96,7 +96,7 @@ export async function verifyFleet(info: LabInfo, fleet: FleetUser[], removedFrom
     contactsEventsVerified: 0,
     davProblems: [],
     missingTargetAddress: [],
-    sourceMessages: {},
+    targetMessages: {},
     findings: [],
   };
   const dir = createSourceDirectory({ url: info.onprem.ldap.url, suffix: info.onprem.ldap.suffix, bindDn: info.onprem.ldap.bindDn, password: info.onprem.ldap.password });
@@ -116,7 +116,7 @@ export async function verifyFleet(info: LabInfo, fleet: FleetUser[], removedFrom
         v.findings.push(`${u.address}: ${f.kind} ${f.folder || f.targetFolder} "${f.subject ?? ''}": ${f.reason}`);
       }
       const sourceCount = report.folders.reduce((n, f) => n + f.sourceMessages, 0);
-      v.sourceMessages[u.address] = sourceCount;
+      v.targetMessages[u.address] = report.folders.reduce((n, f) => n + f.targetMessages, 0);
       v.messagesVerified += sourceCount - report.missing - report.different;
       v.lost += report.missing;
       v.duplicated += extra;
@@ -150,10 +150,10 @@ interface CompleteRow {
 
 /**
  * The MigrationComplete.csv of the batches (later batches win for an address)
- * must account for every source message: copied + already there + skipped.
+ * must account for every message on the target: copied + already there + skipped.
  * Returns the mismatches, empty when the reports tell the truth.
  */
-export function reportMismatches(reportPaths: string[][], sourceMessages: Record<string, number>): string[] {
+export function reportMismatches(reportPaths: string[][], targetMessages: Record<string, number>): string[] {
   const latest = new Map<string, CompleteRow>();
   for (const paths of reportPaths) {
     const file = paths.find((p) => p.endsWith('MigrationComplete.csv'));
@@ -162,7 +162,7 @@ export function reportMismatches(reportPaths: string[][], sourceMessages: Record
     for (const r of rows) latest.set(r.EmailAddress.toLowerCase(), r);
   }
   const problems: string[] = [];
-  for (const [address, count] of Object.entries(sourceMessages)) {
+  for (const [address, count] of Object.entries(targetMessages)) {
     const r = latest.get(address);
     if (!r) {
       problems.push(`${address}: in no MigrationComplete.csv`);
@@ -170,7 +170,7 @@ export function reportMismatches(reportPaths: string[][], sourceMessages: Record
     }
     const accounted = Number(r.MessagesCopied) + Number(r.MessagesAlreadyThere) + Number(r.ItemsSkipped);
     if (r.State !== 'completed' || accounted !== count) {
-      problems.push(`${address}: report says ${r.State}, ${r.MessagesCopied} copied + ${r.MessagesAlreadyThere} already there + ${r.ItemsSkipped} skipped = ${accounted}; the verifier counts ${count} on the source`);
+      problems.push(`${address}: report says ${r.State}, ${r.MessagesCopied} copied + ${r.MessagesAlreadyThere} already there + ${r.ItemsSkipped} skipped = ${accounted}; the verifier counts ${count} on the target`);
     }
   }
   return problems;
