@@ -17,9 +17,10 @@ bash scripts/temporal-up.sh
 
 eval "$(npx --no-install tsx lab/workerEnv.ts)"
 export MAILFERRY_ORG="${MAILFERRY_ORG:-tailspintoys-demo-$(date +%s)}"
-mkdir -p .state
-echo "== starting a worker (log: .state/worker.log)"
-npx --no-install tsx worker/main.ts >.state/worker.log 2>&1 &
+state="${MAILFERRY_STATE_DIR:-$root/.state}"
+mkdir -p "$state"
+echo "== starting a worker (log: $state/worker.log)"
+node --import tsx worker/main.ts >"$state/worker.log" 2>&1 &
 worker=$!
 trap 'kill "$worker" 2>/dev/null || true' EXIT
 
@@ -33,11 +34,16 @@ echo "   batch time: $((SECONDS - started)) s"
 echo "== mailferry batch status"
 mf batch status
 echo
-echo "== verifying every migrated mailbox (lab/verify.ts)"
-for address in $(npx --no-install tsx -e 'import {readFileSync} from "fs"; for (const l of readFileSync("demo/batch.csv","utf8").split(/\r?\n/).slice(1)) { const a=l.split(",")[0]; if (a) console.log(a); }'); do
-  npx --no-install tsx lab/verify.ts --address "$address" || true
+echo "== verifying every migrated mailbox: source and target compared message by message (lab/verify.ts)"
+completed=$(mf batch status --json | node -e 'const s=JSON.parse(require("fs").readFileSync(0,"utf8")); for (const r of s.rows) if (r.state==="completed") console.log(r.address)')
+for address in $completed; do
+  npx --no-install tsx lab/verify.ts --address "$address" | tail -n 1
 done
+sink="$(npx --no-install tsx -e 'import {readLabInfo} from "./lab/info"; console.log(readLabInfo().smtp.messagesDir)')"
 echo
-echo "Reports (CSV):       $root/.state/reports/$MAILFERRY_ORG/"
-echo "Report e-mails:      $(npx --no-install tsx -e 'import {readLabInfo} from "./lab/info"; console.log(readLabInfo().smtp.messagesDir)')"
+echo "== report e-mails received by the lab's SMTP sink"
+grep -h "^Subject: .*$MAILFERRY_ORG" "$sink"/*.eml 2>/dev/null | sed 's/^/   /' || true
+echo
+echo "Reports (CSV):       $state/reports/$MAILFERRY_ORG/"
+echo "Report e-mails:      $sink"
 echo "Temporal Web UI:     http://127.0.0.1:${MAILFERRY_TEMPORAL_UI_PORT:-8233}/namespaces/default/workflows?query=MailferryOrg%3D%22$MAILFERRY_ORG%22"
