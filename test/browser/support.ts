@@ -68,12 +68,8 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/**
- * Headless Debian Chromium with a fresh profile. `codecEndpoint` is what an
- * SRE types into the Web UI's codec server settings ("use my browser
- * setting"): the UI keeps it in localStorage under these keys.
- */
-export async function openBrowser(codecEndpoint: string): Promise<Browser> {
+/** Headless Debian Chromium with a fresh profile (nothing remembered from another run). */
+export async function openBrowser(): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'mailferry-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.MAILFERRY_CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -89,12 +85,6 @@ export async function openBrowser(codecEndpoint: string): Promise<Browser> {
       '--disable-sync',
     ],
   });
-  await context.addInitScript((endpoint) => {
-    // runs in the page (the project's tsconfig has no DOM types)
-    const storage = (globalThis as unknown as { localStorage: { setItem(key: string, value: string): void } }).localStorage;
-    storage.setItem('endpoint', JSON.stringify(endpoint));
-    storage.setItem('overrideRemoteCodecConfiguration', 'true');
-  }, codecEndpoint);
   const page = context.pages()[0] ?? (await context.newPage());
   return {
     context,
@@ -108,4 +98,19 @@ export async function openBrowser(codecEndpoint: string): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What an SRE does once per browser: in the Web UI's "Codec Server" dialog
+ * (the icon in the top bar), choose "Use my browser setting" and enter the
+ * endpoint with the token. The UI keeps it in this browser's localStorage.
+ */
+export async function useCodecEndpoint(page: Page, uiUrl: string, endpoint: string): Promise<void> {
+  await page.goto(`${uiUrl}/namespaces/default/workflows`);
+  await page.locator('[data-testid^="data-encoder-status"]').click();
+  const dialog = page.getByRole('dialog').filter({ hasText: 'Use my browser setting' });
+  await dialog.locator('#use-local-endpoint-radio').check();
+  await dialog.getByLabel('Codec Server browser endpoint').fill(endpoint);
+  await dialog.getByRole('button', { name: 'Apply' }).click();
+  await dialog.waitFor({ state: 'hidden' });
 }

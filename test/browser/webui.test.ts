@@ -24,7 +24,7 @@ import {
   type WorkerProcess,
 } from '../helpers/backbone';
 import type { Locator } from 'playwright-core';
-import { openBrowser, resetArtifacts, startCodecServer, type Browser, type CodecServerProcess } from './support';
+import { openBrowser, resetArtifacts, startCodecServer, useCodecEndpoint, type Browser, type CodecServerProcess } from './support';
 
 const UI = `http://127.0.0.1:${process.env.MAILFERRY_TEMPORAL_UI_PORT ?? '8233'}`;
 const CLOUD_PASSWORD = 'Cloud!Pass1x';
@@ -108,8 +108,9 @@ test('an SRE finds the failed mailbox with a query, sees the failed step and why
   // The list reads visibility, which trails the run by a moment.
   await waitFor('the failed row in visibility', async () => (await session.client.workflow.count(query)).count === 1);
 
-  browser = await openBrowser(`${codecServer.url}/${token}`);
+  browser = await openBrowser();
   const { page } = browser;
+  await useCodecEndpoint(page, UI, `${codecServer.url}/${token}`);
   await page.goto(`${UI}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
   const row = page.getByRole('link', { name: failedId, exact: true });
   await row.waitFor();
@@ -152,8 +153,9 @@ test('an SRE finds the failed mailbox with a query, sees the failed step and why
 test('without the token the codec server refuses: the UI says so and shows ciphertext only', async () => {
   const failedId = mailboxWorkflowId(org, failing.address);
   const { runId } = await session.client.workflow.getHandle(failedId).describe();
-  browser = await openBrowser(`${codecServer.url}/${randomBytes(32).toString('hex')}`);
+  browser = await openBrowser();
   const { page } = browser;
+  await useCodecEndpoint(page, UI, `${codecServer.url}/${randomBytes(32).toString('hex')}`);
   await page.goto(`${UI}/namespaces/default/workflows/${encodeURIComponent(failedId)}/${runId}/history`);
   // the payloads' metadata as the UI prints it undecoded: base64 of the encoding name
   const encrypted = Buffer.from('binary/encrypted').toString('base64');
