@@ -131,6 +131,13 @@ function summaryLines(input: BatchReportInput): [string, string][] {
     ['Stopped or not started', String(s.rows.filter((r) => r.state === 'stopped').length)],
     ['Rows rejected by validation', String(s.rejected.length)],
     ['Messages copied', String(copied)],
+    ...(s.copyRate
+      ? ([['Measured copy rate', `${(s.copyRate.bytesPerSecond / 1e6).toFixed(2)} MB/s, ${s.copyRate.messagesPerSecond} messages/s`]] as [
+          string,
+          string,
+        ][])
+      : []),
+    ...(s.eta ? ([['Estimated finish', `${s.eta.finishesAt} (${s.eta.basis})`]] as [string, string][]) : []),
   ];
 }
 

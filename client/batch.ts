@@ -11,6 +11,7 @@ import { CsvStructureError, validateCsv } from '../shared/csv';
 import {
   batchStatusQuery,
   batchWorkflowId,
+  addRowsUpdate,
   organisationWorkflowId,
   setConcurrencyUpdate,
   startBatchUpdate,
@@ -43,7 +44,10 @@ export function readCsvFile(path: string): { content: string; fileName: string; 
 export function checkNotifyAddresses(addresses: readonly string[]): void {
   for (const address of addresses) {
     if (/[\r\n]/.test(address))
-      throw new CliError(`Notification address ${JSON.stringify(address)} contains a line break (header injection): give plain addresses, comma separated`, EXIT.BAD_INPUT);
+      throw new CliError(
+        `Notification address ${JSON.stringify(address)} contains a line break (header injection): give plain addresses, comma separated`,
+        EXIT.BAD_INPUT,
+      );
     if (!z.email().safeParse(address).success)
       throw new CliError(`Notification address ${JSON.stringify(address)} is not a valid e-mail address`, EXIT.BAD_INPUT);
   }
@@ -129,11 +133,28 @@ export async function setBatchConcurrency(
   return { batch: target, ...changed };
 }
 
+/** `batch add --csv F`: the CSV is checked here first, then validated again by the batch like a start. */
+export async function addRows(session: Session, org: string, path: string, batch?: number) {
+  const { source } = csvSource(session, path);
+  if (source.kind !== 'csv') throw new Error('unreachable: csvSource returns a CSV source');
+  const state = await orgState(session.client, org);
+  const target = batch ?? state.activeBatch;
+  if (target === null || target === undefined) throw new CliError(`Organisation ${org} has no active batch to add rows to`, EXIT.REFUSED);
+  const r = await refusedAsCliError(() =>
+    session.client.workflow
+      .getHandle(batchWorkflowId(org, target))
+      .executeUpdate(addRowsUpdate, { args: [{ fileName: source.fileName, csv: source.csv }] }),
+  );
+  return { batch: target, ...r };
+}
+
 export function formatStatus(s: BatchStatus): string {
   const lines = [
     `Batch ${s.batch} of ${s.org} (${s.workflowId}): ${s.phase}`,
     `  started ${s.startedAt} by ${s.startedBy}; at most ${s.maxConcurrent} mailboxes at once; run ${s.runs}`,
     `  total ${s.total}  created ${s.created}  active ${s.active}  completed ${s.completed}  failed ${s.failed}  waiting ${s.waiting}  rejected ${s.rejected.length}`,
+    ...(s.copyRate ? [`  copy rate ${(s.copyRate.bytesPerSecond / 1e6).toFixed(2)} MB/s, ${s.copyRate.messagesPerSecond} messages/s`] : []),
+    ...(s.eta ? [`  ETA ${s.eta.finishesAt} (${s.eta.basis})`] : []),
     '',
     '  line  mailbox                                   state         step               detail',
   ];

@@ -5,7 +5,8 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { batchWorkflowId, type BatchResult } from '../workflows/definitions';
-import { batchStatus, csvSource, dryRun, formatStatus, pickBatch, setBatchConcurrency, startBatch, stopBatch } from './batch';
+import { addRows, batchStatus, csvSource, dryRun, formatStatus, pickBatch, setBatchConcurrency, startBatch, stopBatch } from './batch';
+import { parseWhen } from './when';
 import { openSession, type Session } from './connection';
 import { CliError, EXIT, exitCodeHelp } from './errors';
 import { completeMigration, convertToMeu, rollbackMailbox, syncBatch } from './finish';
@@ -107,26 +108,48 @@ batch
   .requiredOption('--csv <file>', 'CSV with EmailAddress[,Password][,ForceChangePassword]')
   .option('--notify <addresses>', 'extra recipients of the status e-mails, comma separated', list, [])
   .option('--dry-run', 'print what would happen to each row; start nothing')
+  .option('--start-after <when>', 'wait until then before starting (ISO date-time or 90s/15m/2h/1d); `batch stop` cancels', (v: string) =>
+    parseWhen(v),
+  )
+  .option('--complete-after <when>', 'after the copy, wait until then, copy what arrived meanwhile, then complete', (v: string) =>
+    parseWhen(v),
+  )
   .option('--wait', 'wait for the batch to finish and print its summary')
   .option('--json', 'machine-readable output')
-  .action((opts: { csv: string; notify: string[]; dryRun?: boolean; wait?: boolean; json?: boolean }) =>
-    withSession(async (s) => {
-      if (opts.dryRun) {
-        const plan = await dryRun(s, org(), opts.csv);
-        print(plan, opts.json, () => plan.map((p) => `line ${p.line}  ${p.address}: ${p.plan}`).join('\n'));
-        return;
-      }
-      const { source, warnings } = csvSource(s, opts.csv);
-      for (const w of warnings) console.error(`warning: ${w}`);
-      const started = await startBatch(s, org(), { startedBy: who(), notify: opts.notify, source });
-      if (!opts.json) console.log(`Batch ${started.batch} started: ${started.workflowId}`);
-      if (opts.wait) {
-        const result = await waitForBatch(s, org(), started.batch);
-        print(result, opts.json, () => formatStatusLine(result));
-      } else if (opts.json) {
-        console.log(JSON.stringify(started));
-      }
-    }),
+  .action(
+    (opts: {
+      csv: string;
+      notify: string[];
+      dryRun?: boolean;
+      startAfter?: string;
+      completeAfter?: string;
+      wait?: boolean;
+      json?: boolean;
+    }) =>
+      withSession(async (s) => {
+        if (opts.dryRun) {
+          const plan = await dryRun(s, org(), opts.csv);
+          print(plan, opts.json, () => plan.map((p) => `line ${p.line}  ${p.address}: ${p.plan}`).join('\n'));
+          return;
+        }
+        const { source, warnings } = csvSource(s, opts.csv);
+        for (const w of warnings) console.error(`warning: ${w}`);
+        const started = await startBatch(s, org(), {
+          startedBy: who(),
+          notify: opts.notify,
+          source,
+          startAfter: opts.startAfter,
+          completeAfter: opts.completeAfter,
+        });
+        if (!opts.json)
+          console.log(`Batch ${started.batch} ${opts.startAfter ? `scheduled for ${opts.startAfter}` : 'started'}: ${started.workflowId}`);
+        if (opts.wait) {
+          const result = await waitForBatch(s, org(), started.batch);
+          print(result, opts.json, () => formatStatusLine(result));
+        } else if (opts.json) {
+          console.log(JSON.stringify(started));
+        }
+      }),
   );
 batch
   .command('status')
@@ -165,6 +188,23 @@ batch
     withSession(async (s) => {
       const n = await stopBatch(s, org(), who(), opts.batch);
       console.log(`Stop sent to batch ${n}; the stop report will be e-mailed when in-flight mailboxes have stopped.`);
+    }),
+  );
+batch
+  .command('add')
+  .description('add the rows of a CSV to the running batch; only the new rows run')
+  .requiredOption('--csv <file>', 'CSV with EmailAddress[,Password][,ForceChangePassword]')
+  .option('--batch <n>', 'batch number (default: the active batch)', whole)
+  .option('--json', 'machine-readable output')
+  .action((opts: { csv: string; batch?: number; json?: boolean }) =>
+    withSession(async (s) => {
+      const r = await addRows(s, org(), opts.csv, opts.batch);
+      print(r, opts.json, () =>
+        [
+          `Batch ${r.batch}: ${r.added} row(s) added, ${r.rejected.length} rejected`,
+          ...r.rejected.map((x) => `  line ${x.line}: ${x.address || '(no address)'}: ${x.code}: ${x.message} Fix: ${x.fix}`),
+        ].join('\n'),
+      );
     }),
   );
 batch

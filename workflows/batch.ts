@@ -31,6 +31,7 @@ import { suggestedFix } from '../shared/errors';
 import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../shared/searchAttributes';
 import {
   batchFinishedSignal,
+  addRowsUpdate,
   batchStatusQuery,
   DEFAULT_ROWS_PER_RUN,
   FINISHED_PHASES,
@@ -38,6 +39,7 @@ import {
   organisationWorkflowId,
   setConcurrencyUpdate,
   stopBatchSignal,
+  type BatchEta,
   type BatchInput,
   type BatchPhase,
   type BatchResult,
@@ -48,6 +50,7 @@ import {
   type MailboxOutcome,
   type MailboxPhase,
   type RowState,
+  type ValidationIssue,
 } from './definitions';
 import { mailboxWorkflow } from './mailbox';
 
@@ -61,7 +64,27 @@ const acts = proxyActivities<Activities>({
 const ACTIVE: RowState[] = ['provisioning', 'copying'];
 const CREATED: RowState[] = ['ready', 'copying', 'completed'];
 
+/**
+ * ETA from what this batch measured: the average wall time of a finished
+ * mailbox copy (each row's provisioning is quick next to it) times the rows
+ * still to copy, spread over the window. Mailbox sizes differ, so it is a
+ * rough guide, and the basis says so.
+ */
+function etaOf(state: BatchState): BatchEta | null {
+  const stats = state.copyStats;
+  const left = state.rows.filter((r) => ['queued', 'provisioning', 'ready', 'copying'].includes(r.state)).length;
+  if (stats.rows === 0 || left === 0) return null;
+  const perRow = stats.seconds / stats.rows;
+  const secondsLeft = Math.ceil((left / Math.min(state.maxConcurrent, left)) * perRow);
+  return {
+    secondsLeft,
+    finishesAt: new Date(Date.now() + secondsLeft * 1000).toISOString(),
+    basis: `${left} mailbox(es) left at ${perRow.toFixed(1)} s per mailbox copy (average of ${stats.rows}), ${state.maxConcurrent} at once`,
+  };
+}
+
 export function summarise(input: BatchInput, state: BatchState): BatchStatus {
+  const stats = state.copyStats;
   const count = (states: RowState[]) => state.rows.filter((r) => states.includes(r.state)).length;
   return {
     org: input.org,
@@ -79,6 +102,14 @@ export function summarise(input: BatchInput, state: BatchState): BatchStatus {
     rejected: state.rejected,
     maxConcurrent: state.maxConcurrent,
     runs: state.runs,
+    eta: etaOf(state),
+    copyRate:
+      stats.seconds > 0
+        ? {
+            bytesPerSecond: Math.round(stats.bytes / stats.seconds),
+            messagesPerSecond: Math.round((stats.messages / stats.seconds) * 10) / 10,
+          }
+        : null,
     // passwords and checkpoints stay out of what the CLI prints
     rows: state.rows.map(({ password: _p, checkpoint: _c, ...row }) => ({ ...row, fix: row.error?.fix })),
     reports: state.reports,
@@ -116,10 +147,6 @@ export function checkConcurrency(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 10) throw new Error(`Concurrency must be a whole number from 1 to 10 (got ${n})`);
 }
 
-/** Whether a carried-over run still has to do `phase` (phases only move forward). */
-const PHASE_ORDER: BatchPhase[] = ['scheduled', 'validating', 'provisioning', 'copying', 'completed'];
-const notPast = (state: BatchState, phase: BatchPhase) => PHASE_ORDER.indexOf(state.phase) <= PHASE_ORDER.indexOf(phase);
-
 export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   const state: BatchState = input.carried
     ? { ...input.carried, runs: input.carried.runs + 1 }
@@ -132,11 +159,14 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         readyMailSent: false,
         maxConcurrent: input.settings.maxConcurrentMailboxes,
         runs: 1,
+        copyStats: { rows: 0, seconds: 0, bytes: 0, messages: 0 },
       };
   const work = new CancellationScope();
   const inFlight = new Set<Promise<void>>();
   const rowsPerRun = input.rowsPerRun ?? DEFAULT_ROWS_PER_RUN;
   let startedThisRun = 0;
+  /** `batch add` calls still validating their CSV: the batch does not end under them */
+  let adding = 0;
 
   setHandler(batchStatusQuery, () => summarise(input, state));
   setHandler(stopBatchSignal, () => {
@@ -144,6 +174,54 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     state.stopRequested = true;
     work.cancel();
   });
+  setHandler(
+    addRowsUpdate,
+    async (csv) => {
+      adding++;
+      try {
+        const prepared = await acts.prepareRows({
+          org: input.org,
+          batch: input.batch,
+          settings: input.settings,
+          source: { kind: 'csv', ...csv },
+        });
+        const known = new Set(state.rows.map((r) => r.address));
+        // a row of this batch is "already running" to prepareRows: say what the admin did instead
+        const duplicate = (address: string, line: number): ValidationIssue => ({
+          line,
+          address,
+          code: 'DUPLICATE_ADDRESS',
+          message: `${address} is already in batch ${input.batch}.`,
+          fix: 'Remove it from the added CSV.',
+        });
+        const rejected = prepared.rejected.map((r) => (known.has(r.address) ? duplicate(r.address, r.line) : r));
+        const lineBase = Math.max(0, ...state.rows.map((r) => r.line), ...state.rejected.map((r) => r.line));
+        let added = 0;
+        for (const row of prepared.rows) {
+          if (known.has(row.address)) {
+            rejected.push(duplicate(row.address, row.line));
+            continue;
+          }
+          // numbered after the batch's own lines, so line numbers in reports stay unique
+          state.rows.push({ ...row, line: lineBase + row.line });
+          known.add(row.address);
+          added++;
+        }
+        state.rejected.push(...rejected.map((r) => ({ ...r, line: lineBase + r.line })));
+        return { added, rejected };
+      } finally {
+        adding--;
+      }
+    },
+    {
+      validator: (_csv: { fileName: string; csv: string }) => {
+        if (FINISHED_PHASES.includes(state.phase) || state.stopRequested || state.phase === 'stopping')
+          throw new Error(`Batch ${input.batch} has ended (${state.phase}): start a new batch with \`mailferry batch start\``);
+        if (state.phase === 'scheduled' || state.phase === 'validating')
+          throw new Error(`Batch ${input.batch} is still ${state.phase}: add rows once it is provisioning or copying`);
+      },
+    },
+  );
   setHandler(
     setConcurrencyUpdate,
     (n) => {
@@ -198,7 +276,14 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         ],
         memo: { summary: `batch ${input.batch}, CSV line ${row.line}, ${phase}` },
       });
+      const started = Date.now();
       outcome = await child.result();
+      if (phase === 'copy' && outcome.state === 'completed') {
+        state.copyStats.rows++;
+        state.copyStats.seconds += (Date.now() - started) / 1000;
+        state.copyStats.bytes += (outcome.copy?.bytesCopied ?? 0) - (row.copy?.bytesCopied ?? 0);
+        state.copyStats.messages += (outcome.copy?.messagesCopied ?? 0) - (row.copy?.messagesCopied ?? 0);
+      }
     } catch (err) {
       outcome = outcomeOf(err);
       if (!outcome) {
@@ -222,15 +307,25 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     }
   }
 
+  /** The next row to provision; rows whose provisioning is done (a failed copy resumed, a sync pass) go straight to copy. */
+  const nextToProvision = (): BatchRow | undefined => {
+    for (const r of state.rows) if (r.state === 'queued' && r.plan.kind === 'resume' && r.plan.from === 'copyData') r.state = 'ready';
+    return state.rows.find((r) => r.state === 'queued');
+  };
+  const nextToCopy = (): BatchRow | undefined => state.rows.find((r) => r.state === 'ready');
+
   /**
    * Sliding window: at most `state.maxConcurrent` rows in flight (read anew for
-   * every row, so a changed cap applies to the next start). Returns false when
-   * this run has started its share of rows: the in-flight ones have finished
-   * and the batch should continue-as-new.
+   * every row, so a changed cap applies to the next start). `next` picks the
+   * row; runRow marks it in flight at once, so it is not picked twice. Returns
+   * false when this run has started its share of rows: the in-flight ones have
+   * finished and the batch should continue-as-new.
    */
-  async function runAll(rows: BatchRow[], phaseOf: (row: BatchRow) => MailboxPhase): Promise<boolean> {
-    for (const row of rows) {
+  async function runAll(next: () => BatchRow | undefined, phaseOf: (row: BatchRow) => MailboxPhase): Promise<boolean> {
+    for (;;) {
       await condition(() => inFlight.size < state.maxConcurrent);
+      const row = next();
+      if (!row) break;
       if (startedThisRun >= rowsPerRun || workflowInfo().continueAsNewSuggested) {
         await condition(() => inFlight.size === 0);
         return false;
@@ -239,6 +334,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
       const p: Promise<void> = runRow(row, phaseOf(row)).finally(() => inFlight.delete(p));
       inFlight.add(p);
     }
+    // wait for the window to empty; a row added meanwhile is started by the caller's next pass
     await condition(() => inFlight.size === 0);
     return true;
   }
@@ -287,28 +383,39 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         setPhase('provisioning');
       }
 
-      if (notPast(state, 'provisioning')) {
-        // rows whose provisioning is done already (a failed copy resumed, a sync pass) go straight to copy
-        for (const r of state.rows) if (r.state === 'queued' && r.plan.kind === 'resume' && r.plan.from === 'copyData') r.state = 'ready';
-        const toProvision = state.rows.filter((r) => r.state === 'queued');
-        if (!(await runAll(toProvision, (r) => (r.plan.kind === 'resetTargetAddress' ? 'resetTargetAddress' : 'provision'))))
-          return 'continue';
-        setPhase('copying');
+      // Rows can arrive while the batch runs (`batch add`), so each pass takes whatever is waiting until nothing is.
+      for (;;) {
+        if (state.rows.some((r) => r.state === 'queued')) {
+          setPhase('provisioning');
+          if (!(await runAll(nextToProvision, (r) => (r.plan.kind === 'resetTargetAddress' ? 'resetTargetAddress' : 'provision'))))
+            return 'continue';
+        }
+        // a sync pass changes no forwarding: nothing becomes ready, so no Mailboxes Ready e-mail
+        if (!state.readyMailSent && !sync) {
+          state.reports.push(...(await acts.sendBatchReport({ kind: 'mailboxesReady', ...reportInput(input, state) })));
+        }
+        state.readyMailSent = true;
+        if (state.rows.some((r) => r.state === 'ready')) {
+          setPhase('copying');
+          if (!(await runAll(nextToCopy, () => 'copy'))) return 'continue';
+        }
+        if (state.rows.some((r) => r.state === 'queued' || r.state === 'ready')) continue;
+        if (adding > 0) {
+          await condition(() => adding === 0);
+          continue;
+        }
+        if (input.completeAfter && !state.finalSyncDone) {
+          // scheduled completion: wait (durably; `batch add` rows still run), then one last delta pass
+          setPhase('awaitingCompletion');
+          const until = Date.parse(input.completeAfter);
+          const added = await condition(() => state.rows.some((r) => r.state === 'queued'), Math.max(1, until - Date.now()));
+          if (added) continue;
+          state.finalSyncDone = true;
+          for (const r of state.rows) if (r.state === 'completed') r.state = 'ready';
+          continue;
+        }
+        break;
       }
-
-      // a sync pass changes no forwarding: nothing becomes ready, so no Mailboxes Ready e-mail
-      if (!state.readyMailSent && !sync) {
-        state.reports.push(...(await acts.sendBatchReport({ kind: 'mailboxesReady', ...reportInput(input, state) })));
-      }
-      state.readyMailSent = true;
-
-      if (
-        !(await runAll(
-          state.rows.filter((r) => r.state === 'ready'),
-          () => 'copy',
-        ))
-      )
-        return 'continue';
       setPhase('completed');
       state.reports.push(...(await acts.sendBatchReport({ kind: 'migrationComplete', ...reportInput(input, state) })));
       return 'done';

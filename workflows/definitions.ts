@@ -145,6 +145,8 @@ export interface BatchInput {
   rowsPerRun?: number;
   /** ISO time before which the batch waits (a durable timer `batch stop` cancels) */
   startAfter?: string;
+  /** ISO time: after the copy, wait until then, make one last delta pass, then send Migration Complete */
+  completeAfter?: string;
   /** state carried over continue-as-new */
   carried?: BatchState;
 }
@@ -171,7 +173,17 @@ export interface ValidationIssue {
   fix: string;
 }
 
-export type BatchPhase = 'scheduled' | 'validating' | 'provisioning' | 'copying' | 'stopping' | 'completed' | 'stopped' | 'failed';
+export type BatchPhase =
+  | 'scheduled'
+  | 'validating'
+  | 'provisioning'
+  | 'copying'
+  /** `--complete-after`: copied, waiting for the time of the last delta pass */
+  | 'awaitingCompletion'
+  | 'stopping'
+  | 'completed'
+  | 'stopped'
+  | 'failed';
 export const FINISHED_PHASES: readonly BatchPhase[] = ['completed', 'stopped', 'failed'];
 
 export interface BatchState {
@@ -185,6 +197,24 @@ export interface BatchState {
   maxConcurrent: number;
   /** how many runs this batch has had (continue-as-new count + 1) */
   runs: number;
+  /** `--complete-after`'s last delta pass has been started */
+  finalSyncDone?: boolean;
+  /** finished copies so far, measured in workflow time: the basis of the ETA */
+  copyStats: CopyStats;
+}
+
+export interface CopyStats {
+  rows: number;
+  seconds: number;
+  bytes: number;
+  messages: number;
+}
+
+/** An estimate, with what it rests on so nobody reads more into it than there is. */
+export interface BatchEta {
+  secondsLeft: number;
+  finishesAt: string;
+  basis: string;
 }
 
 export interface BatchStatus {
@@ -204,6 +234,9 @@ export interface BatchStatus {
   maxConcurrent: number;
   /** runs so far (continue-as-new count + 1) */
   runs: number;
+  /** null until a copy has finished */
+  eta: BatchEta | null;
+  copyRate: { bytesPerSecond: number; messagesPerSecond: number } | null;
   rows: Array<Omit<BatchRow, 'password' | 'checkpoint'> & { fix?: string }>;
   reports: string[];
 }
@@ -226,6 +259,8 @@ export interface BatchResult {
 export const batchStatusQuery = defineQuery<BatchStatus>('status');
 export const stopBatchSignal = defineSignal<[{ by: string; reason?: string }]>('stop');
 /** Changes the sliding window of a running batch (1–10); in-flight rows above a lowered cap finish first. */
+/** `batch add --csv F`: validates the CSV's rows like a batch start and queues the new ones; returns what it did. */
+export const addRowsUpdate = defineUpdate<{ added: number; rejected: ValidationIssue[] }, [{ fileName: string; csv: Sealed }]>('addRows');
 export const setConcurrencyUpdate = defineUpdate<{ previous: number; now: number }, [number]>('setConcurrency');
 
 // ---------------------------------------------------------------------------
@@ -264,6 +299,7 @@ export interface StartBatchRequest {
   source: BatchSource;
   rowsPerRun?: number;
   startAfter?: string;
+  completeAfter?: string;
 }
 
 export const organisationStateQuery = defineQuery<OrganisationState>('state');

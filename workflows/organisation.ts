@@ -234,6 +234,7 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
             source: request.source,
             rowsPerRun: request.rowsPerRun,
             startAfter: request.startAfter,
+            completeAfter: request.completeAfter,
           },
         ],
         // The batch outlives an organisation run that continues-as-new; it reports back by signal.
@@ -253,6 +254,8 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
         if (refusal) throw new Error(refusal);
         if (request.rowsPerRun !== undefined && (!Number.isInteger(request.rowsPerRun) || request.rowsPerRun < 1))
           throw new Error(`rowsPerRun must be a whole number ≥ 1 (got ${request.rowsPerRun})`);
+        if (request.completeAfter !== undefined && Number.isNaN(Date.parse(request.completeAfter)))
+          throw new Error(`completeAfter must be an ISO date and time (got ${JSON.stringify(request.completeAfter)})`);
         if (request.startAfter !== undefined && Number.isNaN(Date.parse(request.startAfter)))
           throw new Error(`startAfter must be an ISO date and time (got ${JSON.stringify(request.startAfter)})`);
       },

@@ -1,0 +1,105 @@
+/**
+ * Batches on a schedule and batches that grow, end to end on the dev server
+ * and the lab: `--start-after` is a durable timer `stop` cancels,
+ * `--complete-after` copies what arrived while it waited, `batch add` runs
+ * only the new rows, and status carries a measured copy rate and an ETA.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { readLabInfo, type LabInfo } from '../lab/info';
+import { labEndpoints, verifyMailbox } from '../lab/verify';
+import { addRows, startBatch } from '../client/batch';
+import { batchWorkflowId, stopBatchSignal } from '../workflows/definitions';
+import { batchResult, csvOf, csvSourceOf, labOrganisation, TestUsers } from './helpers/backbone';
+import { appendMessages, rawMessage } from './helpers/imap';
+import { batchStatusOf, ownQueue, waitFor, type OwnQueue } from './helpers/operators';
+
+let info: LabInfo;
+let q: OwnQueue;
+let users: TestUsers;
+
+beforeAll(async () => {
+  info = readLabInfo();
+  q = await ownQueue('sched');
+  users = new TestUsers(info);
+}, 120_000);
+
+afterAll(async () => {
+  if (process.env.MF_DEBUG === '1') console.log(q?.worker.output().slice(-5000));
+  await q?.close();
+  await users?.cleanup();
+});
+
+const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+
+test('--start-after waits durably and stop cancels the wait; a near start runs', async () => {
+  const u = await users.add('sch-start', { messages: 2, contacts: 0, events: 0 });
+  const org = await labOrganisation(q.session, 'sch-start', 2);
+  const source = csvSourceOf(q.session, csvOf([[u.address, '', 'False']]));
+  const later = await startBatch(q.session, org, { startedBy: 'jest', notify: [], source, startAfter: inSeconds(3600) });
+  expect((await batchStatusOf(q.session, org, later.batch)).phase).toBe('scheduled');
+  await q.session.client.workflow.getHandle(batchWorkflowId(org, later.batch)).signal(stopBatchSignal, { by: 'jest' });
+  const stopped = await batchResult(q.session, org, later.batch);
+  expect([stopped.phase, stopped.total, stopped.messagesCopied]).toEqual(['stopped', 0, 0]);
+
+  const soon = await startBatch(q.session, org, { startedBy: 'jest', notify: [], source, startAfter: inSeconds(2) });
+  expect((await batchStatusOf(q.session, org, soon.batch)).phase).toBe('scheduled');
+  const done = await batchResult(q.session, org, soon.batch);
+  expect([done.phase, done.completed, done.messagesCopied]).toEqual(['completed', 1, 2]);
+}, 180_000);
+
+test('--complete-after waits after the copy, then copies what arrived meanwhile', async () => {
+  const u = await users.add('sch-done', { messages: 4, contacts: 0, events: 0 });
+  const org = await labOrganisation(q.session, 'sch-done', 2);
+  const { batch } = await startBatch(q.session, org, {
+    startedBy: 'jest',
+    notify: [],
+    source: csvSourceOf(q.session, csvOf([[u.address, '', 'False']])),
+    completeAfter: inSeconds(25),
+  });
+  await waitFor('the wait for completion', async () => (await batchStatusOf(q.session, org, batch)).phase === 'awaitingCompletion');
+  const { source, target } = labEndpoints(info, u.address);
+  await appendMessages(source, 'INBOX', [
+    { raw: rawMessage({ subject: 'while waiting 1', messageId: `<wait-1-${u.address}>` }) },
+    { raw: rawMessage({ subject: 'while waiting 2', messageId: `<wait-2-${u.address}>` }) },
+  ]);
+  const result = await batchResult(q.session, org, batch);
+  expect([result.phase, result.completed, result.messagesCopied]).toEqual(['completed', 1, 6]);
+  expect((await verifyMailbox(source, target)).equal).toBe(true);
+}, 180_000);
+
+test('batch add runs only the new rows of a running batch; status shows the copy rate and an ETA', async () => {
+  const first = await users.add('sch-add0', { messages: 150, contacts: 0, events: 0 });
+  const second = await users.add('sch-add1', { messages: 20, contacts: 0, events: 0 });
+  const third = await users.add('sch-add2', { messages: 20, contacts: 0, events: 0 });
+  const org = await labOrganisation(q.session, 'sch-add', 1);
+  const { batch } = await startBatch(q.session, org, {
+    startedBy: 'jest',
+    notify: [],
+    source: csvSourceOf(q.session, csvOf([[first.address, '', 'False']])),
+  });
+  await waitFor('the batch to run', async () => (await batchStatusOf(q.session, org, batch)).active === 1);
+  const file = join(tmpdir(), `${org}-add.csv`);
+  writeFileSync(
+    file,
+    csvOf([
+      [first.address, '', 'False'],
+      [second.address, '', 'False'],
+      [third.address, '', 'False'],
+    ]),
+  );
+  const added = await addRows(q.session, org, file);
+  expect(added.added).toBe(2);
+  expect(added.rejected.map((r) => [r.address, r.code])).toEqual([[first.address, 'DUPLICATE_ADDRESS']]);
+  const eta = await waitFor('an ETA', async () => (await batchStatusOf(q.session, org, batch)).eta ?? undefined);
+  expect(eta.secondsLeft).toBeGreaterThan(0);
+  expect(eta.basis).toMatch(/mailbox\(es\) left at .* s per mailbox copy/);
+  const result = await batchResult(q.session, org, batch);
+  expect([result.total, result.completed, result.messagesCopied]).toEqual([3, 3, 190]);
+  const s = await batchStatusOf(q.session, org, batch);
+  expect(s.copyRate?.messagesPerSecond).toBeGreaterThan(0);
+  expect(s.eta).toBeNull();
+  // added rows are numbered after the batch's last line (2) plus their line in the added CSV
+  expect(s.rows.map((r) => r.line)).toEqual([2, 5, 6]);
+}, 180_000);
