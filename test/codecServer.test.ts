@@ -162,6 +162,23 @@ test('its log has one line per request and neither payloads, sealed values, nor 
   for (const secret of [token, password, 'sealed:v1:', 'a@b.test', token.slice(1)]) expect(logs).not.toContain(secret);
 });
 
+test('the shared logger redacts secrets by field name, up to two levels deep', () => {
+  let line = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      line += chunk.toString();
+      done();
+    },
+  });
+  createLogger('info', 'test', sink).info(
+    { mailbox: 'a@b.test', step: 'verifyMeu', password, token, settings: { apiKey: token, admin: { password } }, csv: 'x,y' },
+    'with secrets',
+  );
+  const logged = JSON.parse(line) as Record<string, unknown>;
+  expect(logged).toMatchObject({ mailbox: 'a@b.test', step: 'verifyMeu', password: '[redacted]', token: '[redacted]', csv: '[redacted]' });
+  expect(logged.settings).toEqual({ apiKey: '[redacted]', admin: { password: '[redacted]' } });
+});
+
 test('configuration: the token is required, origins must be exact, and no value is echoed', () => {
   const fail = (env: NodeJS.ProcessEnv) => {
     try {

@@ -5,7 +5,7 @@
  * test-artifacts/browser/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -70,9 +70,13 @@ export interface Browser {
 
 /** Headless Debian Chromium with a fresh profile (nothing remembered from another run). */
 export async function openBrowser(): Promise<Browser> {
+  const executablePath = process.env.MAILFERRY_CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    throw new Error(`No Chromium at ${executablePath}: install Debian's package (apt-get install -y chromium) or set MAILFERRY_CHROMIUM_PATH.`);
+  }
   const profile = mkdtempSync(join(tmpdir(), 'mailferry-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.MAILFERRY_CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath,
     headless: true,
     viewport: { width: 1440, height: 1200 },
     args: [
