@@ -11,7 +11,7 @@ import type { LabInfo } from '../lab/info';
 import { cpuMeter, type CpuSplit } from './cpu';
 import type { BenchMailbox } from './lab';
 import { wipeTarget } from './lab';
-import { benchOrganisation, benchSession, csvFor, startWorker, timedBatch } from './mailferry';
+import { activitySpans, benchOrganisation, benchSession, csvFor, startWorker, timedBatch } from './mailferry';
 import { prepareMbsync, runMbsync } from './peers/mbsync';
 import { prepareOfflineimap, runOfflineimap } from './peers/offlineimap';
 import { runTimed } from './proc';
@@ -27,6 +27,8 @@ export interface ToolRun {
   verdictText: string;
   cpu?: CpuSplit;
   peakRss?: number;
+  /** end-to-end runs: wall time per activity type (first start to last end) */
+  phases?: Record<string, number>;
   error?: string;
 }
 
@@ -35,10 +37,11 @@ interface Tool {
   rounds: number;
   /** header lines the tool adds that the verifier must strip */
   ignoreHeaders?: string[];
-  run(): Promise<{ ms: number; cpu: CpuSplit; peakRss?: number }>;
+  run(): Promise<{ ms: number; cpu: CpuSplit; peakRss?: number; phases?: Record<string, number> }>;
 }
 
 const CHILD = join(__dirname, 'copyChild.ts');
+export const E2E_MAIL = '  of which copyMail (mail only)';
 
 /** The copy step alone in a child process; the time is the copier's own (no process start-up). */
 export async function copyInChild(dir: string, jobs: BenchMailbox[], nodeArgs: string[] = [], checkpointFile?: string) {
@@ -59,10 +62,12 @@ export interface CopyBenchOptions {
   workDir: string;
   /** node --cpu-prof on the copy step's first run, into workDir/profile */
   profile: boolean;
+  /** only tools whose name starts with one of these (default all) */
+  only?: string[];
   log: (line: string) => void;
 }
 
-export async function copyBench(info: LabInfo, boxes: BenchMailbox[], o: CopyBenchOptions): Promise<{ runs: ToolRun[]; workerPeakRss: number }> {
+export async function copyBench(info: LabInfo, boxes: BenchMailbox[], o: CopyBenchOptions): Promise<{ runs: ToolRun[]; workerPeakRss: number; workerStartupPeakRss: number; workerIdleRss: number }> {
   const addresses = boxes.map((b) => b.address);
   const worker = await startWorker(info);
   const session = await benchSession(info);
@@ -84,7 +89,7 @@ export async function copyBench(info: LabInfo, boxes: BenchMailbox[], o: CopyBen
         const meter = cpuMeter(worker.pid);
         const t = await timedBatch(session, org, csvFor(addresses, 'Bench!Cloud-Pass1'));
         if (t.result.completed !== boxes.length) throw new Error(`batch ${org}/${t.batch}: ${t.result.completed} of ${boxes.length} rows completed (${t.result.phase})`);
-        return { ms: t.completeMs, cpu: meter(), peakRss: worker.peakRss() };
+        return { ms: t.completeMs, cpu: meter(), peakRss: worker.peakRss(), phases: await activitySpans(session, org) };
       },
     },
     {
@@ -138,13 +143,14 @@ export async function copyBench(info: LabInfo, boxes: BenchMailbox[], o: CopyBen
     },
   ];
 
+  const chosen = tools.filter((t) => !o.only || o.only.some((prefix) => t.name.startsWith(prefix)));
   const messages = boxes.reduce((n, b) => n + b.messages, 0);
   const bytes = boxes.reduce((n, b) => n + b.bytes, 0);
   const runs: ToolRun[] = [];
   try {
-    const maxRounds = Math.max(...tools.map((t) => t.rounds));
+    const maxRounds = Math.max(...chosen.map((t) => t.rounds));
     for (let round = 1; round <= maxRounds; round++) {
-      for (const tool of tools.filter((t) => round <= t.rounds)) {
+      for (const tool of chosen.filter((t) => round <= t.rounds)) {
         await wipeTarget(addresses);
         const run: ToolRun = { tool: tool.name, round, ms: 0, messages, bytes, verdictText: '' };
         try {
@@ -156,11 +162,15 @@ export async function copyBench(info: LabInfo, boxes: BenchMailbox[], o: CopyBen
           run.verdictText = `FAILED: ${run.error.split('\n')[0].slice(0, 200)}`;
         }
         runs.push(run);
+        if (run.phases?.copyMail) {
+          // the same run's mail part alone: what compares with the peers, which copy no contacts or calendars
+          runs.push({ ...run, tool: `${E2E_MAIL}`, ms: run.phases.copyMail, cpu: undefined, peakRss: undefined });
+        }
         o.log(`  round ${round} ${tool.name.padEnd(40)} ${(run.ms / 1000).toFixed(1).padStart(6)} s  ${((messages * 1000) / run.ms).toFixed(0).padStart(5)} msg/s  ${run.verdictText}`);
       }
     }
   } finally {
     await session.close();
   }
-  return { runs, workerPeakRss: await worker.stop() };
+  return { runs, workerPeakRss: await worker.stop(), workerStartupPeakRss: worker.startupPeakRss, workerIdleRss: worker.idleRss };
 }

@@ -12,7 +12,7 @@ import { applySettings, buildSettings } from '../client/settings';
 import type { LabInfo } from '../lab/info';
 import { labWorkerEnv } from '../lab/workerEnv';
 import { batchStatusQuery, batchWorkflowId, type BatchPhase, type BatchResult } from '../workflows/definitions';
-import { watchRss } from './proc';
+import { peakRss, resetPeakRss, watchRss } from './proc';
 
 const ROOT = join(__dirname, '..');
 
@@ -22,7 +22,11 @@ export function benchEnv(info: LabInfo): NodeJS.ProcessEnv {
 
 export interface BenchWorker {
   pid: number;
-  /** highest VmHWM seen since start (the process's own peak, not a sample) */
+  /** VmHWM when it had started: bundling the workflow code is its biggest moment */
+  startupPeakRss: number;
+  /** VmRSS once started and idle: what the worker holds before any batch */
+  idleRss: number;
+  /** highest VmHWM since start-up (the kernel's own peak, not a sample) */
   peakRss(): number;
   stop(): Promise<number>;
 }
@@ -53,9 +57,15 @@ export async function startWorker(info: LabInfo, extraNodeArgs: string[] = []): 
       reject(new Error(`worker exited (${code}) before starting:\n${out.slice(-3000)}`));
     });
   });
-  const rss = watchRss(child.pid as number);
+  const pid = child.pid as number;
+  const startupPeakRss = peakRss(pid) ?? 0;
+  if (!resetPeakRss(pid)) throw new Error('cannot reset the worker peak RSS (/proc/<pid>/clear_refs); Linux ≥ 4.0 needed');
+  const idleRss = peakRss(pid) ?? 0; // just reset: VmHWM = VmRSS now
+  const rss = watchRss(pid);
   return {
-    pid: child.pid as number,
+    pid,
+    startupPeakRss,
+    idleRss,
     peakRss: () => rss.peak(),
     async stop() {
       const peak = rss.stop();
@@ -120,4 +130,30 @@ export async function timedBatch(session: Session, org: string, csv: string): Pr
   done = true;
   await poll;
   return { org, batch, readyMs, completeMs, result };
+}
+
+/**
+ * Per activity type, the wall time from the first start to the last end over
+ * every execution of an organisation's workflows: which step of a batch took
+ * how long (e.g. copyMail against copyContactsAndCalendars).
+ */
+export async function activitySpans(session: Session, org: string): Promise<Record<string, number>> {
+  const spans = new Map<string, { start: number; end: number }>();
+  await new Promise((r) => setTimeout(r, 1000)); // visibility catches up with the last closes
+  const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+  for await (const wf of session.client.workflow.list({ query: `MailferryOrg = '${org}'` })) {
+    const history = await session.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    const started = new Map<string, { type: string; at: number }>();
+    for (const ev of history.events ?? []) {
+      const scheduled = ev.activityTaskScheduledEventAttributes;
+      if (scheduled) started.set(String(ev.eventId), { type: scheduled.activityType?.name ?? '?', at: millis(ev.eventTime) });
+      const ended = ev.activityTaskCompletedEventAttributes ?? ev.activityTaskFailedEventAttributes;
+      const s = ended ? started.get(String(ended.scheduledEventId)) : undefined;
+      if (s) {
+        const span = spans.get(s.type) ?? { start: Infinity, end: 0 };
+        spans.set(s.type, { start: Math.min(span.start, s.at), end: Math.max(span.end, millis(ev.eventTime)) });
+      }
+    }
+  }
+  return Object.fromEntries([...spans].map(([type, s]) => [type, s.end - s.start]));
 }

@@ -7,6 +7,7 @@
  *   --sections a,b     any of copy,orchestration,growth,resume (default all)
  *   --rounds N         copy rounds per tool (default 3)
  *   --offlineimap-sequential-rounds N   (default 1: one such run takes ~200 s)
+ *   --tools a,b        copy section: only tools whose name starts with these (e.g. mailferry,mbsync)
  *   --profile          node --cpu-prof on the first copy-step run (.state/bench/work/profile/)
  */
 import { Command } from 'commander';
@@ -31,6 +32,7 @@ interface Options {
   rounds?: number;
   offlineimapSequentialRounds: number;
   profile: boolean;
+  tools?: string;
   setupSeconds: number;
 }
 
@@ -105,9 +107,10 @@ async function main(o: Options): Promise<void> {
       offlineimapSequentialRounds: Math.min(rounds, o.offlineimapSequentialRounds),
       workDir,
       profile: o.profile,
+      only: o.tools?.split(',').map((t) => t.trim()),
       log,
     });
-    report.copy = { tools: summarise(c.runs), workerPeakRss: c.workerPeakRss, runs: c.runs };
+    report.copy = { tools: summarise(c.runs), workerPeakRss: c.workerPeakRss, workerStartupPeakRss: c.workerStartupPeakRss, workerIdleRss: c.workerIdleRss, runs: c.runs };
   }
   if (sections.has('orchestration')) {
     log('2. orchestration');
@@ -137,6 +140,7 @@ const program = new Command('bench')
   .option('--sections <list>', 'comma-separated sections', SECTIONS.join(','))
   .option('--rounds <n>', 'copy rounds per tool', (v) => Number(v))
   .option('--offlineimap-sequential-rounds <n>', 'rounds of offlineimap one mailbox after another', (v) => Number(v), 1)
+  .option('--tools <list>', 'copy section: only these tools (name prefixes)')
   .option('--profile', 'CPU-profile the first copy-step run', false)
   .option('--setup-seconds <n>', 'time run.sh spent starting servers (added to the wall time)', (v) => Number(v), 0)
   .action(async (options: Options) => main(options));

@@ -27,6 +27,8 @@ export interface OrchestrationResult {
   historyEvents: { batch: number; children: number; perRow: number; largestRun: number };
   continuedAsNew: boolean;
   workerPeakRss: number;
+  workerStartupPeakRss: number;
+  workerIdleRss: number;
 }
 
 async function countHistory(client: Client, org: string, batchId: string) {
@@ -86,6 +88,8 @@ export async function orchestrationBench(info: LabInfo, rows: number, concurrenc
       historyEvents: { ...h.events, perRow: (h.events.batch + h.events.children) / rows },
       continuedAsNew: h.executions.batch > 1,
       workerPeakRss: worker.peakRss(),
+      workerStartupPeakRss: worker.startupPeakRss,
+      workerIdleRss: worker.idleRss,
     };
   } finally {
     await session.close();

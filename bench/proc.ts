@@ -4,7 +4,7 @@
  * until the process exits because /proc forgets it afterwards).
  */
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /** VmHWM of a live process in bytes, or undefined once it is gone. */
 export function peakRss(pid: number): number | undefined {
@@ -13,6 +13,20 @@ export function peakRss(pid: number): number | undefined {
     return m ? Number(m[1]) * 1024 : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Starts a new peak: writing 5 to clear_refs resets VmHWM to the current RSS
+ * (Linux ≥ 4.0), so a long-lived worker's start-up (bundling its workflows)
+ * does not hide what a run costs. Returns false where the kernel refuses.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -14,7 +14,7 @@ export interface BenchReport {
   wallSeconds: number;
   setupSeconds: number;
   seed: { profile: string; mailboxes: number; messages: number; bytes: number; seconds: number };
-  copy?: { tools: ToolSummary[]; workerPeakRss: number; runs: unknown[] };
+  copy?: { tools: ToolSummary[]; workerPeakRss: number; workerStartupPeakRss: number; workerIdleRss: number; runs: unknown[] };
   orchestration?: OrchestrationResult;
   growth?: GrowthPoint[];
   resume?: ResumeResult;
@@ -72,7 +72,7 @@ export function renderTable(r: BenchReport): string {
       );
     }
     out.push('   * no verified run: the time shown is of runs that failed verification');
-    out.push(`   worker peak RSS over all end-to-end batches: ${fmt(r.copy.workerPeakRss / MB)} MB`);
+    out.push(`   worker peak RSS during the end-to-end batches: ${fmt(r.copy.workerPeakRss / MB)} MB (idle after start ${fmt(r.copy.workerIdleRss / MB)} MB; start-up peak, bundling workflows, ${fmt(r.copy.workerStartupPeakRss / MB)} MB)`);
   }
   if (r.orchestration) {
     const o = r.orchestration;
@@ -80,7 +80,7 @@ export function renderTable(r: BenchReport): string {
     out.push(`2. Orchestration: ${o.rows}-row batch, 1 small message per mailbox, concurrency ${o.concurrency}`);
     out.push(`   Mailboxes Ready ${fmt(o.readyMs === null ? null : o.readyMs / 1000, 1)} s, Migration Complete ${fmt(o.completeMs / 1000, 1)} s, ${fmt(o.rowsPerSecond, 1)} rows/s; ${o.completed} completed, ${o.failed} failed`);
     out.push(`   history: ${fmt(o.historyEvents.perRow, 1)} events per row (batch ${o.historyEvents.batch} in ${o.executions.batch} run(s), children ${o.historyEvents.children} in ${o.executions.children} runs; largest run ${o.historyEvents.largestRun}); continue-as-new: ${o.continuedAsNew ? 'yes' : 'no'}`);
-    out.push(`   users: createOrgUser ${fmt(o.createOrgUserMsEach / 1000, 2)} s each → bulk helper: ${o.rows} in ${fmt(o.bulkCreateMs / 1000, 1)} s; worker peak RSS ${fmt(o.workerPeakRss / MB)} MB`);
+    out.push(`   users: createOrgUser ${fmt(o.createOrgUserMsEach / 1000, 2)} s each → bulk helper: ${o.rows} in ${fmt(o.bulkCreateMs / 1000, 1)} s; worker peak RSS ${fmt(o.workerPeakRss / MB)} MB (idle ${fmt(o.workerIdleRss / MB)} MB, start-up peak ${fmt(o.workerStartupPeakRss / MB)} MB)`);
   }
   if (r.growth) {
     out.push('');

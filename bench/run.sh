@@ -15,6 +15,12 @@ if ! command -v mbsync >/dev/null || ! command -v offlineimap >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends isync offlineimap3 >/dev/null
 fi
 
+# Without MAILFERRY_STATE_DIR support these scripts would act on the shared
+# server's state (.state/temporal): refuse rather than stop someone's server.
+for f in scripts/temporal-up.sh scripts/temporal-down.sh lab/workerEnv.ts; do
+  grep -q MAILFERRY_STATE_DIR "$f" || { echo "bench: $f does not honour MAILFERRY_STATE_DIR; refusing to touch the shared servers" >&2; exit 1; }
+done
+
 started=$SECONDS
 if [ "${MAILFERRY_BENCH_KEEP_SERVERS:-}" != 1 ]; then
   # A fresh lab and Temporal database every run: the seed is then the same each
