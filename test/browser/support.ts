@@ -1,8 +1,8 @@
 /**
  * For the browser test: the codec server as a real child process (as an SRE
  * runs it) and Debian's Chromium driven by playwright-core with a fresh
- * profile, no network of its own beyond loopback, and screenshots kept under
- * test-artifacts/browser/.
+ * profile and none of its background traffic (updates, sync, QUIC), and
+ * screenshots kept under test-artifacts/browser/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
