@@ -4,8 +4,10 @@
  * that names the cause and the next action.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { batchWorkflowId, type BatchResult } from '../workflows/definitions';
+import { batchWorkflowId, FINISHED_PHASES, type BatchResult } from '../workflows/definitions';
 import { addRows, batchStatus, csvSource, dryRun, formatStatus, pickBatch, setBatchConcurrency, startBatch, stopBatch } from './batch';
+import { reportFolders } from './reports';
+import { watchBatch } from './watch';
 import { parseWhen } from './when';
 import { openSession, type Session } from './connection';
 import { CliError, EXIT, exitCodeHelp } from './errors';
@@ -155,15 +157,18 @@ batch
   .command('status')
   .description('progress of the active (or latest) batch')
   .option('--batch <n>', 'batch number', whole)
-  .option('--watch', 'refresh every 2 seconds until the batch ends')
-  .option('--json', 'machine-readable output')
+  .option('--watch', 'live progress (per-row step, messages and bytes copied, ETA) until the batch ends')
+  .option('--json', 'machine-readable output (with --watch: one JSON status per line every 2 seconds)')
   .action((opts: { batch?: number; watch?: boolean; json?: boolean }) =>
     withSession(async (s) => {
+      if (opts.watch && !opts.json) {
+        await watchBatch(s, org(), opts.batch);
+        return;
+      }
       for (;;) {
         const status = await batchStatus(s, org(), opts.batch);
-        if (opts.watch && !opts.json) process.stdout.write('\x1b[2J\x1b[H');
-        print(status, opts.json, () => formatStatus(status));
-        if (!opts.watch || ['completed', 'stopped', 'failed'].includes(status.phase)) return;
+        console.log(opts.json ? JSON.stringify(status, null, opts.watch ? undefined : 2) : formatStatus(status));
+        if (!opts.watch || FINISHED_PHASES.includes(status.phase)) return;
         await new Promise((r) => setTimeout(r, 2000));
       }
     }),
@@ -344,9 +349,10 @@ program
   );
 
 // reports -------------------------------------------------------------------
-program
-  .command('reports')
-  .description('where the CSV reports of a batch are')
+const reports = program.command('reports').description('the CSV reports of a batch');
+reports
+  .command('list', { isDefault: true })
+  .description('the paths of a batch’s report files (the default)')
   .option('--batch <n>', 'batch number', whole)
   .option('--json', 'machine-readable output')
   .action((opts: { batch?: number; json?: boolean }) =>
@@ -354,6 +360,24 @@ program
       const status = await batchStatus(s, org(), opts.batch);
       print(status.reports, opts.json, () =>
         status.reports.length ? status.reports.join('\n') : `Batch ${status.batch} has no reports yet (${status.phase}).`,
+      );
+    }),
+  );
+reports
+  .command('open')
+  .description("show a batch's report folder and files (written by the worker, on the worker's host)")
+  .option('--batch <n>', 'batch number', whole)
+  .option('--json', 'machine-readable output')
+  .action((opts: { batch?: number; json?: boolean }) =>
+    withSession(async (s) => {
+      const status = await batchStatus(s, org(), opts.batch);
+      const where = reportFolders(status.reports);
+      print(where, opts.json, () =>
+        where.folders.length
+          ? where.folders
+              .map((f) => `${f.folder}\n${f.files.map((x) => `  ${x.name}${x.here ? '' : '  (not on this host)'}`).join('\n')}`)
+              .join('\n')
+          : `Batch ${status.batch} has no reports yet (${status.phase}).`,
       );
     }),
   );

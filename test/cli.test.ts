@@ -1,0 +1,92 @@
+/**
+ * The admin CLI as an admin runs it (a real process) against the dev server
+ * and the lab: --dry-run and --json output parsed, `batch status --watch`
+ * ending with the summary, `reports open`, and exit codes of refusals.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readLabInfo } from '../lab/info';
+import { csvOf, labOrganisation, ROOT, TestUsers } from './helpers/backbone';
+import { ownQueue, type OwnQueue } from './helpers/operators';
+
+let q: OwnQueue;
+let users: TestUsers;
+
+beforeAll(async () => {
+  q = await ownQueue('cli');
+  users = new TestUsers(readLabInfo());
+}, 120_000);
+
+afterAll(async () => {
+  await q?.close();
+  await users?.cleanup();
+});
+
+function mailferry(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'client', 'main.ts'), ...args], { env: q.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('dry run, start, watch, status, reports open and a refusal, through the CLI', async () => {
+  const a = await users.add('cli-a', { messages: 400, contacts: 1, events: 1 });
+  const b = await users.add('cli-b', { messages: 5, contacts: 1, events: 1 });
+  const org = await labOrganisation(q.session, 'cli', 1);
+  const file = join(tmpdir(), `${org}.csv`);
+  writeFileSync(
+    file,
+    csvOf([
+      [a.address, '', 'False'],
+      [b.address, '', 'False'],
+      ['not-an-address', '', 'False'],
+    ]),
+  );
+
+  const dry = await mailferry(['--org', org, 'batch', 'start', '--csv', file, '--dry-run', '--json']);
+  expect(dry.code).toBe(0);
+  expect(JSON.parse(dry.stdout)).toEqual([
+    { line: 2, address: a.address, plan: 'new: all steps' },
+    { line: 3, address: b.address, plan: 'new: all steps' },
+    { line: 4, address: 'not-an-address', plan: expect.stringMatching(/^skipped: /) },
+  ]);
+
+  const start = await mailferry(['--org', org, 'batch', 'start', '--csv', file, '--json']);
+  expect(start.code).toBe(0);
+  const started = JSON.parse(start.stdout) as { batch: number; workflowId: string };
+  expect(started).toEqual({ batch: 1, workflowId: `${org}/batch/1` });
+  expect(start.stderr).toMatch(/warning: line 4: not-an-address/);
+
+  const watch = await mailferry(['--org', org, 'batch', 'status', '--watch']);
+  if (process.env.MF_DEBUG === '1') console.log(watch.stdout);
+  expect(watch.code).toBe(0);
+  expect(watch.stdout).toMatch(/batch 1 +\[/);
+  expect(watch.stdout).toContain(a.address.slice(0, 20));
+  expect(watch.stdout).toMatch(new RegExp(`Batch 1 of ${org} \\(${org}/batch/1\\): completed`));
+
+  const status = await mailferry(['--org', org, 'batch', 'status', '--json']);
+  const s = JSON.parse(status.stdout) as { phase: string; completed: number; copyRate: unknown };
+  expect([s.phase, s.completed]).toEqual(['completed', 2]);
+  expect(s.copyRate).not.toBeNull();
+
+  const reports = await mailferry(['--org', org, 'reports', 'open', '--batch', '1', '--json']);
+  const where = JSON.parse(reports.stdout) as { folders: { folder: string; files: { name: string; here: boolean }[] }[] };
+  expect(where.folders.map((f) => f.folder.split('/').slice(-2).join('/'))).toEqual([
+    'batch-1/mailboxesReady',
+    'batch-1/migrationComplete',
+  ]);
+  expect(where.folders.flatMap((f) => f.files).every((f) => f.here)).toBe(true);
+
+  const refused = await mailferry(['--org', org, 'batch', 'concurrency', '4']);
+  expect(refused.code).toBe(4);
+  expect(refused.stderr).toMatch(/has no active batch/);
+  const bad = await mailferry(['--org', org, 'batch', 'start', '--csv', file, '--start-after', 'tomorrow-ish']);
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toMatch(/ISO date-time .* or a duration/);
+}, 300_000);
