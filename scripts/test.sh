@@ -9,6 +9,11 @@ cd "$root"
 export TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-127.0.0.1:${MAILFERRY_TEMPORAL_PORT:-7233}}"
 
 bash scripts/setup.sh
+# The Web UI browser test drives Debian's Chromium (a browser download of a test tool's own fails here).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test: installing Debian's chromium for the browser test" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 
 started_lab=0
 started_temporal=0

@@ -4,20 +4,36 @@
  * task queue until SIGINT/SIGTERM.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { dataConverterOptions, loadCodec } from '../shared/codec';
 import { createSecretBox } from '../shared/secrets';
 import { loadWorkerEnv } from './config';
 import { createConnectors } from './connectors';
+import { activityLogging } from './activityLogging';
 import { createLogger } from './logger';
+
+const sdkLevels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
 
 async function main(): Promise<void> {
   const env = loadWorkerEnv();
   const logger = createLogger(env.MAILFERRY_LOG_LEVEL);
-  if (env.MAILFERRY_METRICS_PORT) {
-    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${env.MAILFERRY_METRICS_PORT}` } } } });
-  }
+  Runtime.install({
+    // The SDK's own lines go through pino too, so the worker's stdout is one JSON stream.
+    logger: new DefaultLogger('INFO', ({ level, message, meta }) => {
+      const { taskToken: _token, ...rest } = (meta ?? {}) as Record<string, unknown>;
+      logger[sdkLevels[level]]({ sdk: rest }, message);
+    }),
+    telemetryOptions: env.MAILFERRY_METRICS_PORT
+      ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${env.MAILFERRY_METRICS_PORT}` } } }
+      : undefined,
+  });
   const { codec, key, keyId } = loadCodec(process.env);
   const dataConverter = dataConverterOptions(codec);
   const tls = env.TEMPORAL_TLS || Boolean(env.TEMPORAL_API_KEY);
@@ -41,6 +57,7 @@ async function main(): Promise<void> {
     activities,
     dataConverter,
     maxConcurrentActivityTaskExecutions: 40,
+    interceptors: { activity: [activityLogging(logger)] },
   });
   logger.info({ taskQueue: env.MAILFERRY_TASK_QUEUE, temporal: env.TEMPORAL_ADDRESS }, 'worker started');
   await worker.run();
