@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { toCsv } from '../shared/csv';
 import { ORG_NAME_PATTERN, type ConnectionSettings, type MailboxOutcome, type RowState } from '../workflows/definitions';
+import { consolidatedRows, CONSOLIDATED_COLUMNS, mapLimit } from './consolidated';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
 
@@ -31,54 +32,6 @@ export interface FinishResult {
   mailboxes: number;
   batchRecordsDeleted: number;
   reports: string[];
-}
-
-/** Bounded parallelism: one describe per mailbox must not open thousands of calls at once. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  return out;
-}
-
-const FINAL_COLUMNS = [
-  'EmailAddress',
-  'Batches',
-  'State',
-  'LastCompletedStep',
-  'FailedStep',
-  'MessagesCopied',
-  'BytesCopied',
-  'ItemsSkipped',
-  'ContactsCopied',
-  'EventsCopied',
-  'ErrorCode',
-  'Error',
-  'SuggestedFix',
-] as const;
-
-function finalRow(address: string, batches: number[], o: MailboxOutcome | null, running: boolean) {
-  return {
-    EmailAddress: address,
-    Batches: batches.join(' '),
-    State: running ? 'running' : (o?.state ?? 'unknown'),
-    LastCompletedStep: o?.lastCompletedStep ?? '',
-    FailedStep: o?.failedStep ?? '',
-    MessagesCopied: o?.copy?.messagesCopied ?? 0,
-    BytesCopied: o?.copy?.bytesCopied ?? 0,
-    ItemsSkipped: o?.copy?.badItems ?? 0,
-    ContactsCopied: o?.copy?.contactsCopied ?? 0,
-    EventsCopied: o?.copy?.eventsCopied ?? 0,
-    ErrorCode: o?.error?.code ?? '',
-    Error: o?.error?.message ?? '',
-    SuggestedFix: o?.error?.fix ?? '',
-  };
 }
 
 export function createFinishActivities({ connectors, reports, logger }: ActivityDeps) {
@@ -119,12 +72,7 @@ export function createFinishActivities({ connectors, reports, logger }: Activity
       if (!ORG_NAME_PATTERN.test(input.org)) throw new Error(`Refusing report path for organisation name ${JSON.stringify(input.org)}`);
       const ctx = Context.current();
       return translated(async () => {
-        const mailboxes = await ledger.mailboxes(input.org);
-        const entries = await mapLimit(mailboxes, 8, async (m) => {
-          ctx.heartbeat();
-          return ledger.lookup(input.org, m.address);
-        });
-        const rows = mailboxes.map((m, i) => finalRow(m.address, m.batches, entries[i]?.outcome ?? null, entries[i]?.running ?? false));
+        const rows = await consolidatedRows(ledger, input.org, () => ctx.heartbeat());
         const migrated = new Set(
           rows.filter((r) => r.State === 'completed' || r.State === 'rolledBack').map((r) => r.EmailAddress.toLowerCase()),
         );
@@ -152,7 +100,7 @@ export function createFinishActivities({ connectors, reports, logger }: Activity
 
         const dir = join(reports.dir, input.org, 'final');
         await mkdir(dir, { recursive: true });
-        const finalCsv = toCsv(rows, FINAL_COLUMNS);
+        const finalCsv = toCsv(rows, CONSOLIDATED_COLUMNS);
         const warningCsv = toCsv(
           notMigrated.map((n) => ({ EmailAddress: n.address, Reason: n.reason })),
           ['EmailAddress', 'Reason'],

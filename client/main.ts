@@ -3,7 +3,11 @@
  * queries workflows, and prints. Every failure exits non-zero with a message
  * that names the cause and the next action.
  */
+import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { consolidatedRows, CONSOLIDATED_COLUMNS } from '../activities/consolidated';
+import { createTemporalLedger } from '../connectors/ledger/temporal';
+import { toCsv } from '../shared/csv';
 import { batchWorkflowId, FINISHED_PHASES, type BatchResult } from '../workflows/definitions';
 import { addRows, batchStatus, csvSource, dryRun, formatStatus, pickBatch, setBatchConcurrency, startBatch, stopBatch } from './batch';
 import { reportFolders } from './reports';
@@ -361,6 +365,22 @@ reports
       print(status.reports, opts.json, () =>
         status.reports.length ? status.reports.join('\n') : `Batch ${status.batch} has no reports yet (${status.phase}).`,
       );
+    }),
+  );
+reports
+  .command('consolidated')
+  .description('one row per mailbox across every batch: batches, state, steps, messages/bytes copied, skipped items, errors')
+  .option('--out <file>', 'write the CSV to this file instead of standard output')
+  .option('--json', 'machine-readable output')
+  .action((opts: { out?: string; json?: boolean }) =>
+    withSession(async (s) => {
+      await orgState(s.client, org());
+      const rows = await consolidatedRows(createTemporalLedger(s.client), org());
+      if (opts.json) return console.log(JSON.stringify(rows, null, 2));
+      const csv = toCsv(rows, CONSOLIDATED_COLUMNS);
+      if (!opts.out) return void process.stdout.write(csv);
+      writeFileSync(opts.out, csv);
+      console.log(`Consolidated report of ${org()} (${rows.length} mailboxes) written to ${opts.out}`);
     }),
   );
 reports

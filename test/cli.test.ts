@@ -83,6 +83,16 @@ test('dry run, start, watch, status, reports open and a refusal, through the CLI
   ]);
   expect(where.folders.flatMap((f) => f.files).every((f) => f.here)).toBe(true);
 
+  const consolidated = await mailferry(['--org', org, 'reports', 'consolidated', '--json']);
+  expect(consolidated.code).toBe(0);
+  const perMailbox = JSON.parse(consolidated.stdout) as { EmailAddress: string; Batches: string; State: string; MessagesCopied: number }[];
+  expect(perMailbox.map((r) => [r.EmailAddress, r.Batches, r.State, r.MessagesCopied]).sort()).toEqual(
+    [
+      [a.address, '1', 'completed', 400],
+      [b.address, '1', 'completed', 5],
+    ].sort(),
+  );
+
   const refused = await mailferry(['--org', org, 'batch', 'concurrency', '4']);
   expect(refused.code).toBe(4);
   expect(refused.stderr).toMatch(/has no active batch/);
