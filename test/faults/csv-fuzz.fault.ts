@@ -73,7 +73,9 @@ const model: fc.Arbitrary<Model> = fc
     const isRagged = ragged < 3 && rows.length > 0 && sep === ",";
     if (isRagged) rows[ragged % rows.length]!.push(ragged === 0 ? 'extra' : ',');
     return { header, rows, sep, encoding, eol, ragged: isRagged };
-  });
+  })
+  // "EmailAddress<TAB>" trims to a one-column header: a different file from the one the model describes
+  .filter((m) => m.sep === ',' || m.header.length === 1 || (m.header[0] !== '' && m.header.at(-1) !== ''));
 
 function render(m: Model): string | Buffer {
   const lines = [m.header.join(m.sep), ...m.rows.map((r) => r.map((v) => cell(v, m.sep)).join(m.sep))];
