@@ -6,6 +6,7 @@
  * exactly what that server spent.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pidFile, readPid } from '../lab/proc';
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
@@ -41,4 +42,25 @@ export function cpuMeter(workerPid?: number): () => CpuSplit {
     sourceServer: total(dovecot('onprem')) - before.source,
     targetServer: total(dovecot('cloud')) - before.target,
   });
+}
+
+/** Every server of the bench plus the worker: CPU ms spent by each since the meter started. */
+export function serverCpuMeter(workerPid: number): () => Record<string, number> {
+  const temporalPid = () => readPid(join(process.env.MAILFERRY_STATE_DIR ?? '', 'temporal', 'pid'));
+  const pids: Record<string, () => number | null> = {
+    worker: () => workerPid,
+    temporal: temporalPid,
+    slapd: () => readPid(pidFile('slapd')),
+    'dovecot-onprem': () => readPid(pidFile('dovecot-onprem')),
+    'dovecot-cloud': () => readPid(pidFile('dovecot-cloud')),
+    'radicale-onprem': () => readPid(pidFile('radicale-onprem')),
+    'radicale-cloud': () => readPid(pidFile('radicale-cloud')),
+    smtp: () => readPid(pidFile('smtp')),
+  };
+  const snapshot = () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, total(pid())]));
+  const before = snapshot();
+  return () => {
+    const after = snapshot();
+    return Object.fromEntries(Object.keys(after).map((name) => [name, after[name] - before[name]]));
+  };
 }

@@ -8,10 +8,13 @@
  *   --rounds N         copy rounds per tool (default 3)
  *   --offlineimap-sequential-rounds N   (default 1: one such run takes ~200 s)
  *   --tools a,b        copy section: only tools whose name starts with these (e.g. mailferry,mbsync)
+ *   --rows N           orchestration batch rows (default 1000; quick 50)
+ *   --growth a,b,c     growth sizes (default 1000,10000,50000)
  *   --profile          node --cpu-prof on the first copy-step run (.state/bench/work/profile/)
  */
 import { Command } from 'commander';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { readLabInfo } from '../lab/info';
 import { seedLab } from '../lab/seed/seed';
@@ -33,6 +36,8 @@ interface Options {
   offlineimapSequentialRounds: number;
   profile: boolean;
   tools?: string;
+  rows?: number;
+  growth?: string;
   setupSeconds: number;
 }
 
@@ -69,6 +74,7 @@ function targets(r: BenchReport): BenchReport['targets'] {
 
 async function main(o: Options): Promise<void> {
   const started = Date.now();
+  const loadAtStart = loadavg()[0];
   const sections = new Set(o.sections.split(',').map((s) => s.trim()));
   for (const s of sections) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown section "${s}" (one of ${SECTIONS.join(', ')})`);
   const date = new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
@@ -88,6 +94,7 @@ async function main(o: Options): Promise<void> {
     machine: machine(),
     mode: o.quick ? 'quick' : 'full',
     wallSeconds: 0,
+    load: { start: loadAtStart, end: 0 },
     setupSeconds: o.setupSeconds,
     seed: {
       profile,
@@ -114,11 +121,11 @@ async function main(o: Options): Promise<void> {
   }
   if (sections.has('orchestration')) {
     log('2. orchestration');
-    report.orchestration = await orchestrationBench(info, o.quick ? 50 : 1000, 10, log);
+    report.orchestration = await orchestrationBench(info, o.rows ?? (o.quick ? 50 : 1000), 10, log);
   }
   if (sections.has('growth')) {
     log('3. growth');
-    report.growth = await growthBench(info, o.quick ? [200, 1000] : [1000, 10_000, 50_000], workDir, log);
+    report.growth = await growthBench(info, o.growth ? o.growth.split(',').map(Number) : o.quick ? [200, 1000] : [1000, 10_000, 50_000], workDir, log);
   }
   if (sections.has('resume')) {
     log('5. resume');
@@ -126,6 +133,7 @@ async function main(o: Options): Promise<void> {
   }
 
   report.targets = targets(report);
+  report.load.end = loadavg()[0];
   report.wallSeconds = (Date.now() - started) / 1000 + o.setupSeconds;
   console.log(renderTable(report));
   mkdirSync(resultsDir, { recursive: true });
@@ -141,6 +149,8 @@ const program = new Command('bench')
   .option('--rounds <n>', 'copy rounds per tool', (v) => Number(v))
   .option('--offlineimap-sequential-rounds <n>', 'rounds of offlineimap one mailbox after another', (v) => Number(v), 1)
   .option('--tools <list>', 'copy section: only these tools (name prefixes)')
+  .option('--rows <n>', 'orchestration batch rows', (v) => Number(v))
+  .option('--growth <sizes>', 'growth mailbox sizes, comma-separated')
   .option('--profile', 'CPU-profile the first copy-step run', false)
   .option('--setup-seconds <n>', 'time run.sh spent starting servers (added to the wall time)', (v) => Number(v), 0)
   .action(async (options: Options) => main(options));

@@ -11,6 +11,7 @@ import { batchWorkflowId } from '../workflows/definitions';
 import { benchOrganisation, benchSession, csvFor, startWorker, timedBatch } from './mailferry';
 import { createUsersInBulk } from './users';
 import { createOrgUser } from '../lab/users';
+import { serverCpuMeter } from './cpu';
 
 export interface OrchestrationResult {
   rows: number;
@@ -29,6 +30,8 @@ export interface OrchestrationResult {
   workerPeakRss: number;
   workerStartupPeakRss: number;
   workerIdleRss: number;
+  /** CPU ms per process during the batch: where the time goes */
+  cpuMs: Record<string, number>;
 }
 
 async function countHistory(client: Client, org: string, batchId: string) {
@@ -70,7 +73,9 @@ export async function orchestrationBench(info: LabInfo, rows: number, concurrenc
   const session = await benchSession(info);
   try {
     const org = await benchOrganisation(session, 'bench-orch', concurrency);
+    const cpu = serverCpuMeter(worker.pid);
     const t = await timedBatch(session, org, csvFor(addresses, password));
+    const cpuMs = cpu();
     log(`  batch: Mailboxes Ready ${((t.readyMs ?? NaN) / 1000).toFixed(1)} s, Migration Complete ${(t.completeMs / 1000).toFixed(1)} s`);
     await new Promise((r) => setTimeout(r, 2000)); // visibility catches up with the last closes
     const h = await countHistory(session.client, org, batchWorkflowId(org, t.batch));
@@ -90,6 +95,7 @@ export async function orchestrationBench(info: LabInfo, rows: number, concurrenc
       workerPeakRss: worker.peakRss(),
       workerStartupPeakRss: worker.startupPeakRss,
       workerIdleRss: worker.idleRss,
+      cpuMs,
     };
   } finally {
     await session.close();

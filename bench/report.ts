@@ -12,6 +12,8 @@ export interface BenchReport {
   machine: ReturnType<typeof machine>;
   mode: 'full' | 'quick';
   wallSeconds: number;
+  /** 1-minute load average at the start and the end: other work on the machine skews every number */
+  load: { start: number; end: number };
   setupSeconds: number;
   seed: { profile: string; mailboxes: number; messages: number; bytes: number; seconds: number };
   copy?: { tools: ToolSummary[]; workerPeakRss: number; workerStartupPeakRss: number; workerIdleRss: number; runs: unknown[] };
@@ -80,6 +82,7 @@ export function renderTable(r: BenchReport): string {
     out.push(`2. Orchestration: ${o.rows}-row batch, 1 small message per mailbox, concurrency ${o.concurrency}`);
     out.push(`   Mailboxes Ready ${fmt(o.readyMs === null ? null : o.readyMs / 1000, 1)} s, Migration Complete ${fmt(o.completeMs / 1000, 1)} s, ${fmt(o.rowsPerSecond, 1)} rows/s; ${o.completed} completed, ${o.failed} failed`);
     out.push(`   history: ${fmt(o.historyEvents.perRow, 1)} events per row (batch ${o.historyEvents.batch} in ${o.executions.batch} run(s), children ${o.historyEvents.children} in ${o.executions.children} runs; largest run ${o.historyEvents.largestRun}); continue-as-new: ${o.continuedAsNew ? 'yes' : 'no'}`);
+    out.push(`   CPU s during the batch: ${Object.entries(o.cpuMs).map(([k, v]) => `${k} ${fmt(v / 1000, 1)}`).join(', ')}`);
     out.push(`   users: createOrgUser ${fmt(o.createOrgUserMsEach / 1000, 2)} s each → bulk helper: ${o.rows} in ${fmt(o.bulkCreateMs / 1000, 1)} s; worker peak RSS ${fmt(o.workerPeakRss / MB)} MB (idle ${fmt(o.workerIdleRss / MB)} MB, start-up peak ${fmt(o.workerStartupPeakRss / MB)} MB)`);
   }
   if (r.growth) {
@@ -99,6 +102,6 @@ export function renderTable(r: BenchReport): string {
   out.push('Targets');
   for (const t of r.targets) out.push(`   ${t.met === null ? '?' : t.met ? '✓' : '✗'} ${pad(t.target, 58)} ${t.value}`);
   out.push('');
-  out.push(`Bench wall time ${fmt(r.wallSeconds / 60, 1)} min (servers ${fmt(r.setupSeconds)} s + runs)`);
+  out.push(`Bench wall time ${fmt(r.wallSeconds / 60, 1)} min (servers ${fmt(r.setupSeconds)} s + runs); load average ${fmt(r.load.start, 1)} at start, ${fmt(r.load.end, 1)} at end on ${m.cpus} CPUs`);
   return out.join('\n');
 }
