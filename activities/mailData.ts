@@ -24,6 +24,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
       log.info({ resumed: Boolean(beat.checkpoint) }, 'mail copy starting');
       // A 25 MB message can take longer than one heartbeat window: keep beating between callbacks.
       const timer = setInterval(() => ctx.heartbeat(beat), 5_000);
+      let reconnects = 0;
       return translated(
         async () => {
           const result = await connectors.mail.copyMailbox(
@@ -39,6 +40,10 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
               onProgress: (progress) => {
                 beat.progress = progress;
               },
+              onReconnect: ({ reason, waitMs }) => {
+                reconnects++;
+                log.warn({ reason, waitMs }, 'mail server pushed back; reconnecting');
+              },
             },
           );
           log.info(
@@ -50,6 +55,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             bytesCopied: result.bytesCopied,
             messagesExisting: result.messagesExisting,
             badItems: result.badItems.length,
+            reconnects,
             checkpoint: beat.checkpoint,
           };
         },

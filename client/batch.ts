@@ -155,6 +155,8 @@ export function formatStatus(s: BatchStatus): string {
     `  total ${s.total}  created ${s.created}  active ${s.active}  completed ${s.completed}  failed ${s.failed}  waiting ${s.waiting}  rejected ${s.rejected.length}`,
     ...(s.copyRate ? [`  copy rate ${(s.copyRate.bytesPerSecond / 1e6).toFixed(2)} MB/s, ${s.copyRate.messagesPerSecond} messages/s`] : []),
     ...(s.eta ? [`  ETA ${s.eta.finishesAt} (${s.eta.basis})`] : []),
+    ...(s.adaptive.enabled ? [`  adaptive concurrency, at most ${s.adaptive.adminMax}`] : []),
+    ...s.adaptive.log.map((e) => `    ${e.at}: ${e.from} → ${e.to} (${e.reason})`),
     '',
     '  line  mailbox                                   state         step               detail',
   ];

@@ -36,6 +36,13 @@ const list = (v: string) =>
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+const quietSeconds = (v: boolean | string) => {
+  if (v === true) return 300;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CliError(`--adaptive takes a whole number of seconds ≥ 1 (got ${String(v)})`, EXIT.BAD_INPUT);
+  return n;
+};
 const org = () => checkOrgName(program.opts<{ org: string }>().org);
 const who = () => process.env.MAILFERRY_ADMIN ?? process.env.USER ?? 'admin';
 const print = (value: unknown, json: boolean | undefined, text: () => string) =>
@@ -120,6 +127,10 @@ batch
   .option('--complete-after <when>', 'after the copy, wait until then, copy what arrived meanwhile, then complete', (v: string) =>
     parseWhen(v),
   )
+  .option(
+    '--adaptive [quietSeconds]',
+    'halve the concurrency when copies hit throttling or dropped sessions; raise it again after quietSeconds (default 300) without, up to the settings cap',
+  )
   .option('--wait', 'wait for the batch to finish and print its summary')
   .option('--json', 'machine-readable output')
   .action(
@@ -129,6 +140,7 @@ batch
       dryRun?: boolean;
       startAfter?: string;
       completeAfter?: string;
+      adaptive?: boolean | string;
       wait?: boolean;
       json?: boolean;
     }) =>
@@ -146,6 +158,7 @@ batch
           source,
           startAfter: opts.startAfter,
           completeAfter: opts.completeAfter,
+          adaptive: opts.adaptive === undefined ? undefined : { quietSeconds: quietSeconds(opts.adaptive) },
         });
         if (!opts.json)
           console.log(`Batch ${started.batch} ${opts.startAfter ? `scheduled for ${opts.startAfter}` : 'started'}: ${started.workflowId}`);

@@ -103,6 +103,7 @@ export function summarise(input: BatchInput, state: BatchState): BatchStatus {
     maxConcurrent: state.maxConcurrent,
     runs: state.runs,
     eta: etaOf(state),
+    adaptive: { enabled: Boolean(input.adaptive), adminMax: state.adminMax, log: state.adaptiveLog },
     copyRate:
       stats.seconds > 0
         ? {
@@ -160,6 +161,9 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         maxConcurrent: input.settings.maxConcurrentMailboxes,
         runs: 1,
         copyStats: { rows: 0, seconds: 0, bytes: 0, messages: 0 },
+        adminMax: input.settings.maxConcurrentMailboxes,
+        lastAdaptAt: Date.now(),
+        adaptiveLog: [],
       };
   const work = new CancellationScope();
   const inFlight = new Set<Promise<void>>();
@@ -227,6 +231,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     (n) => {
       const previous = state.maxConcurrent;
       state.maxConcurrent = n;
+      state.adminMax = n;
+      state.lastAdaptAt = Date.now();
       return { previous, now: n };
     },
     {
@@ -284,6 +290,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         state.copyStats.bytes += (outcome.copy?.bytesCopied ?? 0) - (row.copy?.bytesCopied ?? 0);
         state.copyStats.messages += (outcome.copy?.messagesCopied ?? 0) - (row.copy?.messagesCopied ?? 0);
       }
+      if (phase === 'copy' && (outcome.copy?.reconnects ?? 0) > 0) throttled(row.address, outcome.copy?.reconnects ?? 0);
     } catch (err) {
       outcome = outcomeOf(err);
       if (!outcome) {
@@ -307,6 +314,39 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     }
   }
 
+  const adapt = (to: number, reason: string) => {
+    state.adaptiveLog = [...state.adaptiveLog, { at: new Date().toISOString(), from: state.maxConcurrent, to, reason }].slice(-20);
+    state.maxConcurrent = to;
+    state.lastAdaptAt = Date.now();
+  };
+
+  /** Adaptive mode: a copy that had to reconnect means the servers push back; halve the window. */
+  function throttled(address: string, reconnects: number): void {
+    if (!input.adaptive) return;
+    state.lastAdaptAt = Date.now();
+    if (state.maxConcurrent > 1)
+      adapt(Math.max(1, Math.floor(state.maxConcurrent / 2)), `${address}: ${reconnects} reconnect(s) during the copy`);
+  }
+
+  /** Adaptive mode: after a quiet period, one more at a time, never above the admin's cap. */
+  function maybeRaise(): void {
+    const quietMs = (input.adaptive?.quietSeconds ?? 0) * 1000;
+    if (!input.adaptive || state.maxConcurrent >= state.adminMax || Date.now() - state.lastAdaptAt < quietMs) return;
+    adapt(state.maxConcurrent + 1, `no reconnects for ${input.adaptive.quietSeconds} s`);
+  }
+
+  /** Until the window has room; in adaptive mode, waking up after each quiet period to see whether it can widen. */
+  async function waitForRoom(): Promise<void> {
+    for (;;) {
+      maybeRaise();
+      if (!input.adaptive) {
+        await condition(() => inFlight.size < state.maxConcurrent);
+        return;
+      }
+      if (await condition(() => inFlight.size < state.maxConcurrent, input.adaptive.quietSeconds * 1000)) return;
+    }
+  }
+
   /** The next row to provision; rows whose provisioning is done (a failed copy resumed, a sync pass) go straight to copy. */
   const nextToProvision = (): BatchRow | undefined => {
     for (const r of state.rows) if (r.state === 'queued' && r.plan.kind === 'resume' && r.plan.from === 'copyData') r.state = 'ready';
@@ -323,7 +363,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
    */
   async function runAll(next: () => BatchRow | undefined, phaseOf: (row: BatchRow) => MailboxPhase): Promise<boolean> {
     for (;;) {
-      await condition(() => inFlight.size < state.maxConcurrent);
+      await waitForRoom();
       const row = next();
       if (!row) break;
       if (startedThisRun >= rowsPerRun || workflowInfo().continueAsNewSuggested) {

@@ -84,6 +84,8 @@ export interface CopyTotals {
   badItems: number;
   contactsCopied: number;
   eventsCopied: number;
+  /** reconnects of the latest copy run only (throttling, dropped sessions): what adaptive concurrency reacts to */
+  reconnects?: number;
 }
 
 /** The record a mailbox run leaves behind: the ledger entry of that address. */
@@ -147,6 +149,8 @@ export interface BatchInput {
   startAfter?: string;
   /** ISO time: after the copy, wait until then, make one last delta pass, then send Migration Complete */
   completeAfter?: string;
+  /** halve the window when copies had to reconnect; raise it by one after `quietSeconds` without, up to the admin's cap */
+  adaptive?: { quietSeconds: number };
   /** state carried over continue-as-new */
   carried?: BatchState;
 }
@@ -197,6 +201,12 @@ export interface BatchState {
   maxConcurrent: number;
   /** how many runs this batch has had (continue-as-new count + 1) */
   runs: number;
+  /** the admin's cap (settings or `setConcurrency`): adaptive mode never goes above it */
+  adminMax: number;
+  /** workflow time (ms) of the last window change or throttled copy; adaptive raises only after a quiet period */
+  lastAdaptAt: number;
+  /** the latest adaptive changes, newest last (at most 20) */
+  adaptiveLog: { at: string; from: number; to: number; reason: string }[];
   /** `--complete-after`'s last delta pass has been started */
   finalSyncDone?: boolean;
   /** finished copies so far, measured in workflow time: the basis of the ETA */
@@ -236,6 +246,7 @@ export interface BatchStatus {
   runs: number;
   /** null until a copy has finished */
   eta: BatchEta | null;
+  adaptive: { enabled: boolean; adminMax: number; log: BatchState['adaptiveLog'] };
   copyRate: { bytesPerSecond: number; messagesPerSecond: number } | null;
   rows: Array<Omit<BatchRow, 'password' | 'checkpoint'> & { fix?: string }>;
   reports: string[];
@@ -300,6 +311,7 @@ export interface StartBatchRequest {
   rowsPerRun?: number;
   startAfter?: string;
   completeAfter?: string;
+  adaptive?: { quietSeconds: number };
 }
 
 export const organisationStateQuery = defineQuery<OrganisationState>('state');

@@ -156,6 +156,7 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
         badItems: mail.badItems,
         contactsCopied: (before?.contactsCopied ?? 0) + dav.contactsCopied,
         eventsCopied: (before?.eventsCopied ?? 0) + dav.eventsCopied,
+        reconnects: mail.reconnects,
       };
       return;
     }

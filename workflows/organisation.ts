@@ -235,6 +235,7 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
             rowsPerRun: request.rowsPerRun,
             startAfter: request.startAfter,
             completeAfter: request.completeAfter,
+            adaptive: request.adaptive,
           },
         ],
         // The batch outlives an organisation run that continues-as-new; it reports back by signal.
@@ -254,6 +255,8 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
         if (refusal) throw new Error(refusal);
         if (request.rowsPerRun !== undefined && (!Number.isInteger(request.rowsPerRun) || request.rowsPerRun < 1))
           throw new Error(`rowsPerRun must be a whole number ≥ 1 (got ${request.rowsPerRun})`);
+        if (request.adaptive && !(request.adaptive.quietSeconds >= 1))
+          throw new Error(`adaptive.quietSeconds must be at least 1 (got ${request.adaptive.quietSeconds})`);
         if (request.completeAfter !== undefined && Number.isNaN(Date.parse(request.completeAfter)))
           throw new Error(`completeAfter must be an ISO date and time (got ${JSON.stringify(request.completeAfter)})`);
         if (request.startAfter !== undefined && Number.isNaN(Date.parse(request.startAfter)))

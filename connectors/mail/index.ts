@@ -89,6 +89,7 @@ export function createMailCopier(config: MailCopierConfig = {}): MailCopier {
           },
           () => run.advancedSinceLastLook(),
           options.signal,
+          options.onReconnect,
         );
       } catch (err) {
         throw asCopyError(err);

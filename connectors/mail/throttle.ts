@@ -85,6 +85,7 @@ export async function withReconnect<T>(
   attempt: () => Promise<T>,
   progressed: () => boolean,
   signal?: AbortSignal,
+  onReconnect?: (info: { reason: string; waitMs: number }) => void,
 ): Promise<T> {
   let failures = 0;
   let stalledSince = Date.now();
@@ -106,6 +107,7 @@ export async function withReconnect<T>(
           { permanent: false, cause: err },
         );
       }
+      onReconnect?.({ reason: (err as Error).message ?? String(err), waitMs: wait });
       await sleep(wait, signal);
     }
   }

@@ -64,6 +64,8 @@ export interface CopyOptions {
   /** called after each durable step; persist it to resume after a crash */
   onCheckpoint?: (checkpoint: CopyCheckpoint) => void;
   signal?: AbortSignal;
+  /** called before each reconnect after throttling or a dropped session (the batch's adaptive concurrency counts them) */
+  onReconnect?: (info: { reason: string; waitMs: number }) => void;
 }
 
 export interface MailCopier {

@@ -15,8 +15,9 @@ export interface OwnQueue {
   close(): Promise<void>;
 }
 
-export async function ownQueue(prefix: string): Promise<OwnQueue> {
-  const env = { ...labEnv(), MAILFERRY_TASK_QUEUE: `${prefix}-${randomBytes(3).toString('hex')}` };
+/** `overrides` change the worker's environment, e.g. a relay in front of the cloud IMAP server. */
+export async function ownQueue(prefix: string, overrides: NodeJS.ProcessEnv = {}): Promise<OwnQueue> {
+  const env = { ...labEnv(), ...overrides, MAILFERRY_TASK_QUEUE: `${prefix}-${randomBytes(3).toString('hex')}` };
   const worker = await startWorker(env);
   const session = await openSession(env);
   return {
