@@ -4,6 +4,7 @@
  * problems before anything runs, then sent sealed (it holds passwords).
  */
 import { readFileSync } from 'node:fs';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
@@ -106,7 +107,16 @@ export function pickBatch(state: OrganisationState, requested: number | undefine
 export async function batchStatus(session: Session, org: string, batch?: number): Promise<BatchStatus> {
   const state = await orgState(session.client, org);
   const n = pickBatch(state, batch);
-  return session.client.workflow.getHandle(batchWorkflowId(org, n)).query(batchStatusQuery);
+  try {
+    return await session.client.workflow.getHandle(batchWorkflowId(org, n)).query(batchStatusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError && state.completed)
+      throw new CliError(
+        `Batch ${n} of ${org} was cleaned up by Complete Migration: its results are in the final report (\`mailferry reports consolidated\`)`,
+        EXIT.NOT_FOUND,
+      );
+    throw err;
+  }
 }
 
 export async function stopBatch(session: Session, org: string, by: string, batch?: number): Promise<number> {

@@ -13,6 +13,7 @@ import { readLabInfo, type LabInfo } from '../lab/info';
 import { labEndpoints, verifyMailbox } from '../lab/verify';
 import { createSourceDirectory } from '../connectors/directory';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
+import { batchStatus } from '../client/batch';
 import { convertToMeu, completeMigration, rollbackMailbox, syncBatch } from '../client/finish';
 import { batchWorkflowId, organisationWorkflowId } from '../workflows/definitions';
 import { batchResult, csvOf, csvSourceOf, labOrganisation, ROOT, runBatch, TestUsers } from './helpers/backbone';
@@ -148,4 +149,5 @@ test('migration complete: refused while a batch runs, warns about MEUs never mig
       ),
   );
   await expect(runBatch(q.session, org, csvSourceOf(q.session, csvOf([[never.address, '', 'False']])))).rejects.toThrow();
+  await expect(batchStatus(q.session, org, batch)).rejects.toThrow(/cleaned up by Complete Migration/);
 }, 300_000);
