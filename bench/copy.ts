@@ -57,8 +57,8 @@ export async function copyInChild(dir: string, jobs: BenchMailbox[], nodeArgs: s
 
 export interface CopyBenchOptions {
   rounds: number;
-  /** rounds of offlineimap one mailbox after another (≈ 200 s each here) */
-  offlineimapSequentialRounds: number;
+  /** rounds of offlineimap, each way: one 5-parallel run takes ~160 s here and one sequential ~250 s */
+  offlineimapRounds: number;
   workDir: string;
   /** node --cpu-prof on the copy step's first run, into workDir/profile */
   profile: boolean;
@@ -125,7 +125,7 @@ export async function copyBench(info: LabInfo, boxes: BenchMailbox[], o: CopyBen
     },
     {
       name: 'offlineimap, 5 at once',
-      rounds: o.rounds,
+      rounds: o.offlineimapRounds,
       run: async () => {
         const configs = offlineimap();
         const t = await timed(() => runOfflineimap(configs, true), cpuMeter());
@@ -134,7 +134,7 @@ export async function copyBench(info: LabInfo, boxes: BenchMailbox[], o: CopyBen
     },
     {
       name: 'offlineimap, one after another',
-      rounds: o.offlineimapSequentialRounds,
+      rounds: o.offlineimapRounds,
       run: async () => {
         const configs = offlineimap();
         const t = await timed(() => runOfflineimap(configs, false), cpuMeter());

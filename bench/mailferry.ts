@@ -20,6 +20,12 @@ export function benchEnv(info: LabInfo): NodeJS.ProcessEnv {
   return { ...process.env, ...labWorkerEnv(info), MAILFERRY_LOG_LEVEL: 'warn' };
 }
 
+/** Workers still running: stopped if the bench itself is interrupted, so none outlives it. */
+const running = new Set<ChildProcess>();
+export function killWorkers(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
 export interface BenchWorker {
   pid: number;
   /** VmHWM when it had started: bundling the workflow code is its biggest moment */
@@ -39,8 +45,9 @@ export async function startWorker(info: LabInfo, extraNodeArgs: string[] = []): 
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
   let out = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => (running.delete(child), resolve())));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start in 120 s:\n${out.slice(-3000)}`)), 120_000);
     const onData = (d: Buffer) => {

@@ -6,7 +6,8 @@
  *   --quick            small sizes, one round: for developing the bench itself
  *   --sections a,b     any of copy,orchestration,growth,resume (default all)
  *   --rounds N         copy rounds per tool (default 3)
- *   --offlineimap-sequential-rounds N   (default 1: one such run takes ~200 s)
+ *   --offlineimap-rounds N   offlineimap runs each way (default 1: its 5-parallel run takes ~160 s
+ *                      and its sequential one ~250 s here, so 3 rounds alone would exceed 20 minutes)
  *   --tools a,b        copy section: only tools whose name starts with these (e.g. mailferry,mbsync)
  *   --rows N           orchestration batch rows (default 1000; quick 50)
  *   --growth a,b,c     growth sizes (default 1000,10000,50000)
@@ -21,6 +22,7 @@ import { seedLab } from '../lab/seed/seed';
 import { copyBench } from './copy';
 import { growthBench } from './growth';
 import { provisionCloud, seededMailboxes } from './lab';
+import { killWorkers } from './mailferry';
 import { orchestrationBench } from './orchestration';
 import { machine, ratio, renderTable, type BenchReport } from './report';
 import { resumeBench } from './resume';
@@ -33,7 +35,7 @@ interface Options {
   quick: boolean;
   sections: string;
   rounds?: number;
-  offlineimapSequentialRounds: number;
+  offlineimapRounds: number;
   profile: boolean;
   tools?: string;
   rows?: number;
@@ -111,7 +113,7 @@ async function main(o: Options): Promise<void> {
     const rounds = o.rounds ?? (o.quick ? 1 : 3);
     const c = await copyBench(info, boxes, {
       rounds,
-      offlineimapSequentialRounds: Math.min(rounds, o.offlineimapSequentialRounds),
+      offlineimapRounds: Math.min(rounds, o.offlineimapRounds),
       workDir,
       profile: o.profile,
       only: o.tools?.split(',').map((t) => t.trim()),
@@ -143,11 +145,18 @@ async function main(o: Options): Promise<void> {
   log(`wrote ${file}`);
 }
 
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killWorkers();
+    process.exit(130);
+  });
+}
+
 const program = new Command('bench')
   .option('--quick', 'small sizes, one round', false)
   .option('--sections <list>', 'comma-separated sections', SECTIONS.join(','))
   .option('--rounds <n>', 'copy rounds per tool', (v) => Number(v))
-  .option('--offlineimap-sequential-rounds <n>', 'rounds of offlineimap one mailbox after another', (v) => Number(v), 1)
+  .option('--offlineimap-rounds <n>', 'offlineimap runs each way', (v) => Number(v), 1)
   .option('--tools <list>', 'copy section: only these tools (name prefixes)')
   .option('--rows <n>', 'orchestration batch rows', (v) => Number(v))
   .option('--growth <sizes>', 'growth mailbox sizes, comma-separated')
@@ -157,5 +166,6 @@ const program = new Command('bench')
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  killWorkers();
   process.exit(1);
 });
