@@ -1,6 +1,8 @@
 /**
  * Hostile values against a real batch: addresses full of LDAP filter and DN
- * metacharacters, a header-injection attempt in the notification addresses,
+ * metacharacters (refused by the CSV check; through `batch resume --mailbox`,
+ * which skips that check, the directory must escape them), a header-injection
+ * attempt in the notification addresses,
  * path traversal in organisation names, a message the target refuses and a
  * mailbox with more refused messages than the bad-item limit. Each gets its
  * own specific error; every other row of the batch still completes.
