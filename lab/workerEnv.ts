@@ -4,12 +4,13 @@
  * variables itself; see .env.example). Printed as `export` lines by
  * `tsx lab/workerEnv.ts` for shell scripts.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ensureDevCodecKey } from '../shared/codecKey';
 import { readLabInfo, type LabInfo } from './info';
 
 export const LAB_ROUTING_DOMAIN = 'tailspintoys.mail.cloud.test';
-export const STATE_DIR = join(__dirname, '..', '.state');
+/** MAILFERRY_STATE_DIR separates a second instance (the fault suite's) from the shared one */
+export const STATE_DIR = resolve(process.env.MAILFERRY_STATE_DIR || join(__dirname, '..', '.state'));
 
 export function labWorkerEnv(info: LabInfo = readLabInfo()): Record<string, string> {
   const c = info.cloud;

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-state="$root/.state/temporal"
+state="${MAILFERRY_STATE_DIR:-$root/.state}/temporal"  # the same MAILFERRY_STATE_DIR as temporal-up.sh
 pidfile="$state/pid"
 
 log() { echo "temporal-down: $*" >&2; }

@@ -6,6 +6,8 @@
 #   MAILFERRY_TEMPORAL_UI_PORT     Web UI port (default 8233)
 #   MAILFERRY_UI_CODEC_ENDPOINT    codec server the Web UI calls to show decrypted
 #                                  payloads (default http://127.0.0.1:8888; empty = none)
+#   MAILFERRY_STATE_DIR            state directory (default .state); a second server
+#                                  (the fault suite) uses its own
 #   MAILFERRY_TEMPORAL_EXTRA_ARGS  more start-dev flags, word-split, e.g.
 #                                  "--dynamic-config-value limit.historyCount.suggestContinueAsNew=50"
 #
@@ -16,7 +18,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-state="$root/.state/temporal"
+state="${MAILFERRY_STATE_DIR:-$root/.state}/temporal"
 pidfile="$state/pid"
 logfile="$state/server.log"
 port="${MAILFERRY_TEMPORAL_PORT:-7233}"
