@@ -57,6 +57,8 @@ async function main(): Promise<void> {
     activities,
     dataConverter,
     maxConcurrentActivityTaskExecutions: 40,
+    // copy progress (status --watch) comes from heartbeat details: do not hold them back for 24 s
+    maxHeartbeatThrottleInterval: '5 seconds',
     interceptors: { activity: [activityLogging(logger)] },
   });
   logger.info({ taskQueue: env.MAILFERRY_TASK_QUEUE, temporal: env.TEMPORAL_ADDRESS }, 'worker started');
