@@ -61,6 +61,22 @@ async function waitForBatch(session: Session, orgName: string, batch: number): P
   return (await session.client.workflow.getHandle(batchWorkflowId(orgName, batch)).result()) as BatchResult;
 }
 
+/** After a batch starts: say so (unless --json), then wait and print its summary (--wait), or print the start as JSON. */
+async function afterStart(
+  s: Session,
+  started: { batch: number; workflowId: string },
+  opts: { wait?: boolean; json?: boolean },
+  message: string,
+): Promise<void> {
+  if (!opts.json) console.log(message);
+  if (opts.wait) {
+    const result = await waitForBatch(s, org(), started.batch);
+    print(result, opts.json, () => formatStatusLine(result));
+  } else if (opts.json) {
+    console.log(JSON.stringify(started));
+  }
+}
+
 // settings ------------------------------------------------------------------
 const settings = program.command('settings').description('connection settings of the source organisation (kept for every batch)');
 settings
@@ -160,14 +176,12 @@ batch
           completeAfter: opts.completeAfter,
           adaptive: opts.adaptive === undefined ? undefined : { quietSeconds: quietSeconds(opts.adaptive) },
         });
-        if (!opts.json)
-          console.log(`Batch ${started.batch} ${opts.startAfter ? `scheduled for ${opts.startAfter}` : 'started'}: ${started.workflowId}`);
-        if (opts.wait) {
-          const result = await waitForBatch(s, org(), started.batch);
-          print(result, opts.json, () => formatStatusLine(result));
-        } else if (opts.json) {
-          console.log(JSON.stringify(started));
-        }
+        await afterStart(
+          s,
+          started,
+          opts,
+          `Batch ${started.batch} ${opts.startAfter ? `scheduled for ${opts.startAfter}` : 'started'}: ${started.workflowId}`,
+        );
       }),
   );
 batch
@@ -258,13 +272,7 @@ batch
         ? { kind: 'resume' as const, mailboxes: opts.mailbox.map((m) => m.toLowerCase()) }
         : { kind: 'resume' as const, failedOfBatch: pickBatch(state, opts.batch) };
       const started = await startBatch(s, org(), { startedBy: who(), notify: [], source });
-      if (!opts.json) console.log(`Batch ${started.batch} started to resume: ${started.workflowId}`);
-      if (opts.wait) {
-        const result = await waitForBatch(s, org(), started.batch);
-        print(result, opts.json, () => formatStatusLine(result));
-      } else if (opts.json) {
-        console.log(JSON.stringify(started));
-      }
+      await afterStart(s, started, opts, `Batch ${started.batch} started to resume: ${started.workflowId}`);
     }),
   );
 
@@ -277,13 +285,7 @@ batch
   .action((opts: { batch?: number; wait?: boolean; json?: boolean }) =>
     withSession(async (s) => {
       const started = await syncBatch(s, org(), who(), opts.batch);
-      if (!opts.json) console.log(`Batch ${started.batch} started: a delta pass over batch ${started.of} (${started.workflowId})`);
-      if (opts.wait) {
-        const result = await waitForBatch(s, org(), started.batch);
-        print(result, opts.json, () => formatStatusLine(result));
-      } else if (opts.json) {
-        console.log(JSON.stringify(started));
-      }
+      await afterStart(s, started, opts, `Batch ${started.batch} started: a delta pass over batch ${started.of} (${started.workflowId})`);
     }),
   );
 

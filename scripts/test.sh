@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README (and .ci/run): installs what it needs, brings
 # up the lab (seeded) and a Temporal dev server, type-checks, and runs every
-# jest suite against them. Servers it started are stopped at the end unless
-# MAILFERRY_KEEP_SERVERS=1.
+# jest suite against them, then the fault suite (npm run test:faults) on servers
+# of its own. Servers it started are stopped at the end unless MAILFERRY_KEEP_SERVERS=1.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -36,3 +36,13 @@ echo "== type check" >&2
 npx --no-install tsc --noEmit -p .
 echo "== tests" >&2
 npx --no-install jest --runInBand "$@"
+
+# The whole suite (no jest arguments) ends with the fault and abuse suite, which
+# runs on a lab and a Temporal server of its own: free the main ones first.
+if [ $# -eq 0 ]; then
+  cleanup
+  started_lab=0
+  started_temporal=0
+  echo "== fault suite" >&2
+  npm run -s test:faults
+fi

@@ -21,6 +21,7 @@ import {
   TestUsers,
   addCloudMeu,
   type WorkerProcess,
+  waitFor,
 } from './helpers/backbone';
 
 let info: LabInfo;
@@ -63,16 +64,6 @@ async function targetAddressOf(address: string): Promise<string | null> {
 
 async function status(org: string, batch: number): Promise<BatchStatus> {
   return session.client.workflow.getHandle(batchWorkflowId(org, batch)).query(batchStatusQuery);
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 test('a CSV batch provisions, forwards and copies every valid row, reports by e-mail, and rejects invalid rows', async () => {

@@ -22,6 +22,7 @@ import {
   uniqueName,
   type TestUser,
   type WorkerProcess,
+  waitFor,
 } from '../helpers/backbone';
 import type { Locator } from 'playwright-core';
 import { openBrowser, resetArtifacts, startCodecServer, useCodecEndpoint, type Browser, type CodecServerProcess } from './support';
@@ -38,16 +39,6 @@ let org: string;
 let failing: TestUser;
 let migrated: TestUser;
 let browser: Browser | undefined;
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const EVENT_ROW = 'tr[data-testid="event-summary-row"]';
 
@@ -146,7 +137,11 @@ test('an SRE finds the failed mailbox with a query, sees the failed step and why
 
   // what the query matched on, kept current by the mailbox workflow
   await page.getByText('Search Attributes', { exact: true }).click();
-  await textWith(page.locator('main'), ['"MailferryStep": "verifyMeu"', '"MailferryFailureKind": "MEU_NOT_FOUND"', '"MailferryState": "failed"']);
+  await textWith(page.locator('main'), [
+    '"MailferryStep": "verifyMeu"',
+    '"MailferryFailureKind": "MEU_NOT_FOUND"',
+    '"MailferryState": "failed"',
+  ]);
   await browser.screenshot('04-search-attributes');
 });
 

@@ -152,3 +152,14 @@ export async function addCloudMeu(info: LabInfo, address: string): Promise<void>
     await client.unbind();
   }
 }
+
+/** Polls `fn` until it returns something truthy, or fails naming `what`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -34,7 +34,8 @@ export interface TestMailbox {
 
 /** What the row's convertToMailbox step does: the cloud MEU becomes a mailbox its admin can open. */
 async function provisionCloudMailbox(info: LabInfo, address: string, password: string): Promise<void> {
-  const replace = (type: string, value: string) => new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) });
+  const replace = (type: string, value: string) =>
+    new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) });
   await withLdap(info, 'cloud', (client) =>
     client.modify(recipientDn('cloud', address), [replace('mfRecipientType', 'UserMailbox'), replace('userPassword', password)]),
   );

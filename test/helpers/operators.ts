@@ -8,6 +8,8 @@ import { openSession, type Session } from '../../client/connection';
 import { batchStatusQuery, batchWorkflowId, type BatchStatus } from '../../workflows/definitions';
 import { labEnv, startWorker, type WorkerProcess } from './backbone';
 
+export { waitFor } from './backbone';
+
 export interface OwnQueue {
   env: NodeJS.ProcessEnv;
   session: Session;
@@ -33,14 +35,4 @@ export async function ownQueue(prefix: string, overrides: NodeJS.ProcessEnv = {}
 
 export async function batchStatusOf(session: Session, org: string, batch: number): Promise<BatchStatus> {
   return session.client.workflow.getHandle(batchWorkflowId(org, batch)).query(batchStatusQuery);
-}
-
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }

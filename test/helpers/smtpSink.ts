@@ -41,7 +41,8 @@ export async function waitForSinkMessage(info: LabInfo, filter: SinkFilter, time
   for (;;) {
     const [message] = await readSinkMessages(info, filter);
     if (message) return message;
-    if (Date.now() > deadline) throw new Error(`No message matching ${JSON.stringify(filter)} reached the SMTP sink within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`No message matching ${JSON.stringify(filter)} reached the SMTP sink within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
