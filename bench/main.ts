@@ -11,10 +11,11 @@
  *   --tools a,b        copy section: only tools whose name starts with these (e.g. mailferry,mbsync)
  *   --rows N           orchestration batch rows (default 1000; quick 50)
  *   --growth a,b,c     growth sizes (default 1000,10000,50000)
+ *   --render FILE      print the table of an earlier results file (targets re-evaluated) and exit
  *   --profile          node --cpu-prof on the first copy-step run (.state/bench/work/profile/)
  */
 import { Command } from 'commander';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { readLabInfo } from '../lab/info';
@@ -41,6 +42,7 @@ interface Options {
   rows?: number;
   growth?: string;
   setupSeconds: number;
+  render?: string;
 }
 
 function targets(r: BenchReport): BenchReport['targets'] {
@@ -64,7 +66,8 @@ function targets(r: BenchReport): BenchReport['targets'] {
   if (r.growth && r.growth.length > 1) {
     const [first, last] = [r.growth[0], r.growth[r.growth.length - 1]];
     const change = last.messagesPerSecond / first.messagesPerSecond - 1;
-    out.push({ target: `msg/s at ${last.messages} within 20 % of ${first.messages}`, value: `${(change * 100).toFixed(0)} %`, met: Math.abs(change) <= 0.2 });
+    // linear cost means no slow-down; a faster big mailbox only shows the small one's fixed set-up (logins, folder list)
+    out.push({ target: `msg/s at ${last.messages} no more than 20 % below ${first.messages}`, value: `${change >= 0 ? '+' : ''}${(change * 100).toFixed(0)} %`, met: change >= -0.2 });
     const peak = Math.max(...r.growth.map((g) => g.peakRss));
     out.push({ target: 'copier peak RSS ≤ 300 MB (growth)', value: `${(peak / MB).toFixed(0)} MB`, met: peak <= 300 * MB });
   }
@@ -75,6 +78,11 @@ function targets(r: BenchReport): BenchReport['targets'] {
 }
 
 async function main(o: Options): Promise<void> {
+  if (o.render) {
+    const saved = JSON.parse(readFileSync(o.render, 'utf8')) as BenchReport;
+    console.log(renderTable({ ...saved, targets: targets(saved) }));
+    return;
+  }
   const started = Date.now();
   const loadAtStart = loadavg()[0];
   const sections = new Set(o.sections.split(',').map((s) => s.trim()));
@@ -160,6 +168,7 @@ const program = new Command('bench')
   .option('--tools <list>', 'copy section: only these tools (name prefixes)')
   .option('--rows <n>', 'orchestration batch rows', (v) => Number(v))
   .option('--growth <sizes>', 'growth mailbox sizes, comma-separated')
+  .option('--render <file>', 'print the table of a results file')
   .option('--profile', 'CPU-profile the first copy-step run', false)
   .option('--setup-seconds <n>', 'time run.sh spent starting servers (added to the wall time)', (v) => Number(v), 0)
   .action(async (options: Options) => main(options));
