@@ -47,7 +47,9 @@ export const E2E_MAIL = '  of which copyMail (mail only)';
 export async function copyInChild(dir: string, jobs: BenchMailbox[], nodeArgs: string[] = [], checkpointFile?: string) {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const config = join(dir, 'copy.json');
-  writeFileSync(config, JSON.stringify({ jobs: jobs.map((j) => ({ source: j.source, target: j.target })), checkpointFile }), { mode: 0o600 });
+  writeFileSync(config, JSON.stringify({ jobs: jobs.map((j) => ({ source: j.source, target: j.target })), checkpointFile }), {
+    mode: 0o600,
+  });
   const r = await runTimed(process.execPath, [...nodeArgs, '--import', 'tsx', CHILD, config]);
   const line = r.output.split('\n').find((l) => l.startsWith('result '));
   if (r.code !== 0 || !line) throw new Error(`copy child failed (${r.code ?? r.signal}): ${r.output.slice(-2000)}`);
@@ -67,7 +69,11 @@ export interface CopyBenchOptions {
   log: (line: string) => void;
 }
 
-export async function copyBench(info: LabInfo, boxes: BenchMailbox[], o: CopyBenchOptions): Promise<{ runs: ToolRun[]; workerPeakRss: number; workerStartupPeakRss: number; workerIdleRss: number }> {
+export async function copyBench(
+  info: LabInfo,
+  boxes: BenchMailbox[],
+  o: CopyBenchOptions,
+): Promise<{ runs: ToolRun[]; workerPeakRss: number; workerStartupPeakRss: number; workerIdleRss: number }> {
   const addresses = boxes.map((b) => b.address);
   const worker = await startWorker(info);
   const session = await benchSession(info);
@@ -88,7 +94,8 @@ export async function copyBench(info: LabInfo, boxes: BenchMailbox[], o: CopyBen
         const org = await benchOrganisation(session, 'bench-copy', boxes.length);
         const meter = cpuMeter(worker.pid);
         const t = await timedBatch(session, org, csvFor(addresses, 'Bench!Cloud-Pass1'));
-        if (t.result.completed !== boxes.length) throw new Error(`batch ${org}/${t.batch}: ${t.result.completed} of ${boxes.length} rows completed (${t.result.phase})`);
+        if (t.result.completed !== boxes.length)
+          throw new Error(`batch ${org}/${t.batch}: ${t.result.completed} of ${boxes.length} rows completed (${t.result.phase})`);
         return { ms: t.completeMs, cpu: meter(), peakRss: worker.peakRss(), phases: await activitySpans(session, org) };
       },
     },
@@ -166,7 +173,9 @@ export async function copyBench(info: LabInfo, boxes: BenchMailbox[], o: CopyBen
           // the same run's mail part alone: what compares with the peers, which copy no contacts or calendars
           runs.push({ ...run, tool: `${E2E_MAIL}`, ms: run.phases.copyMail, cpu: undefined, peakRss: undefined });
         }
-        o.log(`  round ${round} ${tool.name.padEnd(40)} ${(run.ms / 1000).toFixed(1).padStart(6)} s  ${((messages * 1000) / run.ms).toFixed(0).padStart(5)} msg/s  ${run.verdictText}`);
+        o.log(
+          `  round ${round} ${tool.name.padEnd(40)} ${(run.ms / 1000).toFixed(1).padStart(6)} s  ${((messages * 1000) / run.ms).toFixed(0).padStart(5)} msg/s  ${run.verdictText}`,
+        );
       }
     }
   } finally {

@@ -37,7 +37,9 @@ export async function growthBench(info: LabInfo, sizes: number[], workDir: strin
     const verdict = verdictText(await verifyAll([box]));
     const point = { messages: size, bytes, seedMs, copyMs: r.ms, messagesPerSecond: (size * 1000) / r.ms, peakRss: r.peakRss, verdict };
     points.push(point);
-    log(`  ${String(size).padStart(6)} messages: ${point.messagesPerSecond.toFixed(0)} msg/s, peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB, ${verdict} (verified in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    log(
+      `  ${String(size).padStart(6)} messages: ${point.messagesPerSecond.toFixed(0)} msg/s, peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB, ${verdict} (verified in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
   }
   return points;
 }

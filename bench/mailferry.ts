@@ -147,7 +147,8 @@ export async function timedBatch(session: Session, org: string, csv: string): Pr
 export async function activitySpans(session: Session, org: string): Promise<Record<string, number>> {
   const spans = new Map<string, { start: number; end: number }>();
   await new Promise((r) => setTimeout(r, 1000)); // visibility catches up with the last closes
-  const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+  const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+    Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
   for await (const wf of session.client.workflow.list({ query: `MailferryOrg = '${org}'` })) {
     const history = await session.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
     const started = new Map<string, { type: string; at: number }>();

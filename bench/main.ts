@@ -52,27 +52,63 @@ function targets(r: BenchReport): BenchReport['targets'] {
   const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}×`);
   if (r.copy) {
     const verifiedNote = (t: typeof mbsync) => (t && t.verified === 0 ? ` (${t.tool} never verified)` : '');
-    out.push({ target: 'mailferry ≥ 1.0× mbsync (5 at once, msg/s): copy step', value: x(ratio(step, mbsync)) + verifiedNote(mbsync), met: ratio(step, mbsync) === null ? null : ratio(step, mbsync)! >= 1 });
-    out.push({ target: 'mailferry ≥ 1.0× mbsync (5 at once, msg/s): whole batch', value: x(ratio(e2e, mbsync)), met: ratio(e2e, mbsync) === null ? null : ratio(e2e, mbsync)! >= 1 });
-    out.push({ target: 'mailferry ≥ 5× offlineimap (5 at once): copy step', value: x(ratio(step, offline)) + verifiedNote(offline), met: ratio(step, offline) === null ? null : ratio(step, offline)! >= 5 });
-    out.push({ target: 'mailferry ≥ 5× offlineimap (5 at once): whole batch', value: x(ratio(e2e, offline)), met: ratio(e2e, offline) === null ? null : ratio(e2e, offline)! >= 5 });
-    out.push({ target: 'worker peak RSS ≤ 300 MB (5 mailboxes, 10–25 MB messages)', value: `${(r.copy.workerPeakRss / MB).toFixed(0)} MB`, met: r.copy.workerPeakRss <= 300 * MB });
+    out.push({
+      target: 'mailferry ≥ 1.0× mbsync (5 at once, msg/s): copy step',
+      value: x(ratio(step, mbsync)) + verifiedNote(mbsync),
+      met: ratio(step, mbsync) === null ? null : ratio(step, mbsync)! >= 1,
+    });
+    out.push({
+      target: 'mailferry ≥ 1.0× mbsync (5 at once, msg/s): whole batch',
+      value: x(ratio(e2e, mbsync)),
+      met: ratio(e2e, mbsync) === null ? null : ratio(e2e, mbsync)! >= 1,
+    });
+    out.push({
+      target: 'mailferry ≥ 5× offlineimap (5 at once): copy step',
+      value: x(ratio(step, offline)) + verifiedNote(offline),
+      met: ratio(step, offline) === null ? null : ratio(step, offline)! >= 5,
+    });
+    out.push({
+      target: 'mailferry ≥ 5× offlineimap (5 at once): whole batch',
+      value: x(ratio(e2e, offline)),
+      met: ratio(e2e, offline) === null ? null : ratio(e2e, offline)! >= 5,
+    });
+    out.push({
+      target: 'worker peak RSS ≤ 300 MB (5 mailboxes, 10–25 MB messages)',
+      value: `${(r.copy.workerPeakRss / MB).toFixed(0)} MB`,
+      met: r.copy.workerPeakRss <= 300 * MB,
+    });
   }
   if (r.orchestration) {
     const o = r.orchestration;
-    out.push({ target: `${o.rows} rows to Migration Complete ≤ 60 s`, value: `${(o.completeMs / 1000).toFixed(1)} s, ${o.failed} failed`, met: o.completeMs <= 60_000 && o.failed === 0 });
-    out.push({ target: 'worker peak RSS ≤ 300 MB (orchestration)', value: `${(o.workerPeakRss / MB).toFixed(0)} MB`, met: o.workerPeakRss <= 300 * MB });
+    out.push({
+      target: `${o.rows} rows to Migration Complete ≤ 60 s`,
+      value: `${(o.completeMs / 1000).toFixed(1)} s, ${o.failed} failed`,
+      met: o.completeMs <= 60_000 && o.failed === 0,
+    });
+    out.push({
+      target: 'worker peak RSS ≤ 300 MB (orchestration)',
+      value: `${(o.workerPeakRss / MB).toFixed(0)} MB`,
+      met: o.workerPeakRss <= 300 * MB,
+    });
   }
   if (r.growth && r.growth.length > 1) {
     const [first, last] = [r.growth[0], r.growth[r.growth.length - 1]];
     const change = last.messagesPerSecond / first.messagesPerSecond - 1;
     // linear cost means no slow-down; a faster big mailbox only shows the small one's fixed set-up (logins, folder list)
-    out.push({ target: `msg/s at ${last.messages} no more than 20 % below ${first.messages}`, value: `${change >= 0 ? '+' : ''}${(change * 100).toFixed(0)} %`, met: change >= -0.2 });
+    out.push({
+      target: `msg/s at ${last.messages} no more than 20 % below ${first.messages}`,
+      value: `${change >= 0 ? '+' : ''}${(change * 100).toFixed(0)} %`,
+      met: change >= -0.2,
+    });
     const peak = Math.max(...r.growth.map((g) => g.peakRss));
     out.push({ target: 'copier peak RSS ≤ 300 MB (growth)', value: `${(peak / MB).toFixed(0)} MB`, met: peak <= 300 * MB });
   }
   if (r.resume) {
-    out.push({ target: 're-transfer after SIGKILL ≤ one checkpoint window', value: `${r.resume.reTransferred} messages (window ${r.resume.checkpointWindow.messages})`, met: r.resume.reTransferred <= r.resume.checkpointWindow.messages && r.resume.verdict === 'verified' });
+    out.push({
+      target: 're-transfer after SIGKILL ≤ one checkpoint window',
+      value: `${r.resume.reTransferred} messages (window ${r.resume.checkpointWindow.messages})`,
+      met: r.resume.reTransferred <= r.resume.checkpointWindow.messages && r.resume.verdict === 'verified',
+    });
   }
   return out;
 }
@@ -86,8 +122,12 @@ async function main(o: Options): Promise<void> {
   const started = Date.now();
   const loadAtStart = loadavg()[0];
   const sections = new Set(o.sections.split(',').map((s) => s.trim()));
-  for (const s of sections) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown section "${s}" (one of ${SECTIONS.join(', ')})`);
-  const date = new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  for (const s of sections)
+    if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown section "${s}" (one of ${SECTIONS.join(', ')})`);
+  const date = new Date()
+    .toISOString()
+    .replace(/:/g, '-')
+    .replace(/\.\d+Z$/, 'Z');
   const resultsDir = join(__dirname, 'results');
   const workDir = join(process.env.MAILFERRY_STATE_DIR ?? join(__dirname, '..', '.state', 'bench'), 'work');
   mkdirSync(workDir, { recursive: true, mode: 0o700 });
@@ -98,7 +138,10 @@ async function main(o: Options): Promise<void> {
   const seedStarted = Date.now();
   const info = await seedLab(readLabInfo(), 42, profile, () => undefined);
   const boxes = seededMailboxes(info);
-  await provisionCloud(info, boxes.map((b) => b.address));
+  await provisionCloud(
+    info,
+    boxes.map((b) => b.address),
+  );
   const report: BenchReport = {
     date,
     machine: machine(),
@@ -127,7 +170,13 @@ async function main(o: Options): Promise<void> {
       only: o.tools?.split(',').map((t) => t.trim()),
       log,
     });
-    report.copy = { tools: summarise(c.runs), workerPeakRss: c.workerPeakRss, workerStartupPeakRss: c.workerStartupPeakRss, workerIdleRss: c.workerIdleRss, runs: c.runs };
+    report.copy = {
+      tools: summarise(c.runs),
+      workerPeakRss: c.workerPeakRss,
+      workerStartupPeakRss: c.workerStartupPeakRss,
+      workerIdleRss: c.workerIdleRss,
+      runs: c.runs,
+    };
   }
   if (sections.has('orchestration')) {
     log('2. orchestration');
@@ -135,7 +184,12 @@ async function main(o: Options): Promise<void> {
   }
   if (sections.has('growth')) {
     log('3. growth');
-    report.growth = await growthBench(info, o.growth ? o.growth.split(',').map(Number) : o.quick ? [200, 1000] : [1000, 10_000, 50_000], workDir, log);
+    report.growth = await growthBench(
+      info,
+      o.growth ? o.growth.split(',').map(Number) : o.quick ? [200, 1000] : [1000, 10_000, 50_000],
+      workDir,
+      log,
+    );
   }
   if (sections.has('resume')) {
     log('5. resume');

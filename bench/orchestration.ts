@@ -36,7 +36,8 @@ export interface OrchestrationResult {
 
 async function countHistory(client: Client, org: string, batchId: string) {
   const executions: Array<{ workflowId: string; runId: string }> = [];
-  for await (const wf of client.workflow.list({ query: `MailferryOrg = '${org}'` })) executions.push({ workflowId: wf.workflowId, runId: wf.runId });
+  for await (const wf of client.workflow.list({ query: `MailferryOrg = '${org}'` }))
+    executions.push({ workflowId: wf.workflowId, runId: wf.runId });
   const counts: Array<{ batch: boolean; events: number }> = [];
   let next = 0;
   await Promise.all(
@@ -55,7 +56,12 @@ async function countHistory(client: Client, org: string, batchId: string) {
   };
 }
 
-export async function orchestrationBench(info: LabInfo, rows: number, concurrency: number, log: (line: string) => void): Promise<OrchestrationResult> {
+export async function orchestrationBench(
+  info: LabInfo,
+  rows: number,
+  concurrency: number,
+  log: (line: string) => void,
+): Promise<OrchestrationResult> {
   const password = 'Bench!Row-Pass1';
   // createOrgUser, measured on a few users: it waits for Dovecot's passwd-file reload each time
   const probe = ['orch-probe-1', 'orch-probe-2', 'orch-probe-3'].map((l) => `${l}@tailspintoys.com`);

@@ -25,7 +25,9 @@ export interface BenchReport {
 
 function version(cmd: string, args: string[]): string {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0].trim();
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      .split('\n')[0]
+      .trim();
   } catch {
     return 'unknown';
   }
@@ -59,14 +61,20 @@ export function renderTable(r: BenchReport): string {
   const m = r.machine;
   out.push(`mailferry bench ${r.date} (${r.mode}) on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, ${m.os}, Node ${m.node}`);
   out.push(`  peers: ${m.mbsync}, offlineimap ${m.offlineimap}; servers: Dovecot ${m.dovecot} (both sides, loopback)`);
-  out.push(`  data: ${r.seed.mailboxes} mailboxes, ${r.seed.messages} messages, ${fmt(r.seed.bytes / MB)} MB (seed profile ${r.seed.profile}, seeded in ${fmt(r.seed.seconds, 1)} s)`);
+  out.push(
+    `  data: ${r.seed.mailboxes} mailboxes, ${r.seed.messages} messages, ${fmt(r.seed.bytes / MB)} MB (seed profile ${r.seed.profile}, seeded in ${fmt(r.seed.seconds, 1)} s)`,
+  );
   if (r.copy) {
     const base = r.copy.tools.find((t) => t.tool.startsWith('mbsync, 5'));
     out.push('');
     out.push('1. Copy throughput (target emptied before each run; median of verified runs, or of all finished runs when none verified)');
-    out.push(`   ${pad('tool', 42)}${lpad('runs', 5)}${lpad('ok', 4)}${lpad('median s', 10)}${lpad('msg/s', 7)}${lpad('MB/s', 6)}${lpad('÷mbsync∥', 9)}  ${pad('CPU s client/source/target', 27)}${lpad('RSS MB', 7)}  verification`);
+    out.push(
+      `   ${pad('tool', 42)}${lpad('runs', 5)}${lpad('ok', 4)}${lpad('median s', 10)}${lpad('msg/s', 7)}${lpad('MB/s', 6)}${lpad('÷mbsync∥', 9)}  ${pad('CPU s client/source/target', 27)}${lpad('RSS MB', 7)}  verification`,
+    );
     for (const t of r.copy.tools) {
-      const cpu = t.cpuMs ? `${fmt(t.cpuMs.client / 1000, 1)} / ${fmt(t.cpuMs.sourceServer / 1000, 1)} / ${fmt(t.cpuMs.targetServer / 1000, 1)}` : '-';
+      const cpu = t.cpuMs
+        ? `${fmt(t.cpuMs.client / 1000, 1)} / ${fmt(t.cpuMs.sourceServer / 1000, 1)} / ${fmt(t.cpuMs.targetServer / 1000, 1)}`
+        : '-';
       const median = t.medianMs ?? t.medianMsAll;
       out.push(
         `   ${pad(t.tool, 42)}${lpad(String(t.runs), 5)}${lpad(String(t.verified), 4)}${lpad(fmt(median === null ? null : median / 1000, 1) + (t.medianMs === null ? '*' : ''), 10)}` +
@@ -74,34 +82,54 @@ export function renderTable(r: BenchReport): string {
       );
     }
     out.push('   * no verified run: the time shown is of runs that failed verification');
-    out.push(`   worker peak RSS during the end-to-end batches: ${fmt(r.copy.workerPeakRss / MB)} MB (idle after start ${fmt(r.copy.workerIdleRss / MB)} MB; start-up peak, bundling workflows, ${fmt(r.copy.workerStartupPeakRss / MB)} MB)`);
+    out.push(
+      `   worker peak RSS during the end-to-end batches: ${fmt(r.copy.workerPeakRss / MB)} MB (idle after start ${fmt(r.copy.workerIdleRss / MB)} MB; start-up peak, bundling workflows, ${fmt(r.copy.workerStartupPeakRss / MB)} MB)`,
+    );
   }
   if (r.orchestration) {
     const o = r.orchestration;
     out.push('');
     out.push(`2. Orchestration: ${o.rows}-row batch, 1 small message per mailbox, concurrency ${o.concurrency}`);
-    out.push(`   Mailboxes Ready ${fmt(o.readyMs === null ? null : o.readyMs / 1000, 1)} s, Migration Complete ${fmt(o.completeMs / 1000, 1)} s, ${fmt(o.rowsPerSecond, 1)} rows/s; ${o.completed} completed, ${o.failed} failed`);
-    out.push(`   history: ${fmt(o.historyEvents.perRow, 1)} events per row (batch ${o.historyEvents.batch} in ${o.executions.batch} run(s), children ${o.historyEvents.children} in ${o.executions.children} runs; largest run ${o.historyEvents.largestRun}); continue-as-new: ${o.continuedAsNew ? 'yes' : 'no'}`);
-    out.push(`   CPU s during the batch: ${Object.entries(o.cpuMs).map(([k, v]) => `${k} ${fmt(v / 1000, 1)}`).join(', ')}`);
-    out.push(`   users: createOrgUser ${fmt(o.createOrgUserMsEach / 1000, 2)} s each → bulk helper: ${o.rows} in ${fmt(o.bulkCreateMs / 1000, 1)} s; worker peak RSS ${fmt(o.workerPeakRss / MB)} MB (idle ${fmt(o.workerIdleRss / MB)} MB, start-up peak ${fmt(o.workerStartupPeakRss / MB)} MB)`);
+    out.push(
+      `   Mailboxes Ready ${fmt(o.readyMs === null ? null : o.readyMs / 1000, 1)} s, Migration Complete ${fmt(o.completeMs / 1000, 1)} s, ${fmt(o.rowsPerSecond, 1)} rows/s; ${o.completed} completed, ${o.failed} failed`,
+    );
+    out.push(
+      `   history: ${fmt(o.historyEvents.perRow, 1)} events per row (batch ${o.historyEvents.batch} in ${o.executions.batch} run(s), children ${o.historyEvents.children} in ${o.executions.children} runs; largest run ${o.historyEvents.largestRun}); continue-as-new: ${o.continuedAsNew ? 'yes' : 'no'}`,
+    );
+    out.push(
+      `   CPU s during the batch: ${Object.entries(o.cpuMs)
+        .map(([k, v]) => `${k} ${fmt(v / 1000, 1)}`)
+        .join(', ')}`,
+    );
+    out.push(
+      `   users: createOrgUser ${fmt(o.createOrgUserMsEach / 1000, 2)} s each → bulk helper: ${o.rows} in ${fmt(o.bulkCreateMs / 1000, 1)} s; worker peak RSS ${fmt(o.workerPeakRss / MB)} MB (idle ${fmt(o.workerIdleRss / MB)} MB, start-up peak ${fmt(o.workerStartupPeakRss / MB)} MB)`,
+    );
   }
   if (r.growth) {
     out.push('');
     out.push('3. Growth: one mailbox of small messages, copy step alone');
     for (const g of r.growth) {
-      out.push(`   ${lpad(String(g.messages), 6)} messages ${lpad(fmt(g.bytes / MB), 5)} MB: ${lpad(fmt(g.copyMs / 1000, 1), 6)} s, ${lpad(fmt(g.messagesPerSecond), 5)} msg/s, copier peak RSS ${lpad(fmt(g.peakRss / MB), 4)} MB, ${g.verdict}`);
+      out.push(
+        `   ${lpad(String(g.messages), 6)} messages ${lpad(fmt(g.bytes / MB), 5)} MB: ${lpad(fmt(g.copyMs / 1000, 1), 6)} s, ${lpad(fmt(g.messagesPerSecond), 5)} msg/s, copier peak RSS ${lpad(fmt(g.peakRss / MB), 4)} MB, ${g.verdict}`,
+      );
     }
   }
   if (r.resume) {
     const s = r.resume;
     out.push('');
-    out.push(`5. Resume: copy of ${s.mailbox} (${s.messages} messages) SIGKILLed after ${s.checkpointsBeforeKill} checkpoints with ${s.onTargetWhenKilled} on the target`);
-    out.push(`   resumed run: ${s.resumedCopied} copied, ${s.resumedExisting} found already there; re-transferred ${s.reTransferred} (window ${s.checkpointWindow.messages} messages / ${fmt(s.checkpointWindow.bytes / MB)} MB); ${s.verdict}`);
+    out.push(
+      `5. Resume: copy of ${s.mailbox} (${s.messages} messages) SIGKILLed after ${s.checkpointsBeforeKill} checkpoints with ${s.onTargetWhenKilled} on the target`,
+    );
+    out.push(
+      `   resumed run: ${s.resumedCopied} copied, ${s.resumedExisting} found already there; re-transferred ${s.reTransferred} (window ${s.checkpointWindow.messages} messages / ${fmt(s.checkpointWindow.bytes / MB)} MB); ${s.verdict}`,
+    );
   }
   out.push('');
   out.push('Targets');
   for (const t of r.targets) out.push(`   ${t.met === null ? '?' : t.met ? '✓' : '✗'} ${pad(t.target, 58)} ${t.value}`);
   out.push('');
-  out.push(`Bench wall time ${fmt(r.wallSeconds / 60, 1)} min (servers ${fmt(r.setupSeconds)} s + runs); load average ${fmt(r.load.start, 1)} at start, ${fmt(r.load.end, 1)} at end on ${m.cpus} CPUs`);
+  out.push(
+    `Bench wall time ${fmt(r.wallSeconds / 60, 1)} min (servers ${fmt(r.setupSeconds)} s + runs); load average ${fmt(r.load.start, 1)} at start, ${fmt(r.load.end, 1)} at end on ${m.cpus} CPUs`,
+  );
   return out.join('\n');
 }

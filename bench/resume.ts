@@ -45,7 +45,9 @@ async function countMessages(endpoint: ImapEndpoint): Promise<number> {
 
 function killAfter(config: string, checkpoints: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'copyChild.ts'), config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'copyChild.ts'), config], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let seen = 0;
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -53,7 +55,9 @@ function killAfter(config: string, checkpoints: number): Promise<number> {
       if (line.startsWith('checkpoint ') && ++seen === checkpoints) child.kill('SIGKILL');
     });
     child.on('error', reject);
-    child.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve(seen) : reject(new Error(`copy ended before the kill (${code}): ${stderr}`))));
+    child.on('close', (code, signal) =>
+      signal === 'SIGKILL' ? resolve(seen) : reject(new Error(`copy ended before the kill (${code}): ${stderr}`)),
+    );
   });
 }
 

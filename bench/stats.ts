@@ -44,7 +44,9 @@ export function summarise(runs: ToolRun[]): ToolSummary[] {
       medianMsAll: msAll,
       messagesPerSecond: rateMs ? (messages * 1000) / rateMs : null,
       megabytesPerSecond: rateMs ? bytes / 2 ** 20 / (rateMs / 1000) : null,
-      cpuMs: counted.some((r) => r.cpu) ? { client: cpu('client'), sourceServer: cpu('sourceServer'), targetServer: cpu('targetServer') } : null,
+      cpuMs: counted.some((r) => r.cpu)
+        ? { client: cpu('client'), sourceServer: cpu('sourceServer'), targetServer: cpu('targetServer') }
+        : null,
       peakRss: median(counted.filter((r) => r.peakRss).map((r) => r.peakRss!)),
       verdict: verdicts.join(' | '),
     };

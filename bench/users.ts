@@ -18,7 +18,9 @@ import { createDirectoryEntries } from '../lab/users';
 /** A small plain-text message (~1.5 KB), deterministic in (address, index). */
 export function smallMessage(address: string, index: number): MaildirMessage {
   const date = new Date(Date.UTC(2024, 0, 1) + index * 61_000);
-  const body = Array.from({ length: 20 }, (_, i) => `Line ${i + 1} of message ${index} for ${address}: the quick brown fox jumps.`).join('\n');
+  const body = Array.from({ length: 20 }, (_, i) => `Line ${i + 1} of message ${index} for ${address}: the quick brown fox jumps.`).join(
+    '\n',
+  );
   const text = [
     `From: Bench Sender <sender-${index % 97}@example.test>`,
     `To: <${address}>`,
@@ -52,9 +54,11 @@ export async function writeSmallMessages(address: string, count: number): Promis
 
 async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
 }
 
 /**
@@ -70,6 +74,9 @@ export async function createUsersInBulk(info: LabInfo, addresses: string[], pass
   });
   const logins = addresses.map((user) => ({ user, line: passwdLine(user, password, mailHome('onprem', user)) }));
   await upsertUsers(paths.dovecot('onprem').users, logins);
-  await upsertUsers(paths.radicale('onprem').htpasswd, addresses.map((user) => ({ user, line: `${user}:${password}` })));
+  await upsertUsers(
+    paths.radicale('onprem').htpasswd,
+    addresses.map((user) => ({ user, line: `${user}:${password}` })),
+  );
   await waitUntilReloadable();
 }

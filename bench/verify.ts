@@ -22,7 +22,13 @@ const KEYWORDS_ONLY = /^flags \[[^\]]*\] on the source, \[[^\]]*\] on the target
 
 function keywordOnly(reason: string): boolean {
   if (!KEYWORDS_ONLY.test(reason)) return false;
-  const [src, tgt] = [...reason.matchAll(/\[([^\]]*)\]/g)].map((m) => m[1].split(' ').filter((f) => f.startsWith('\\')).sort().join(' '));
+  const [src, tgt] = [...reason.matchAll(/\[([^\]]*)\]/g)].map((m) =>
+    m[1]
+      .split(' ')
+      .filter((f) => f.startsWith('\\'))
+      .sort()
+      .join(' '),
+  );
   return src === tgt;
 }
 
@@ -41,6 +47,8 @@ export async function verifyAll(boxes: BenchMailbox[], ignoreHeaderPrefixes: str
 
 export function verdictText(v: Verdict): string {
   if (v.ok) return 'verified';
-  const parts = [v.missing && `${v.missing} missing`, v.extra && `${v.extra} extra`, v.different && `${v.different} different`].filter(Boolean);
+  const parts = [v.missing && `${v.missing} missing`, v.extra && `${v.extra} extra`, v.different && `${v.different} different`].filter(
+    Boolean,
+  );
   return `FAILED: ${parts.join(', ')}${v.keywordsOnly ? ` (${v.keywordsOnly} only lost keywords)` : ''}`;
 }
