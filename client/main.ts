@@ -92,6 +92,7 @@ settings
   .option('--rpc-proxy <fqdn>', 'manual mode: the RPC proxy server FQDN')
   .option('--imap <host:port>', 'source IMAP endpoint')
   .option('--imap-tls', 'use implicit TLS for IMAP')
+  .option('--allow-plaintext', 'allow passwords without TLS to servers other than this machine (IMAP, LDAP, DAV): an explicit choice')
   .option('--master-user <name>', 'login that has Full Access to every mailbox (default: --username)')
   .option('--ldap-url <url>', 'source directory URL')
   .option('--ldap-base-dn <dn>', 'source directory base DN')

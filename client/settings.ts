@@ -25,6 +25,7 @@ export const settingsOptionsSchema = z.object({
   rpcProxy: z.string().optional(),
   imap: hostPort.optional(),
   imapTls: z.boolean().default(false),
+  allowPlaintext: z.boolean().default(false),
   masterUser: z.string().optional(),
   ldapUrl: z.string().url().optional(),
   ldapBaseDn: z.string().optional(),
@@ -106,18 +107,20 @@ export function buildSettings(raw: SettingsOptions, session: Session): Connectio
     rpcProxyServer: o.rpcProxy,
     maxConcurrentMailboxes: o.maxConcurrent,
     source: {
-      imap: { host, port: Number(port), secure: o.imapTls },
+      imap: { host, port: Number(port), secure: o.imapTls, allowPlaintext: o.allowPlaintext },
       masterUser: o.masterUser ?? required(o.username, '--username'),
       directory: {
         url: required(o.ldapUrl, '--ldap-url'),
         baseDn: required(o.ldapBaseDn, '--ldap-base-dn'),
         bindDn: required(o.ldapBindDn, '--ldap-bind-dn'),
         password: o.ldapPasswordEnv ? seal(secretFromEnv(o.ldapPasswordEnv, 'directory password')) : undefined,
+        allowPlaintext: o.allowPlaintext,
       },
       dav: {
         url: required(o.davUrl, '--dav-url'),
         user: o.davUser ?? required(o.username, '--username'),
         password: o.davPasswordEnv ? seal(secretFromEnv(o.davPasswordEnv, 'CalDAV/CardDAV password')) : undefined,
+        allowPlaintext: o.allowPlaintext,
       },
     },
   };

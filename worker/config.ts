@@ -34,12 +34,16 @@ export const workerEnvSchema = z.object({
   MAILFERRY_CLOUD_DAV_URL: z.string().url(),
   MAILFERRY_CLOUD_DAV_USER: z.string().min(1),
   MAILFERRY_CLOUD_DAV_PASSWORD: z.string().min(1),
+  /** consent to send the cloud passwords without TLS to hosts other than this machine */
+  MAILFERRY_CLOUD_ALLOW_PLAINTEXT: bool.default(false),
 
   MAILFERRY_SMTP_HOST: z.string().min(1),
   MAILFERRY_SMTP_PORT: port,
   MAILFERRY_SMTP_SECURE: bool.default(false),
   MAILFERRY_SMTP_USER: z.string().optional(),
   MAILFERRY_SMTP_PASSWORD: z.string().optional(),
+  /** consent to log in to a remote SMTP server that offers no TLS */
+  MAILFERRY_SMTP_ALLOW_PLAINTEXT: bool.default(false),
 });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

@@ -20,6 +20,7 @@ export function createConnectors(env: WorkerEnv, secrets: SecretBox, client: Cli
         suffix: settings.source.directory.baseDn,
         bindDn: settings.source.directory.bindDn,
         password: secrets.unseal(settings.source.directory.password ?? settings.password),
+        allowPlaintext: settings.source.directory.allowPlaintext,
       }),
     cloudDirectory: () =>
       createCloudDirectory({
@@ -28,6 +29,7 @@ export function createConnectors(env: WorkerEnv, secrets: SecretBox, client: Cli
         bindDn: env.MAILFERRY_CLOUD_LDAP_BIND_DN,
         password: env.MAILFERRY_CLOUD_LDAP_PASSWORD,
         routingDomain: env.MAILFERRY_CLOUD_ROUTING_DOMAIN,
+        allowPlaintext: env.MAILFERRY_CLOUD_ALLOW_PLAINTEXT,
       }),
     sourceImap: (settings, address) => ({
       ...settings.source.imap,
@@ -40,13 +42,20 @@ export function createConnectors(env: WorkerEnv, secrets: SecretBox, client: Cli
       secure: env.MAILFERRY_CLOUD_IMAP_SECURE,
       user: `${address}*${env.MAILFERRY_CLOUD_IMAP_MASTER_USER}`,
       password: env.MAILFERRY_CLOUD_IMAP_PASSWORD,
+      allowPlaintext: env.MAILFERRY_CLOUD_ALLOW_PLAINTEXT,
     }),
     sourceDav: (settings) => ({
       url: settings.source.dav.url,
       user: settings.source.dav.user,
       password: secrets.unseal(settings.source.dav.password ?? settings.password),
+      allowPlaintext: settings.source.dav.allowPlaintext,
     }),
-    targetDav: () => ({ url: env.MAILFERRY_CLOUD_DAV_URL, user: env.MAILFERRY_CLOUD_DAV_USER, password: env.MAILFERRY_CLOUD_DAV_PASSWORD }),
+    targetDav: () => ({
+      url: env.MAILFERRY_CLOUD_DAV_URL,
+      user: env.MAILFERRY_CLOUD_DAV_USER,
+      password: env.MAILFERRY_CLOUD_DAV_PASSWORD,
+      allowPlaintext: env.MAILFERRY_CLOUD_ALLOW_PLAINTEXT,
+    }),
     mail: createMailCopier(),
     dav: createDavCopier(),
     mailer: createReportMailer({
@@ -55,6 +64,7 @@ export function createConnectors(env: WorkerEnv, secrets: SecretBox, client: Cli
       secure: env.MAILFERRY_SMTP_SECURE,
       user: env.MAILFERRY_SMTP_USER,
       password: env.MAILFERRY_SMTP_PASSWORD,
+      allowPlaintext: env.MAILFERRY_SMTP_ALLOW_PLAINTEXT,
     }),
     ledger: createTemporalLedger(client),
   };

@@ -52,8 +52,9 @@ export interface ConnectionSettings {
     imap: Endpoint & { allowPlaintext?: boolean };
     /** the Dovecot master-user login of the admin, used as `<mailbox>*<masterUser>` */
     masterUser: string;
-    directory: { url: string; baseDn: string; bindDn: string; password?: Sealed };
-    dav: { url: string; user: string; password?: Sealed };
+    /** allowPlaintext: the admin's explicit consent to send a password without TLS to a host other than this machine */
+    directory: { url: string; baseDn: string; bindDn: string; password?: Sealed; allowPlaintext?: boolean };
+    dav: { url: string; user: string; password?: Sealed; allowPlaintext?: boolean };
   };
   maxConcurrentMailboxes: number;
 }

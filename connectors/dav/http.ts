@@ -6,6 +6,7 @@
  */
 import { davRequest, getBasicAuthHeaders, propfind, type DAVResponse } from 'tsdav';
 import { MailferryError } from '../../shared/errors';
+import { assertUrlAllowsPassword } from '../../shared/transport';
 import type { DavEndpoint } from './types';
 
 export type DavProps = Record<string, unknown>;
@@ -17,7 +18,13 @@ export interface DavHttp {
   /** responses of a PROPFIND; a missing resource yields `[]` */
   propfind(url: string, depth: '0' | '1', props: DavProps): Promise<DAVResponse[]>;
   /** REPORT, MKCOL or MKCALENDAR with a body built the tsdav way (none for a plain MKCOL) */
-  request(url: string, method: 'REPORT' | 'MKCOL' | 'MKCALENDAR', body: Record<string, unknown> | undefined, namespace: string, depth?: '1'): Promise<DAVResponse[]>;
+  request(
+    url: string,
+    method: 'REPORT' | 'MKCOL' | 'MKCALENDAR',
+    body: Record<string, unknown> | undefined,
+    namespace: string,
+    depth?: '1',
+  ): Promise<DAVResponse[]>;
   /** creates `url` unless something already exists there; false when it did */
   putNew(url: string, data: string, contentType: string): Promise<boolean>;
 }
@@ -25,7 +32,11 @@ export interface DavHttp {
 function rejectStatus(endpoint: DavEndpoint, url: string, status: number, statusText: string): never {
   const where = `${url} (as ${endpoint.user})`;
   if (status === 401) throw new MailferryError('AUTH_FAILED', `The DAV server refused the credentials for ${where}.`);
-  if (status === 403) throw new MailferryError('AUTH_FAILED', `The DAV server denied access to ${where}: the user needs read/write rights on every mailbox's collections.`);
+  if (status === 403)
+    throw new MailferryError(
+      'AUTH_FAILED',
+      `The DAV server denied access to ${where}: the user needs read/write rights on every mailbox's collections.`,
+    );
   throw new MailferryError('COPY_FAILED', `The DAV server answered ${status} ${statusText} for ${where}.`, { permanent: status < 500 });
 }
 
@@ -34,13 +45,17 @@ export function createDavHttp(endpoint: DavEndpoint): DavHttp {
   const headers = getBasicAuthHeaders({ username: endpoint.user, password: endpoint.password });
 
   async function reachable<T>(url: string, call: () => Promise<T>): Promise<T> {
+    assertUrlAllowsPassword(url, `the CalDAV/CardDAV password of ${endpoint.user}`, endpoint.allowPlaintext, 'use https://');
     try {
       return await call();
     } catch (error) {
       // fetch rejects only for transport failures, as a TypeError whose cause holds the socket error
       const { name, cause } = (error ?? {}) as { name?: unknown; cause?: { message?: unknown; code?: unknown } };
       if (name !== 'TypeError' || cause === undefined) throw error;
-      throw new MailferryError('CONNECTION_FAILED', `Cannot reach the DAV server at ${url} (${String(cause.code ?? cause.message)}).`, { permanent: false, cause: error });
+      throw new MailferryError('CONNECTION_FAILED', `Cannot reach the DAV server at ${url} (${String(cause.code ?? cause.message)}).`, {
+        permanent: false,
+        cause: error,
+      });
     }
   }
 
@@ -60,10 +75,20 @@ export function createDavHttp(endpoint: DavEndpoint): DavHttp {
     absolute: (href) => new URL(href, root).href,
     propfind: (url, depth, props) => reachable(url, async () => checked(url, await propfind({ url, depth, props, headers }), true)),
     request: (url, method, body, namespace, depth) =>
-      reachable(url, async () => checked(url, await davRequest({ url, init: { method, namespace, body, headers: { ...headers, ...(depth ? { depth } : {}) } } }), false)),
+      reachable(url, async () =>
+        checked(
+          url,
+          await davRequest({ url, init: { method, namespace, body, headers: { ...headers, ...(depth ? { depth } : {}) } } }),
+          false,
+        ),
+      ),
     putNew: (url, data, contentType) =>
       reachable(url, async () => {
-        const response = await fetch(url, { method: 'PUT', body: data, headers: { ...headers, 'Content-Type': contentType, 'If-None-Match': '*' } });
+        const response = await fetch(url, {
+          method: 'PUT',
+          body: data,
+          headers: { ...headers, 'Content-Type': contentType, 'If-None-Match': '*' },
+        });
         await response.arrayBuffer();
         if (response.status === 412) return false;
         if (!response.ok) rejectStatus(endpoint, url, response.status, response.statusText);

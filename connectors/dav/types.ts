@@ -5,6 +5,8 @@ export interface DavEndpoint {
   url: string;
   user: string;
   password: string;
+  /** allow http:// (no TLS) to a host other than this machine */
+  allowPlaintext?: boolean;
 }
 
 export interface DavCopyResult {

@@ -5,12 +5,15 @@
  */
 import { Client, InvalidCredentialsError, type Change, type Entry, type Filter } from 'ldapts';
 import { MailferryError } from '../../shared/errors';
+import { assertUrlAllowsPassword } from '../../shared/transport';
 
 export interface DirectoryConfig {
   url: string;
   suffix: string;
   bindDn: string;
   password: string;
+  /** allow ldap:// (no TLS) to a host other than this machine */
+  allowPlaintext?: boolean;
 }
 
 export interface LdapSession {
@@ -19,7 +22,16 @@ export interface LdapSession {
   close(): Promise<void>;
 }
 
-const TRANSIENT_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const TRANSIENT_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 // duck-typed, not `instanceof Error`: socket errors may come from another realm (Node internals under a vm, e.g. jest)
 function isTransportError(error: unknown): boolean {
@@ -35,11 +47,16 @@ export function createLdapSession(cfg: DirectoryConfig): LdapSession {
   function translate(error: unknown): unknown {
     if (error instanceof MailferryError) return error;
     if (error instanceof InvalidCredentialsError) {
-      return new MailferryError('AUTH_FAILED', `The directory at ${cfg.url} refused the bind as ${cfg.bindDn}: wrong DN or password.`, { cause: error });
+      return new MailferryError('AUTH_FAILED', `The directory at ${cfg.url} refused the bind as ${cfg.bindDn}: wrong DN or password.`, {
+        cause: error,
+      });
     }
     if (isTransportError(error)) {
       const reason = String((error as { message?: unknown }).message ?? error).split('\n')[0];
-      return new MailferryError('CONNECTION_FAILED', `Cannot reach the directory at ${cfg.url} (${reason}).`, { permanent: false, cause: error });
+      return new MailferryError('CONNECTION_FAILED', `Cannot reach the directory at ${cfg.url} (${reason}).`, {
+        permanent: false,
+        cause: error,
+      });
     }
     return error;
   }
@@ -49,6 +66,7 @@ export function createLdapSession(cfg: DirectoryConfig): LdapSession {
   let binding: Promise<void> | undefined;
   function ensureBound(): Promise<void> {
     if (client.isBound) return Promise.resolve();
+    assertUrlAllowsPassword(cfg.url, `the directory password of ${cfg.bindDn}`, cfg.allowPlaintext, 'use ldaps://');
     binding ??= client.bind(cfg.bindDn, cfg.password).finally(() => {
       binding = undefined;
     });
@@ -66,7 +84,9 @@ export function createLdapSession(cfg: DirectoryConfig): LdapSession {
 
   return {
     search: (base, options) =>
-      bound(async () => (await client.search(base, { ...options, paged: options.scope === 'base' ? false : { pageSize: 500 } })).searchEntries),
+      bound(
+        async () => (await client.search(base, { ...options, paged: options.scope === 'base' ? false : { pageSize: 500 } })).searchEntries,
+      ),
     modify: (dn, changes) => bound(() => client.modify(dn, changes)),
     close: async () => {
       if (client.isConnected) await client.unbind();

@@ -3,25 +3,22 @@
  * imapflow's failures into the errors an admin can act on.
  */
 import { ImapFlow } from 'imapflow';
-import { isIP } from 'node:net';
 import { MailferryError } from '../../shared/errors';
+import { assertPlaintextAllowed, isLoopbackHost } from '../../shared/transport';
 import type { ImapEndpoint } from './types';
 
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  return h === '::1' || h.startsWith('::ffff:127.');
-}
+export { isLoopbackHost };
 
 /** Refuses, before any byte is sent, to put a password on the wire in clear to a remote host. */
 export function assertTransportAllowed(endpoint: ImapEndpoint): void {
-  if (endpoint.secure || endpoint.allowPlaintext || isLoopbackHost(endpoint.host)) return;
-  throw new MailferryError(
-    'TLS_REQUIRED',
-    `Refusing to send the IMAP password for ${endpoint.user} in clear text to ${endpoint.host}:${endpoint.port}; ` +
-      'use an implicit-TLS port (secure) or allow plaintext explicitly for this server.',
-  );
+  assertPlaintextAllowed({
+    secret: `the IMAP password for ${endpoint.user}`,
+    host: endpoint.host,
+    port: endpoint.port,
+    encrypted: endpoint.secure,
+    allowPlaintext: endpoint.allowPlaintext,
+    howToEncrypt: 'use an implicit-TLS port (secure)',
+  });
 }
 
 const connectionCodes = new Set([

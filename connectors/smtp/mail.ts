@@ -18,7 +18,9 @@ export const reportMailSchema = z.object({
   html: z.string(),
   attachments: z.array(
     z.object({
-      filename: singleLine('An attachment file name').pipe(z.string().regex(/\.csv$/i, { message: 'Report attachments are CSV files (.csv)' })),
+      filename: singleLine('An attachment file name').pipe(
+        z.string().regex(/\.csv$/i, { message: 'Report attachments are CSV files (.csv)' }),
+      ),
       content: z.string(),
     }),
   ),

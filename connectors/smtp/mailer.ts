@@ -4,6 +4,7 @@
  */
 import nodemailer from 'nodemailer';
 import { MailferryError } from '../../shared/errors';
+import { isLoopbackHost } from '../../shared/transport';
 import { reportMailSchema } from './mail';
 import type { ReportMail, ReportMailer, SmtpEndpoint } from './types';
 
@@ -22,7 +23,9 @@ function translate(error: unknown, endpoint: SmtpEndpoint): unknown {
   const code = (error as { code?: string }).code;
   const where = `${endpoint.host}:${endpoint.port}`;
   if (code === 'EAUTH') {
-    return new MailferryError('AUTH_FAILED', `The SMTP server ${where} refused the login${endpoint.user ? ` of ${endpoint.user}` : ''}.`, { cause: error });
+    return new MailferryError('AUTH_FAILED', `The SMTP server ${where} refused the login${endpoint.user ? ` of ${endpoint.user}` : ''}.`, {
+      cause: error,
+    });
   }
   if (code === 'ETLS' || code === 'ENOTLS') {
     return new MailferryError('TLS_REQUIRED', `TLS with the SMTP server ${where} failed.`, { cause: error });
@@ -38,6 +41,8 @@ export function createReportMailer(endpoint: SmtpEndpoint): ReportMailer {
     host: endpoint.host,
     port: endpoint.port,
     secure: endpoint.secure,
+    // a remote server must offer STARTTLS before it gets a login, unless plaintext is allowed
+    requireTLS: !endpoint.secure && !endpoint.allowPlaintext && !isLoopbackHost(endpoint.host),
     auth: endpoint.user ? { user: endpoint.user, pass: endpoint.password ?? '' } : undefined,
     connectionTimeout: 10_000,
     // no SMTP transcript in logs: it would hold the AUTH exchange

@@ -6,6 +6,8 @@ export interface SmtpEndpoint {
   secure: boolean;
   user?: string;
   password?: string;
+  /** allow a login without TLS (neither implicit nor STARTTLS) to a host other than this machine */
+  allowPlaintext?: boolean;
 }
 
 export interface ReportMail {
