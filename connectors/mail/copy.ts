@@ -21,8 +21,10 @@ export const GROUP_BYTES = 10 * 1024 * 1024;
 /** Messages already on the target still advance the checkpoint, in steps of this many. */
 const GROUP_ITEMS = 1000;
 const FETCH_MESSAGES = 200;
-const FETCH_BYTES = 16 * 1024 * 1024;
-const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+// Sized by the bench (5 mailboxes at once): 4 MB FETCH chunks and 12 MB read-ahead copy as fast as
+// 16/32 MB did, with the worker's peak RSS about 70 MB lower; the target's APPEND sets the pace.
+const FETCH_BYTES = 4 * 1024 * 1024;
+const READ_AHEAD_BYTES = 12 * 1024 * 1024;
 
 type Action = 'copy' | 'existing' | 'skip' | 'too-large';
 interface WorkItem {
