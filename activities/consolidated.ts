@@ -6,6 +6,7 @@
  */
 import type { Ledger } from '../connectors/ledger/types';
 import type { MailboxOutcome } from '../workflows/definitions';
+import { mapLimit } from './mapLimit';
 
 export const CONSOLIDATED_COLUMNS = [
   'EmailAddress',
@@ -29,20 +30,6 @@ export type ConsolidatedRow = Record<(typeof CONSOLIDATED_COLUMNS)[number], stri
   State: string;
   MessagesCopied: number;
 };
-
-/** Bounded parallelism: one describe per mailbox must not open thousands of calls at once. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  return out;
-}
 
 function rowOf(address: string, batches: number[], o: MailboxOutcome | null, running: boolean): ConsolidatedRow {
   return {

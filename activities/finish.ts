@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { toCsv } from '../shared/csv';
 import { ORG_NAME_PATTERN, type ConnectionSettings, type MailboxOutcome, type RowState } from '../workflows/definitions';
-import { consolidatedRows, CONSOLIDATED_COLUMNS, mapLimit } from './consolidated';
+import { consolidatedRows, CONSOLIDATED_COLUMNS } from './consolidated';
+import { mapLimit } from './mapLimit';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
 

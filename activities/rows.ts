@@ -11,26 +11,13 @@ import type { LedgerEntry } from '../connectors/ledger/types';
 import type { BatchRow, BatchSource, ConnectionSettings, RowPlan, Sealed, ValidationIssue } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
+import { mapLimit } from './mapLimit';
 
 interface Candidate {
   line: number;
   address: string;
   password?: Sealed;
   forceChangePassword?: boolean;
-}
-
-/** Bounded parallelism for per-row look-ups: a 1,000-row CSV should not open 1,000 LDAP searches at once. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 function planFrom(entry: LedgerEntry | null): RowPlan {
