@@ -7,6 +7,7 @@ import { countDav, createDavCopier, verifyDav, type DavEndpoint } from '../conne
 import { DOMAINS } from '../lab/config';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { createOrgUser, removeOrgUser } from '../lab/users';
+import { errorOf } from './helpers/lab';
 
 const CONTACTS = 6;
 const EVENTS = 4;
@@ -25,15 +26,6 @@ async function newUser(contacts: number, events: number): Promise<string> {
   await createOrgUser(info, { address, password: 'Onprem-P4ss', kind: 'normal', messages: 0, contacts, events, withMeu: true });
   created.push(address);
   return address;
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 beforeAll(() => {
@@ -94,7 +86,10 @@ describe('copyDav', () => {
     expect(result).toEqual({ contacts: { source: 0, copied: 0, existing: 0 }, events: { source: 0, copied: 0, existing: 0 } });
     const auth = `Basic ${Buffer.from(`${cloud.user}:${cloud.password}`).toString('base64')}`;
     for (const collection of ['contacts', 'calendar']) {
-      const response = await fetch(`${cloud.url.replace(/\/$/, '')}/${address}/${collection}/`, { method: 'PROPFIND', headers: { authorization: auth, depth: '0' } });
+      const response = await fetch(`${cloud.url.replace(/\/$/, '')}/${address}/${collection}/`, {
+        method: 'PROPFIND',
+        headers: { authorization: auth, depth: '0' },
+      });
       expect(response.status).toBe(207);
     }
   });
@@ -105,6 +100,9 @@ describe('copyDav', () => {
     const denied = await errorOf(createDavCopier().copyDav({ ...onprem, password: secret }, cloud, address));
     expect(denied).toMatchObject({ code: 'AUTH_FAILED' });
     expect((denied as Error).message).not.toContain(secret);
-    expect(await errorOf(countDav({ ...cloud, url: 'http://127.0.0.1:1/' }, address))).toMatchObject({ code: 'CONNECTION_FAILED', permanent: false });
+    expect(await errorOf(countDav({ ...cloud, url: 'http://127.0.0.1:1/' }, address))).toMatchObject({
+      code: 'CONNECTION_FAILED',
+      permanent: false,
+    });
   });
 });

@@ -5,11 +5,18 @@
 import { randomUUID } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import { Attribute, Change, Client, DN, EqualityFilter } from 'ldapts';
-import { createCloudDirectory, createSourceDirectory, TargetAddressMissingError, type CloudDirectory, type SourceDirectory } from '../connectors/directory';
+import {
+  createCloudDirectory,
+  createSourceDirectory,
+  TargetAddressMissingError,
+  type CloudDirectory,
+  type SourceDirectory,
+} from '../connectors/directory';
 import { DOMAINS } from '../lab/config';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { createOrgUser, removeOrgUser } from '../lab/users';
 import { MailferryError } from '../shared/errors';
+import { errorOf, labDirectories } from './helpers/lab';
 
 const HOSTILE = ['*)(mail=*', '*', 'a,b=c@x', '\\', 'nul\0@tailspintoys.com', '*@tailspintoys.com', 'x)(|(mail=*)'];
 
@@ -24,18 +31,17 @@ function uniqueAddress(tag: string, domain: string = DOMAINS.primary): string {
 
 async function newUser(tag: string, withMeu = true): Promise<string> {
   const address = uniqueAddress(tag);
-  await createOrgUser(info, { address, password: 'Onprem-P4ss', kind: withMeu ? 'normal' : 'no-meu', messages: 0, contacts: 0, events: 0, withMeu });
+  await createOrgUser(info, {
+    address,
+    password: 'Onprem-P4ss',
+    kind: withMeu ? 'normal' : 'no-meu',
+    messages: 0,
+    contacts: 0,
+    events: 0,
+    withMeu,
+  });
   created.push(address);
   return address;
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 async function asRoot<T>(side: 'onprem' | 'cloud', fn: (client: Client) => Promise<T>): Promise<T> {
@@ -65,8 +71,7 @@ async function snapshot(address: string): Promise<string> {
 
 beforeAll(() => {
   info = readLabInfo();
-  source = createSourceDirectory(info.onprem.ldap);
-  cloud = createCloudDirectory({ ...info.cloud.ldap, routingDomain: DOMAINS.routing });
+  ({ source, cloud } = labDirectories(info));
 });
 
 afterAll(async () => {
@@ -90,7 +95,10 @@ describe('source directory', () => {
     const alias = uniqueAddress('alias-of');
     const mailbox = await source.findMailbox(address);
     await asRoot('onprem', (client) =>
-      client.modify(mailbox!.dn, new Change({ operation: 'add', modification: new Attribute({ type: 'proxyAddresses', values: [`smtp:${alias}`] }) })),
+      client.modify(
+        mailbox!.dn,
+        new Change({ operation: 'add', modification: new Attribute({ type: 'proxyAddresses', values: [`smtp:${alias}`] }) }),
+      ),
     );
     expect((await source.findMailbox(alias.toUpperCase()))?.address).toBe(address);
     expect(await source.findMailbox(mailbox!.legacyExchangeDN)).toBeNull();
@@ -114,7 +122,10 @@ describe('source directory', () => {
 
     await source.setTargetAddress(address, 'someone@elsewhere.test');
     expect(await source.setTargetAddress(address, routing)).toMatchObject({ changed: true, previous: 'SMTP:someone@elsewhere.test' });
-    expect(await source.restoreTargetAddress(address, 'SMTP:someone@elsewhere.test')).toMatchObject({ changed: true, previous: `SMTP:${routing}` });
+    expect(await source.restoreTargetAddress(address, 'SMTP:someone@elsewhere.test')).toMatchObject({
+      changed: true,
+      previous: `SMTP:${routing}`,
+    });
     expect((await source.findMailbox(address))?.targetAddress).toBe('SMTP:someone@elsewhere.test');
   });
 
@@ -142,7 +153,11 @@ describe('source directory', () => {
 
   it('refuses unknown addresses with SOURCE_MAILBOX_NOT_FOUND', async () => {
     const missing = uniqueAddress('missing');
-    for (const call of [source.setTargetAddress(missing, 'x@y.test'), source.restoreTargetAddress(missing, null), source.convertToMailUser(missing, [])]) {
+    for (const call of [
+      source.setTargetAddress(missing, 'x@y.test'),
+      source.restoreTargetAddress(missing, null),
+      source.convertToMailUser(missing, []),
+    ]) {
       expect(await errorOf(call)).toMatchObject({ code: 'SOURCE_MAILBOX_NOT_FOUND' });
     }
   });
@@ -172,7 +187,14 @@ describe('cloud directory', () => {
     expect(await cloud.findRecipient(address)).toMatchObject({ forceChangePassword: true });
 
     const imap = (pass: string) =>
-      new ImapFlow({ host: info.cloud.imap.host, port: info.cloud.imap.port, secure: false, doSTARTTLS: false, auth: { user: address, pass }, logger: false });
+      new ImapFlow({
+        host: info.cloud.imap.host,
+        port: info.cloud.imap.port,
+        secure: false,
+        doSTARTTLS: false,
+        auth: { user: address, pass },
+        logger: false,
+      });
     const client = imap(password);
     await client.connect();
     expect(client.authenticated).toBeTruthy();
@@ -197,7 +219,9 @@ describe('hostile addresses', () => {
     expect(await cloud.findRecipient(address)).toBeNull();
     expect(await errorOf(source.setTargetAddress(address, 'x@y.test'))).toMatchObject({ code: 'SOURCE_MAILBOX_NOT_FOUND' });
     expect(await errorOf(source.convertToMailUser(address, ['smtp:x@y.test']))).toMatchObject({ code: 'SOURCE_MAILBOX_NOT_FOUND' });
-    expect(await errorOf(cloud.convertToMailbox(address, { password: 'P@ssw0rd', forceChangePassword: false }))).toMatchObject({ code: 'MEU_NOT_FOUND' });
+    expect(await errorOf(cloud.convertToMailbox(address, { password: 'P@ssw0rd', forceChangePassword: false }))).toMatchObject({
+      code: 'MEU_NOT_FOUND',
+    });
     expect(await snapshot(bystander)).toEqual(before);
   });
 

@@ -4,12 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Attribute, Change, Client } from 'ldapts';
-import { createCloudDirectory, createSourceDirectory, preflight, verifyMeu, type CloudDirectory, type SourceDirectory } from '../connectors/directory';
+import { preflight, verifyMeu, type CloudDirectory, type SourceDirectory } from '../connectors/directory';
 import { DOMAINS } from '../lab/config';
 import { readLabInfo, type LabInfo, type LabUserKind } from '../lab/info';
 import { DEFAULT_SERVER_VERSION, setSourceServerVersion, setTenantDirSync } from '../lab/org';
 import { createOrgUser, removeOrgUser } from '../lab/users';
 import { errorCodes, MailferryError, type ErrorCode } from '../shared/errors';
+import { labDirectories } from './helpers/lab';
 
 let info: LabInfo;
 let source: SourceDirectory;
@@ -51,8 +52,7 @@ async function expectCode(promise: Promise<unknown>, code: ErrorCode, address?: 
 
 beforeAll(() => {
   info = readLabInfo();
-  source = createSourceDirectory(info.onprem.ldap);
-  cloud = createCloudDirectory({ ...info.cloud.ldap, routingDomain: DOMAINS.routing });
+  ({ source, cloud } = labDirectories(info));
 });
 
 afterAll(async () => {
@@ -65,7 +65,12 @@ describe('verifyMeu', () => {
   it('accepts a mailbox with an MEU and returns both', async () => {
     const address = await newUser('normal');
     const found = await verifyMeu(source, cloud, { address, forceChangePassword: true, password: 'P@ssw0rd' });
-    expect(found).toMatchObject({ alreadyMailbox: false, federated: false, source: { address, recipientType: 'UserMailbox' }, cloud: { recipientType: 'MailUser' } });
+    expect(found).toMatchObject({
+      alreadyMailbox: false,
+      federated: false,
+      source: { address, recipientType: 'UserMailbox' },
+      cloud: { recipientType: 'MailUser' },
+    });
   });
 
   it('SOURCE_MAILBOX_NOT_FOUND for an address with no on-premises mailbox', async () => {
@@ -86,7 +91,10 @@ describe('verifyMeu', () => {
   it('FEDERATED_FORCE_CHANGE for ForceChangePassword True in a federated domain; False passes', async () => {
     const address = await newUser('federated');
     await expectCode(verifyMeu(source, cloud, { address, forceChangePassword: true }), 'FEDERATED_FORCE_CHANGE', address);
-    expect(await verifyMeu(source, cloud, { address, forceChangePassword: false })).toMatchObject({ federated: true, alreadyMailbox: false });
+    expect(await verifyMeu(source, cloud, { address, forceChangePassword: false })).toMatchObject({
+      federated: true,
+      alreadyMailbox: false,
+    });
   });
 
   it('MEU_NOT_FOUND when directory sync created no MEU', async () => {
@@ -97,7 +105,11 @@ describe('verifyMeu', () => {
   it('PASSWORD_POLICY for a weak password, which the message never shows', async () => {
     const address = await newUser('normal');
     for (const weak of ['Sh0rt!', 'alllowercase', 'lowerUPPER']) {
-      const error = await expectCode(verifyMeu(source, cloud, { address, forceChangePassword: false, password: weak }), 'PASSWORD_POLICY', address);
+      const error = await expectCode(
+        verifyMeu(source, cloud, { address, forceChangePassword: false, password: weak }),
+        'PASSWORD_POLICY',
+        address,
+      );
       expect(error.message).not.toContain(weak);
     }
   });
@@ -108,7 +120,10 @@ describe('verifyMeu', () => {
     const client = new Client({ url: info.cloud.ldap.url });
     await client.bind(info.cloud.ldap.bindDn, info.cloud.ldap.password);
     try {
-      await client.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'mfRecipientType', values: ['MailContact'] }) }));
+      await client.modify(
+        dn,
+        new Change({ operation: 'replace', modification: new Attribute({ type: 'mfRecipientType', values: ['MailContact'] }) }),
+      );
     } finally {
       await client.unbind();
     }
@@ -118,7 +133,9 @@ describe('verifyMeu', () => {
   it('reports an already converted row as alreadyMailbox, not as an error', async () => {
     const address = await newUser('normal');
     await cloud.convertToMailbox(address, { password: 'P@ssw0rd', forceChangePassword: false });
-    expect(await verifyMeu(source, cloud, { address, forceChangePassword: false, password: 'P@ssw0rd' })).toMatchObject({ alreadyMailbox: true });
+    expect(await verifyMeu(source, cloud, { address, forceChangePassword: false, password: 'P@ssw0rd' })).toMatchObject({
+      alreadyMailbox: true,
+    });
     // and after seed step 5 turned the on-premises mailbox into a mail user
     await source.setTargetAddress(address, cloud.routingAddress(address));
     await source.convertToMailUser(address, []);

@@ -18,7 +18,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (process.env.MF_DEBUG === '1') console.log(q?.worker.output().slice(-5000));
   await q?.close();
   await users?.cleanup();
 });

@@ -27,6 +27,8 @@ export async function ownQueue(prefix: string, overrides: NodeJS.ProcessEnv = {}
     session,
     worker,
     async close() {
+      // MF_DEBUG=1 shows the end of the worker's log, for a failing suite
+      if (process.env.MF_DEBUG === '1') console.log(worker.output().slice(-5000));
       await worker.stop();
       await session.close();
     },
