@@ -9,7 +9,7 @@ import type { CloudDirectory, SourceDirectory } from '../connectors/directory/ty
 import type { Ledger } from '../connectors/ledger/types';
 import type { ImapEndpoint, MailCopier } from '../connectors/mail/types';
 import type { ReportMailer } from '../connectors/smtp/types';
-import type { SecretBox } from '../shared/secrets';
+import type { OrgSecrets } from '../shared/secrets';
 import type { ConnectionSettings } from '../workflows/definitions';
 
 export interface Connectors {
@@ -29,7 +29,8 @@ export interface Connectors {
 
 export interface ActivityDeps {
   connectors: Connectors;
-  secrets: SecretBox;
+  /** bound to the organisation of the run the activity serves (worker/runSecrets.ts) */
+  secrets: OrgSecrets;
   reports: { dir: string; from: string };
   logger: Logger;
 }

@@ -3,10 +3,9 @@
  * users, the ledger entry a rollback starts from, and Complete Migration's
  * clean-up, warnings and final report across every batch.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { toCsv } from '../shared/csv';
+import { toCsv, writeReportFile } from '../shared/csv';
 import { ORG_NAME_PATTERN, type ConnectionSettings, type MailboxOutcome, type RowState } from '../workflows/definitions';
 import { consolidatedRows, CONSOLIDATED_COLUMNS } from './consolidated';
 import { mapLimit } from './mapLimit';
@@ -100,8 +99,7 @@ export function createFinishActivities({ connectors, reports, logger }: Activity
         for (const batch of input.batches) batchRecordsDeleted += await ledger.deleteBatchRecords(input.org, batch);
 
         const dir = join(reports.dir, input.org, 'final');
-        await mkdir(dir, { recursive: true });
-        const finalCsv = toCsv(rows, CONSOLIDATED_COLUMNS);
+                const finalCsv = toCsv(rows, CONSOLIDATED_COLUMNS);
         const warningCsv = toCsv(
           notMigrated.map((n) => ({ EmailAddress: n.address, Reason: n.reason })),
           ['EmailAddress', 'Reason'],
@@ -113,7 +111,7 @@ export function createFinishActivities({ connectors, reports, logger }: Activity
         const paths = await Promise.all(
           files.map(async (f) => {
             const path = join(dir, f.name);
-            await writeFile(path, f.content);
+            await writeReportFile(path, f.content);
             return path;
           }),
         );

@@ -3,9 +3,8 @@
  * directory and attached to a status e-mail sent to the admin and the extra
  * recipients given at batch start.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toCsv } from '../shared/csv';
+import { toCsv, writeReportFile } from '../shared/csv';
 import { ORG_NAME_PATTERN, type BatchStatus } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
@@ -148,12 +147,11 @@ export function createReportActivities({ connectors, reports }: ActivityDeps) {
       if (!ORG_NAME_PATTERN.test(input.org)) throw new Error(`Refusing report path for organisation name ${JSON.stringify(input.org)}`);
       return translated(async () => {
         const dir = join(reports.dir, input.org, `batch-${input.batch}`, input.kind);
-        await mkdir(dir, { recursive: true });
-        const files = reportsFor(input);
+                const files = reportsFor(input);
         const paths = await Promise.all(
           files.map(async (f) => {
             const path = join(dir, f.name);
-            await writeFile(path, f.content);
+            await writeReportFile(path, f.content);
             return path;
           }),
         );

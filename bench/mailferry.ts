@@ -90,7 +90,7 @@ export async function benchSession(info: LabInfo): Promise<Session> {
 /** A fresh organisation per run: its ledger is empty, so every row runs every step. */
 export async function benchOrganisation(session: Session, prefix: string, maxConcurrent: number): Promise<string> {
   const org = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await applySettings(session, org, buildSettings({ lab: true, maxConcurrent }, session));
+  await applySettings(session, org, buildSettings({ lab: true, maxConcurrent }, session, org));
   return org;
 }
 
@@ -116,7 +116,7 @@ export async function timedBatch(session: Session, org: string, csv: string): Pr
   const { batch } = await startBatch(session, org, {
     startedBy: 'bench',
     notify: [],
-    source: { kind: 'csv', fileName: 'bench.csv', csv: session.secrets.seal(csv) },
+    source: { kind: 'csv', fileName: 'bench.csv', csv: session.secrets.seal(org, csv) },
   });
   const handle = session.client.workflow.getHandle(batchWorkflowId(org, batch));
   let readyMs: number | null = null;

@@ -61,12 +61,12 @@ export async function startBatch(session: Session, org: string, request: StartBa
   );
 }
 
-export function csvSource(session: Session, path: string): { source: BatchSource; warnings: string[] } {
+export function csvSource(session: Session, org: string, path: string): { source: BatchSource; warnings: string[] } {
   const { content, fileName, result } = readCsvFile(path);
   if (result.rows.length === 0)
     throw new CliError(`${fileName}: no valid row to migrate (${result.rejected.length} rejected)`, EXIT.BAD_INPUT);
   const warnings = result.rejected.map((r) => `line ${r.line}: ${r.address || '(no address)'}: ${r.message} Fix: ${r.fix}`);
-  return { source: { kind: 'csv', fileName, csv: session.secrets.seal(content) }, warnings };
+  return { source: { kind: 'csv', fileName, csv: session.secrets.seal(org, content) }, warnings };
 }
 
 /** `--dry-run`: the plan of each row from the ledger, without starting anything. */
@@ -145,7 +145,7 @@ export async function setBatchConcurrency(
 
 /** `batch add --csv F`: the CSV is checked here first, then validated again by the batch like a start. */
 export async function addRows(session: Session, org: string, path: string, batch?: number) {
-  const { source } = csvSource(session, path);
+  const { source } = csvSource(session, org, path);
   if (source.kind !== 'csv') throw new Error('unreachable: csvSource returns a CSV source');
   const state = await orgState(session.client, org);
   const target = batch ?? state.activeBatch;

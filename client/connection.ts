@@ -27,7 +27,7 @@ export interface Session {
 
 export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise<Session> {
   const cfg = clientEnv.parse(env);
-  const { codec, key, keyId } = loadCodec(env);
+  const { codec, keyring } = loadCodec(env);
   let connection: Connection;
   try {
     connection = await Connection.connect({
@@ -43,5 +43,5 @@ export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise
     );
   }
   const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE, dataConverter: dataConverterOptions(codec) });
-  return { client, secrets: createSecretBox(key, keyId), taskQueue: cfg.MAILFERRY_TASK_QUEUE, close: () => connection.close() };
+  return { client, secrets: createSecretBox(keyring), taskQueue: cfg.MAILFERRY_TASK_QUEUE, close: () => connection.close() };
 }

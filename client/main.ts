@@ -3,11 +3,10 @@
  * queries workflows, and prints. Every failure exits non-zero with a message
  * that names the cause and the next action.
  */
-import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { consolidatedRows, CONSOLIDATED_COLUMNS } from '../activities/consolidated';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
-import { toCsv } from '../shared/csv';
+import { toCsv, writeReportFileSync } from '../shared/csv';
 import { batchWorkflowId, FINISHED_PHASES, type BatchResult } from '../workflows/definitions';
 import { addRows, batchStatus, csvSource, dryRun, formatStatus, pickBatch, setBatchConcurrency, startBatch, stopBatch } from './batch';
 import { reportFolders } from './reports';
@@ -104,7 +103,7 @@ settings
   .option('--max-concurrent <n>', 'mailboxes migrated at the same time, 1–10', '3')
   .action((opts: SettingsOptions) =>
     withSession(async (s) => {
-      const result = await applySettings(s, org(), buildSettings(opts, s));
+      const result = await applySettings(s, org(), buildSettings(opts, s, org()));
       console.log(`Settings of ${org()} tested and saved (${result.serverVersion}, tested ${result.testedAt}).`);
     }),
   );
@@ -167,7 +166,7 @@ batch
           print(plan, opts.json, () => plan.map((p) => `line ${p.line}  ${p.address}: ${p.plan}`).join('\n'));
           return;
         }
-        const { source, warnings } = csvSource(s, opts.csv);
+        const { source, warnings } = csvSource(s, org(), opts.csv);
         for (const w of warnings) console.error(`warning: ${w}`);
         const started = await startBatch(s, org(), {
           startedBy: who(),
@@ -395,7 +394,7 @@ reports
       if (opts.json) return console.log(JSON.stringify(rows, null, 2));
       const csv = toCsv(rows, CONSOLIDATED_COLUMNS);
       if (!opts.out) return void process.stdout.write(csv);
-      writeFileSync(opts.out, csv);
+      writeReportFileSync(opts.out, csv);
       console.log(`Consolidated report of ${org()} (${rows.length} mailboxes) written to ${opts.out}`);
     }),
   );

@@ -74,13 +74,13 @@ function fromLab(): {
   };
 }
 
-export function buildSettings(raw: SettingsOptions, session: Session): ConnectionSettings {
+export function buildSettings(raw: SettingsOptions, session: Session, org: string): ConnectionSettings {
   const parsed = settingsOptionsSchema.safeParse(raw);
   if (!parsed.success) {
     throw new CliError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n'), EXIT.BAD_INPUT);
   }
   const o = parsed.data;
-  const seal = (v: string) => session.secrets.seal(v);
+  const seal = (v: string) => session.secrets.seal(org, v);
   if (o.lab) {
     const lab = fromLab();
     return {

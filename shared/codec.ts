@@ -1,9 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, type DataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { CodecError, loadCodecKey, type CodecKey } from './codecKey';
+import { CodecError, loadCodecKeyring, type CodecKey, type CodecKeyring } from './codecKey';
 
-export { CodecError, type CodecErrorCode, type CodecKey } from './codecKey';
+export { CodecError, type CodecErrorCode, type CodecKey, type CodecKeyring } from './codecKey';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
@@ -44,7 +44,8 @@ export class AesGcmPayloadCodec implements PayloadCodec {
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
-      // Payloads written before encryption was turned on stay readable.
+      // Plaintext passes through here (the client and the codec server read what the server itself wrote);
+      // the worker refuses it where it would act on it (worker/payloadGate.ts).
       if (text(payload.metadata?.[METADATA_ENCODING_KEY]) !== ENCRYPTED_ENCODING) return payload;
       const keyId = text(payload.metadata?.[KEY_ID_METADATA]);
       const key = keyId === undefined ? undefined : this.keys.get(keyId);
@@ -52,7 +53,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
         throw new CodecError(
           'UNKNOWN_KEY_ID',
           `A payload is encrypted with key id ${JSON.stringify(keyId ?? '(none)')}, which this process does not have (it has: ${[...this.keys.keys()].join(', ')}). ` +
-            'Give the worker, client and codec server the same MAILFERRY_CODEC_KEY_ID and key.',
+            'Give the worker, client and codec server the same MAILFERRY_CODEC_KEY_ID and key, and every earlier key in MAILFERRY_CODEC_PREVIOUS_KEYS.',
         );
       }
       const data = payload.data ?? new Uint8Array();
@@ -81,8 +82,8 @@ export function dataConverterOptions(codec: PayloadCodec): DataConverter {
   return { payloadCodecs: [codec], failureConverterPath: require.resolve('./failureConverter') };
 }
 
-/** The codec for the key configured in the environment (see loadCodecKey); the key is returned for other at-rest encryption. */
-export function loadCodec(env: NodeJS.ProcessEnv = process.env): { codec: AesGcmPayloadCodec; key: Buffer; keyId: string } {
-  const { id, key } = loadCodecKey(env);
-  return { codec: new AesGcmPayloadCodec({ id, key }), key, keyId: id };
+/** The codec for the keys configured in the environment (see loadCodecKeyring); the keyring is returned for sealed secrets. */
+export function loadCodec(env: NodeJS.ProcessEnv = process.env): { codec: AesGcmPayloadCodec; keyring: CodecKeyring } {
+  const keyring = loadCodecKeyring(env);
+  return { codec: new AesGcmPayloadCodec(keyring.current, keyring.previous), keyring };
 }

@@ -22,14 +22,17 @@ export interface CodecKey {
 }
 
 const howToMake = 'Make one with `openssl rand -base64 32`.';
+const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 const envSchema = z.object({
   MAILFERRY_CODEC_KEY: z.string().trim().min(1).optional(),
   MAILFERRY_CODEC_KEY_FILE: z.string().trim().min(1).optional(),
   MAILFERRY_CODEC_KEY_ID: z
     .string()
-    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'use 1-64 letters, digits, dots, dashes or underscores')
+    .regex(KEY_ID_PATTERN, 'use 1-64 letters, digits, dots, dashes or underscores')
     .default('default'),
+  MAILFERRY_CODEC_PREVIOUS_KEYS: z.string().trim().min(1).optional(),
+  MAILFERRY_CODEC_PREVIOUS_KEYS_FILE: z.string().trim().min(1).optional(),
 });
 
 const keySchema = z
@@ -73,6 +76,57 @@ export function loadCodecKey(env: NodeJS.ProcessEnv = process.env): CodecKey {
     throw new CodecError('KEY_INVALID', `${source} does not hold the base64 text of exactly 32 bytes. ${howToMake}`);
   }
   return { id, key: key.data };
+}
+
+/** The key every process encrypts with, and the earlier ones it still decrypts (key rotation). */
+export interface CodecKeyring {
+  current: CodecKey;
+  previous: CodecKey[];
+}
+
+/**
+ * The current key (loadCodecKey) and the earlier keys from
+ * MAILFERRY_CODEC_PREVIOUS_KEYS (`id:base64`, comma-separated) or
+ * MAILFERRY_CODEC_PREVIOUS_KEYS_FILE (one `id:base64` per line, `#` comments):
+ * payloads and sealed values written under an earlier key stay readable after
+ * a rotation (docs/production.md, "Rotating the payload key").
+ */
+export function loadCodecKeyring(env: NodeJS.ProcessEnv = process.env): CodecKeyring {
+  const current = loadCodecKey(env);
+  const { MAILFERRY_CODEC_PREVIOUS_KEYS: inline, MAILFERRY_CODEC_PREVIOUS_KEYS_FILE: file } = envSchema.parse(env);
+  if (inline && file) {
+    throw new CodecError('KEY_INVALID', 'Both MAILFERRY_CODEC_PREVIOUS_KEYS and MAILFERRY_CODEC_PREVIOUS_KEYS_FILE are set; set only one.');
+  }
+  let entries: string[] = [];
+  let source = 'MAILFERRY_CODEC_PREVIOUS_KEYS';
+  if (inline) entries = inline.split(',');
+  if (file) {
+    source = `the file ${file} (MAILFERRY_CODEC_PREVIOUS_KEYS_FILE)`;
+    try {
+      entries = readFileSync(file, 'utf8').split('\n');
+    } catch (error) {
+      throw new CodecError('KEY_MISSING', `Cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}.`);
+    }
+  }
+  const previous: CodecKey[] = [];
+  entries
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '' && !entry.startsWith('#'))
+    .forEach((entry, index) => {
+      const colon = entry.indexOf(':');
+      const id = entry.slice(0, Math.max(colon, 0));
+      const key = keySchema.safeParse(entry.slice(colon + 1));
+      // the entry itself is never quoted: it holds a key
+      if (colon < 1 || !KEY_ID_PATTERN.test(id) || !key.success) {
+        throw new CodecError('KEY_INVALID', `Entry ${index + 1} of ${source} is not \`<key id>:<base64 of 32 bytes>\`.`);
+      }
+      if (id === current.id) {
+        throw new CodecError('KEY_INVALID', `${source} lists key id ${id}, which is the current MAILFERRY_CODEC_KEY_ID; give every key its own id.`);
+      }
+      if (previous.some((p) => p.id === id)) throw new CodecError('KEY_INVALID', `${source} lists key id ${id} twice.`);
+      previous.push({ id, key: key.data });
+    });
+  return { current, previous };
 }
 
 /**

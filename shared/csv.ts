@@ -4,3 +4,5 @@ export { CsvStructureError, csvStructureFixes, csvRowFixes, type CsvStructureCod
 export { csvColumns, type CsvColumn } from './csv/header';
 export type { CsvRow, CsvRejectedRow, CsvResult, CsvContext } from './csv/rows';
 export { csvSafe, toCsv, type CsvReportColumn } from './csv/safe';
+export { writeReportFile, writeReportFileSync } from './csv/write';
+export { hiddenCell } from './csv/rows';

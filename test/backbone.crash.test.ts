@@ -46,6 +46,7 @@ test('SIGKILL of the worker mid-copy: a new worker finishes the batch from the c
     org,
     csvSourceOf(
       session,
+      org,
       csvOf([
         [big.address, '', 'False'],
         [small.address, '', 'False'],

@@ -80,7 +80,7 @@ test('a CSV batch provisions, forwards and copies every valid row, reports by e-
     ['not-an-address', '', 'False'],
     [a.address.toUpperCase(), '', 'False'],
   ]);
-  const { batch } = await runBatch(session, org, csvSourceOf(session, csv, 'happy.csv'), ['helpdesk@tailspintoys.com']);
+  const { batch } = await runBatch(session, org, csvSourceOf(session, org, csv, 'happy.csv'), ['helpdesk@tailspintoys.com']);
   const result = await batchResult(session, org, batch);
 
   expect(result.phase).toBe('completed');
@@ -141,7 +141,7 @@ test('the concurrency cap is never exceeded, as observed on the server', async (
   const rows = [];
   for (let i = 0; i < 5; i++) rows.push(await users.add(`bb-cap${i}`, { messages: 60, contacts: 1, events: 1 }));
   const org = await labOrganisation(session, 'bb-cap', 2);
-  const { batch } = await runBatch(session, org, csvSourceOf(session, csvOf(rows.map((u) => [u.address, '', 'False']))));
+  const { batch } = await runBatch(session, org, csvSourceOf(session, org, csvOf(rows.map((u) => [u.address, '', 'False']))));
   const query = `MailferryOrg = "${org}" AND WorkflowType = "mailboxWorkflow" AND ExecutionStatus = "Running"`;
   let maxRunning = 0;
   let samples = 0;
@@ -166,7 +166,7 @@ test('stop cancels in-flight rows now, keeps provisioned rows, and reports waiti
   const rows = [];
   for (let i = 0; i < 4; i++) rows.push(await users.add(`bb-stop${i}`, { messages: 400, largeMessages: i === 0 ? 1 : 0 }));
   const org = await labOrganisation(session, 'bb-stop', 1);
-  const { batch } = await runBatch(session, org, csvSourceOf(session, csvOf(rows.map((u) => [u.address, '', 'False']))));
+  const { batch } = await runBatch(session, org, csvSourceOf(session, org, csvOf(rows.map((u) => [u.address, '', 'False']))));
   const handle = session.client.workflow.getHandle(batchWorkflowId(org, batch));
   // stop while the first row is provisioning or copying and the others wait
   await waitFor('a row in flight', async () => (await status(org, batch)).active === 1);
@@ -197,6 +197,7 @@ test('re-running a CSV: migrated rows only reset TargetAddress, failed rows resu
     org,
     csvSourceOf(
       session,
+      org,
       csvOf([
         [migrated.address, '', 'False'],
         [failing.address, 'Cloud!Pass1x', 'False'],
@@ -225,6 +226,7 @@ test('re-running a CSV: migrated rows only reset TargetAddress, failed rows resu
     org,
     csvSourceOf(
       session,
+      org,
       csvOf([
         [migrated.address, '', 'False'],
         [failing.address, 'Cloud!Pass1x', 'False'],

@@ -117,9 +117,9 @@ describe('key loading', () => {
     const file = join(dir, 'secret.key');
     writeFileSync(file, `${base64}\n`);
     expect(loadCodecKey({ MAILFERRY_CODEC_KEY_FILE: file, MAILFERRY_CODEC_KEY_ID: '2026-11' })).toEqual({ id: '2026-11', key: Buffer.from(base64, 'base64') });
-    const { codec, key, keyId } = loadCodec({ MAILFERRY_CODEC_KEY_FILE: file });
+    const { codec, keyring } = loadCodec({ MAILFERRY_CODEC_KEY_FILE: file });
     expect(codec).toBeInstanceOf(AesGcmPayloadCodec);
-    expect([key.toString('base64'), keyId]).toEqual([base64, 'default']);
+    expect([keyring.current.key.toString('base64'), keyring.current.id, keyring.previous]).toEqual([base64, 'default', []]);
   });
 
   test('missing, doubled, unreadable or malformed keys are refused without printing the key', () => {

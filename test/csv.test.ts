@@ -54,6 +54,21 @@ describe('structural errors reject the whole file', () => {
     expect(expectStructure(file('EmailAddress,', 'ann@contoso.com,'), 'UNKNOWN_HEADER').message).toMatch(/an empty name \(column 2\)/);
   });
 
+  test('a swapped-column file (passwords under EmailAddress) never quotes a password, in any message or field', () => {
+    const passwords = ['Pa55word!x', 'S3cret;=1+1', 'only-letters', 'x@y'];
+    const result = validateCsv(file('EmailAddress,Password,ForceChangePassword', ...passwords.map((p, i) => `${p},user${i}@contoso.com,False`)));
+    expect(result.rows).toEqual([]);
+    expect(result.rejected.map((r) => r.code)).toEqual(passwords.map(() => 'BAD_ADDRESS'));
+    const shown = JSON.stringify(result);
+    for (const p of passwords) expect(shown).not.toContain(p);
+  });
+
+  test('an unknown header name that is not made of letters is not quoted (it could be a password)', () => {
+    const message = expectStructure(file('EmailAddress,Hunter2!', 'ann@contoso.com,x'), 'UNKNOWN_HEADER', 1).message;
+    expect(message).toMatch(/a name of 8 characters \(not shown\) \(column 2\)/);
+    expect(message).not.toContain('Hunter2');
+  });
+
   test('UNKNOWN_HEADER for a file without a header never prints the first row (it holds a password)', () => {
     const error = expectStructure(file('ann@contoso.com,Secret-Value-1,False'), 'UNKNOWN_HEADER', 1);
     expect(error.message).toMatch(/header line is missing/);
@@ -106,7 +121,10 @@ describe('row errors skip the row and keep the batch', () => {
       [5, 'BAD_ADDRESS', 'EmailAddress'],
     ]);
     expect(result.rejected[2]!.message).toBe('Line 4: the EmailAddress is empty.');
-    expect(result.rejected[1]!.message).toBe('Line 3: "ann.contoso.com" is not a valid e-mail address.');
+    expect(result.rejected[1]!.message).toBe(
+      'Line 3: the EmailAddress (15 characters, not shown: in a file with swapped columns it is the password) is not a valid e-mail address.',
+    );
+    expect(result.rejected[1]!.address).toBe('(not shown: 15 characters)');
     expect(result.rows.map((r) => r.address)).toEqual(['ok@contoso.com']);
   });
 
@@ -219,6 +237,15 @@ describe('valid rows', () => {
 });
 
 describe('report writing', () => {
+  test('csvSafe neutralises every piece a spreadsheet could split off where ; or a tab is the list separator', () => {
+    expect(csvSafe('a;=HYPERLINK("http://x")')).toBe(`a;'=HYPERLINK("http://x")`);
+    expect(csvSafe('a\t+1')).toBe("a\t'+1");
+    expect(csvSafe('a,@SUM(1)')).toBe("a,'@SUM(1)");
+    expect(csvSafe('  =1+1')).toBe("'  =1+1");
+    expect(csvSafe('\uFF1D1+1')).toBe("'\uFF1D1+1");
+    expect(csvSafe('ann@contoso.com; bob@contoso.com')).toBe('ann@contoso.com; bob@contoso.com');
+  });
+
   test('csvSafe neutralises every formula start and leaves other values alone', () => {
     for (const start of ['=', '+', '-', '@', '\t', '\r']) expect(csvSafe(`${start}SUM(A1)`)).toBe(`'${start}SUM(A1)`);
     expect(csvSafe('ann@contoso.com')).toBe('ann@contoso.com');

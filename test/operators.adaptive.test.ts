@@ -36,7 +36,7 @@ test('copies that had to reconnect halve the window; it never exceeds the admin 
   const { batch } = await startBatch(q.session, org, {
     startedBy: 'jest',
     notify: [],
-    source: csvSourceOf(q.session, csvOf(rows.map((u) => [u.address, '', 'False']))),
+    source: csvSourceOf(q.session, org, csvOf(rows.map((u) => [u.address, '', 'False']))),
     adaptive: { quietSeconds: 2 },
   });
   const result = await batchResult(q.session, org, batch);

@@ -52,7 +52,7 @@ test('sync copies only new mail; rollback restores forwarding; convert-to-meu co
   const c = await users.add('fin-c', { kind: 'no-meu', messages: 2 });
   const org = await labOrganisation(q.session, 'fin-ops', 2);
   const before = await sourceMailbox(b.address);
-  const first = await runBatch(q.session, org, csvSourceOf(q.session, csvOf([a, b, c].map((u) => [u.address, '', 'False']))));
+  const first = await runBatch(q.session, org, csvSourceOf(q.session, org, csvOf([a, b, c].map((u) => [u.address, '', 'False']))));
   const r1 = await batchResult(q.session, org, first.batch);
   expect([r1.completed, r1.failed]).toEqual([2, 1]);
 
@@ -108,7 +108,7 @@ test('migration complete: refused while a batch runs, warns about MEUs never mig
   const moved = await users.add('fin-moved', { messages: 300, contacts: 1, events: 1 });
   const never = await users.add('fin-never', { messages: 1 });
   const org = await labOrganisation(q.session, 'fin-done', 1);
-  const { batch } = await runBatch(q.session, org, csvSourceOf(q.session, csvOf([[moved.address, '', 'False']])));
+  const { batch } = await runBatch(q.session, org, csvSourceOf(q.session, org, csvOf([[moved.address, '', 'False']])));
   await expect(completeMigration(q.session, org, 'jest')).rejects.toThrow(/still active/);
   await batchResult(q.session, org, batch);
 
@@ -147,6 +147,6 @@ test('migration complete: refused while a batch runs, warns about MEUs never mig
         (err: unknown) => err instanceof WorkflowNotFoundError,
       ),
   );
-  await expect(runBatch(q.session, org, csvSourceOf(q.session, csvOf([[never.address, '', 'False']])))).rejects.toThrow();
+  await expect(runBatch(q.session, org, csvSourceOf(q.session, org, csvOf([[never.address, '', 'False']])))).rejects.toThrow();
   await expect(batchStatus(q.session, org, batch)).rejects.toThrow(/cleaned up by Complete Migration/);
 }, 300_000);

@@ -35,7 +35,7 @@ const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
 test('--start-after waits durably and stop cancels the wait; a near start runs', async () => {
   const u = await users.add('sch-start', { messages: 2, contacts: 0, events: 0 });
   const org = await labOrganisation(q.session, 'sch-start', 2);
-  const source = csvSourceOf(q.session, csvOf([[u.address, '', 'False']]));
+  const source = csvSourceOf(q.session, org, csvOf([[u.address, '', 'False']]));
   const later = await startBatch(q.session, org, { startedBy: 'jest', notify: [], source, startAfter: inSeconds(3600) });
   expect((await batchStatusOf(q.session, org, later.batch)).phase).toBe('scheduled');
   await q.session.client.workflow.getHandle(batchWorkflowId(org, later.batch)).signal(stopBatchSignal, { by: 'jest' });
@@ -54,7 +54,7 @@ test('--complete-after waits after the copy, then copies what arrived meanwhile'
   const { batch } = await startBatch(q.session, org, {
     startedBy: 'jest',
     notify: [],
-    source: csvSourceOf(q.session, csvOf([[u.address, '', 'False']])),
+    source: csvSourceOf(q.session, org, csvOf([[u.address, '', 'False']])),
     completeAfter: inSeconds(25),
   });
   await waitFor('the wait for completion', async () => (await batchStatusOf(q.session, org, batch)).phase === 'awaitingCompletion');
@@ -76,7 +76,7 @@ test('batch add runs only the new rows of a running batch; status shows the copy
   const { batch } = await startBatch(q.session, org, {
     startedBy: 'jest',
     notify: [],
-    source: csvSourceOf(q.session, csvOf([[first.address, '', 'False']])),
+    source: csvSourceOf(q.session, org, csvOf([[first.address, '', 'False']])),
   });
   await waitFor('the batch to run', async () => (await batchStatusOf(q.session, org, batch)).active === 1);
   const file = join(tmpdir(), `${org}-add.csv`);

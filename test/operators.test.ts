@@ -28,12 +28,12 @@ async function smallUsers(prefix: string, n: number, messages = 3): Promise<Test
   return out;
 }
 
-const csvFor = (rows: TestUser[]) => csvSourceOf(q.session, csvOf(rows.map((u) => [u.address, '', 'False'])));
+const csvFor = (org: string, rows: TestUser[]) => csvSourceOf(q.session, org, csvOf(rows.map((u) => [u.address, '', 'False'])));
 
 test('a batch continues-as-new every rowsPerRun row starts, answers status across runs, and ends with every row done', async () => {
   const rows = await smallUsers('ops-can', 5);
   const org = await labOrganisation(q.session, 'ops-can', 2);
-  const { batch } = await startBatch(q.session, org, { startedBy: 'jest', notify: [], source: csvFor(rows), rowsPerRun: 2 });
+  const { batch } = await startBatch(q.session, org, { startedBy: 'jest', notify: [], source: csvFor(org, rows), rowsPerRun: 2 });
   const handle = q.session.client.workflow.getHandle(batchWorkflowId(org, batch));
   const firstRunId = (await handle.describe()).runId;
 
@@ -60,7 +60,7 @@ test('a batch continues-as-new every rowsPerRun row starts, answers status acros
 test('a stop sent after continue-as-new stops the batch and reports the waiting rows', async () => {
   const rows = await smallUsers('ops-canstop', 4);
   const org = await labOrganisation(q.session, 'ops-canstop', 1);
-  const { batch } = await startBatch(q.session, org, { startedBy: 'jest', notify: [], source: csvFor(rows), rowsPerRun: 1 });
+  const { batch } = await startBatch(q.session, org, { startedBy: 'jest', notify: [], source: csvFor(org, rows), rowsPerRun: 1 });
   await waitFor('a second run', async () => (await batchStatusOf(q.session, org, batch)).runs >= 2);
   await q.session.client.workflow.getHandle(batchWorkflowId(org, batch)).signal(stopBatchSignal, { by: 'jest' });
   const result = await batchResult(q.session, org, batch);
@@ -73,7 +73,7 @@ test('a stop sent after continue-as-new stops the batch and reports the waiting 
 test('setConcurrency raises and lowers a running batch’s cap; the server never sees more running rows than the cap', async () => {
   const rows = await smallUsers('ops-conc', 7, 40);
   const org = await labOrganisation(q.session, 'ops-conc', 1);
-  const { batch } = await startBatch(q.session, org, { startedBy: 'jest', notify: [], source: csvFor(rows) });
+  const { batch } = await startBatch(q.session, org, { startedBy: 'jest', notify: [], source: csvFor(org, rows) });
   const handle = q.session.client.workflow.getHandle(batchWorkflowId(org, batch));
   const running = async () =>
     (await q.session.client.workflow.count(`MailferryOrg = "${org}" AND WorkflowType = "mailboxWorkflow" AND ExecutionStatus = "Running"`))

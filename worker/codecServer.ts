@@ -12,7 +12,7 @@ import { createLogger } from './logger';
 async function main(): Promise<void> {
   const env = loadCodecServerEnv();
   const logger = createLogger(env.MAILFERRY_LOG_LEVEL, 'mailferry-codec-server');
-  const { codec, keyId } = loadCodec(process.env);
+  const { codec, keyring } = loadCodec(process.env);
   const origins = env.MAILFERRY_CODEC_SERVER_CORS_ORIGIN;
   const server = createCodecServer({ codec, token: env.MAILFERRY_CODEC_SERVER_TOKEN, origins, logger });
   await new Promise<void>((resolve, reject) => {
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     server.listen(env.MAILFERRY_CODEC_SERVER_PORT, env.MAILFERRY_CODEC_SERVER_HOST, resolve);
   });
   const { address, port } = server.address() as AddressInfo;
-  logger.info({ host: address, port, origins, keyId }, 'codec server listening');
+  logger.info({ host: address, port, origins, keyId: keyring.current.id, previousKeyIds: keyring.previous.map((k) => k.id) }, 'codec server listening');
   const stop = () => {
     server.close(() => logger.info('codec server stopped'));
     server.closeAllConnections();

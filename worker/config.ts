@@ -20,6 +20,8 @@ export const workerEnvSchema = z.object({
   MAILFERRY_REPORT_FROM: z.string().email().default('mailferry@cloud.test'),
   MAILFERRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   MAILFERRY_METRICS_PORT: port.optional(),
+  /** the metrics endpoint's address: loopback unless a scraper elsewhere needs it (compose sets 0.0.0.0 inside its network) */
+  MAILFERRY_METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
 
   MAILFERRY_CLOUD_LDAP_URL: z.string().url(),
   MAILFERRY_CLOUD_LDAP_BASE_DN: z.string().min(1),

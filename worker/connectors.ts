@@ -9,10 +9,10 @@ import { createCloudDirectory, createSourceDirectory } from '../connectors/direc
 import { createTemporalLedger } from '../connectors/ledger/temporal';
 import { createMailCopier } from '../connectors/mail';
 import { createReportMailer } from '../connectors/smtp';
-import type { SecretBox } from '../shared/secrets';
+import type { OrgSecrets } from '../shared/secrets';
 import type { WorkerEnv } from './config';
 
-export function createConnectors(env: WorkerEnv, secrets: SecretBox, client: Client): Connectors {
+export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Client): Connectors {
   return {
     sourceDirectory: (settings) =>
       createSourceDirectory({

@@ -8,6 +8,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from 
 import { createActivities } from '../activities';
 import { dataConverterOptions, loadCodec } from '../shared/codec';
 import { createSecretBox } from '../shared/secrets';
+import { gatedDataConverter, gateInterceptors } from './payloadGate';
+import { runSecrets } from './runSecrets';
 import { loadWorkerEnv } from './config';
 import { createConnectors } from './connectors';
 import { activityLogging } from './activityLogging';
@@ -31,17 +33,17 @@ async function main(): Promise<void> {
       logger[sdkLevels[level]]({ sdk: rest }, message);
     }),
     telemetryOptions: env.MAILFERRY_METRICS_PORT
-      ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${env.MAILFERRY_METRICS_PORT}` } } }
+      ? { metrics: { prometheus: { bindAddress: `${env.MAILFERRY_METRICS_HOST}:${env.MAILFERRY_METRICS_PORT}` } } }
       : undefined,
   });
-  const { codec, key, keyId } = loadCodec(process.env);
-  const dataConverter = dataConverterOptions(codec);
+  const { codec, keyring } = loadCodec(process.env);
   const tls = env.TEMPORAL_TLS || Boolean(env.TEMPORAL_API_KEY);
   const connectionOptions = { address: env.TEMPORAL_ADDRESS, tls, apiKey: env.TEMPORAL_API_KEY };
 
   const clientConnection = await Connection.connect(connectionOptions);
-  const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
-  const secrets = createSecretBox(key, keyId);
+  // the ledger reads what the server stores as it is; only the Worker below refuses what it cannot authenticate
+  const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverterOptions(codec) });
+  const secrets = runSecrets(createSecretBox(keyring));
   const activities = createActivities({
     connectors: createConnectors(env, secrets, client),
     secrets,
@@ -55,13 +57,16 @@ async function main(): Promise<void> {
     taskQueue: env.MAILFERRY_TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
     activities,
-    dataConverter,
+    dataConverter: gatedDataConverter(codec),
     maxConcurrentActivityTaskExecutions: 40,
     // copy progress (status --watch) comes from heartbeat details: do not hold them back for 24 s
     maxHeartbeatThrottleInterval: '5 seconds',
-    interceptors: { activity: [activityLogging(logger)] },
+    interceptors: gateInterceptors([activityLogging(logger)]),
   });
-  logger.info({ taskQueue: env.MAILFERRY_TASK_QUEUE, temporal: env.TEMPORAL_ADDRESS }, 'worker started');
+  logger.info(
+    { taskQueue: env.MAILFERRY_TASK_QUEUE, temporal: env.TEMPORAL_ADDRESS, keyId: keyring.current.id, previousKeyIds: keyring.previous.map((k) => k.id) },
+    'worker started',
+  );
   await worker.run();
   await clientConnection.close();
   logger.info('worker stopped');

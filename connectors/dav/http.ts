@@ -43,8 +43,16 @@ function rejectStatus(endpoint: DavEndpoint, url: string, status: number, status
 export function createDavHttp(endpoint: DavEndpoint): DavHttp {
   const root = endpoint.url.endsWith('/') ? endpoint.url : `${endpoint.url}/`;
   const headers = getBasicAuthHeaders({ username: endpoint.user, password: endpoint.password });
+  const origin = new URL(root).origin;
 
   async function reachable<T>(url: string, call: () => Promise<T>): Promise<T> {
+    // a server's href may name any host: the credentials go to the configured one only
+    if (new URL(url).origin !== origin) {
+      throw new MailferryError(
+        'COPY_FAILED',
+        `The DAV server at ${origin} pointed to ${new URL(url).origin}; mailferry sends the credentials of ${endpoint.user} only to ${origin}, so it stopped.`,
+      );
+    }
     assertUrlAllowsPassword(url, `the CalDAV/CardDAV password of ${endpoint.user}`, endpoint.allowPlaintext, 'use https://');
     try {
       return await call();

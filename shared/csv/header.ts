@@ -29,7 +29,9 @@ export function readHeader(header: CsvRecord): ColumnIndex {
   cells.forEach((cell, position) => {
     const column = csvColumns.find((known) => known.toLowerCase() === cell.toLowerCase());
     if (!column) {
-      const shown = cell === '' ? 'an empty name' : JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell);
+      // a name made of letters and spaces is shown; anything else could be a password of a file without its header line
+      const shown =
+        cell === '' ? 'an empty name' : /^[\p{L} _-]{1,40}$/u.test(cell) ? JSON.stringify(cell) : `a name of ${[...cell].length} characters (not shown)`;
       throw new CsvStructureError('UNKNOWN_HEADER', `The header names an unknown column: ${shown} (column ${position + 1}).`, header.line);
     }
     if (index[column] !== undefined) {

@@ -16,7 +16,7 @@ export interface CsvRow {
 
 export interface CsvRejectedRow {
   line: number;
-  /** as written in the file */
+  /** as written in the file when it is a valid address; otherwise its redacted form (hiddenCell): it could be a password */
   address: string;
   field: CsvColumn;
   code: CsvRowErrorCode;
@@ -43,6 +43,15 @@ const forceChangeSchema = z
   .pipe(z.enum(['', 'true', 'false']))
   .transform((value) => value === 'true');
 
+/**
+ * What a report, an e-mail, the CLI or the history may show of a cell that is
+ * not a valid address: its length only. In a file whose columns are swapped or
+ * shifted, that cell is often the password.
+ */
+export function hiddenCell(cell: string): string {
+  return cell === '' ? '' : `(not shown: ${[...cell].length} characters)`;
+}
+
 const lowerSet = (domains: string[] | undefined) => (domains ? new Set(domains.map((d) => d.toLowerCase())) : undefined);
 
 /** Checks each data row; a row with a problem is skipped into `rejected` with the first problem found. */
@@ -55,11 +64,18 @@ export function checkRows(records: CsvRecord[], columns: ColumnIndex, context: C
 
   for (const { line, cells } of records) {
     const written = cells[columns.EmailAddress]!;
-    const reject = (field: CsvColumn, code: CsvRowErrorCode, message: string) =>
-      result.rejected.push({ line, address: written, field, code, message: `Line ${line}: ${message}`, fix: csvRowFixes[code] });
+    const reject = (field: CsvColumn, code: CsvRowErrorCode, message: string, address = written) =>
+      result.rejected.push({ line, address, field, code, message: `Line ${line}: ${message}`, fix: csvRowFixes[code] });
 
     if (!addressSchema.safeParse(written).success) {
-      reject('EmailAddress', 'BAD_ADDRESS', written === '' ? 'the EmailAddress is empty.' : `${JSON.stringify(written)} is not a valid e-mail address.`);
+      reject(
+        'EmailAddress',
+        'BAD_ADDRESS',
+        written === ''
+          ? 'the EmailAddress is empty.'
+          : `the EmailAddress (${[...written].length} characters, not shown: in a file with swapped columns it is the password) is not a valid e-mail address.`,
+        hiddenCell(written),
+      );
       continue;
     }
     const address = written.toLowerCase();

@@ -1,11 +1,20 @@
 import { stringify } from 'csv-stringify/sync';
 
-// Spreadsheets run a cell starting with one of these as a formula (CSV injection).
-const formulaStart = /^[=+\-@\t\r]/;
+// Spreadsheets run a cell starting with one of these as a formula (CSV injection), also after
+// spaces a reader trims, and in their full-width forms (East Asian Excel reads those as formulas too).
+const formulaStart = /^\s*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]/;
+// Where `;` or a tab is the list separator, a reader splits a value at them, and each piece is a
+// cell of its own: every piece must be inert, not only the start of the value.
+const pieces = /(?<=[,;\t\r\n])/;
 
-/** Makes a value inert in Excel/LibreOffice by prefixing a quote when it could start a formula. */
+/** Makes a value inert in Excel/LibreOffice by prefixing a quote to every piece that could start a formula. */
 export function csvSafe(value: string): string {
-  return formulaStart.test(value) ? `'${value}` : value;
+  const safe = value
+    .split(pieces)
+    .map((piece) => (formulaStart.test(piece) ? `'${piece}` : piece))
+    .join('');
+  // a value starting with a tab or a carriage return is read as a formula by some readers that strip them
+  return /^[\t\r]/.test(safe) ? `'${safe}` : safe;
 }
 
 export type CsvReportColumn<T> = (keyof T & string) | { key: keyof T & string; header: string };

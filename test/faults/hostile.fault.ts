@@ -55,7 +55,7 @@ test('hostile addresses, a refused message and a mailbox over the bad-item limit
     ...hostile.map((h): [string, string, string] => [h.includes(',') || h.includes('"') ? `"${h.replace(/"/g, '""')}"` : h, csvPassword(), 'False']),
   ];
   const org = await labOrganisation(session, 'faults-hostile', 3);
-  const batch = await startFleetBatch(session, org, csvSourceOf(session, csvOf(rows), 'hostile.csv'));
+  const batch = await startFleetBatch(session, org, csvSourceOf(session, org, csvOf(rows), 'hostile.csv'));
   const { results } = await finishBatch(session, org, batch, 0);
   const status = await session.client.workflow.getHandle(batchWorkflowId(org, batch)).query(batchStatusQuery);
   const row = (a: string) => status.rows.find((r) => r.address === a.toLowerCase());
@@ -114,7 +114,7 @@ test('a line break in a notification address is refused before the batch starts'
   const { session, users } = ctx;
   const u = await users.add('hx-notify', { messages: 2, contacts: 0, events: 0 });
   const org = await labOrganisation(session, 'faults-notify', 1);
-  const source = csvSourceOf(session, csvOf([[u.address, csvPassword(), 'False']]));
+  const source = csvSourceOf(session, org, csvOf([[u.address, csvPassword(), 'False']]));
   await expect(startBatch(session, org, { startedBy: 'faults', notify: ['helpdesk@tailspintoys.com\r\nBcc: thief@evil.test'], source })).rejects.toThrow(
     /line break|header injection|notification address/i,
   );

@@ -59,7 +59,7 @@ test('LDAP stop, IMAP stop, network cut, Temporal kill and source changes during
   const total = fleet.reduce((n, u) => n + u.messages, 0);
   await pool.start();
   const org = await labOrganisation(session, 'faults-servers', 3);
-  const batch = await startFleetBatch(session, org, fleetSource(session, fleet));
+  const batch = await startFleetBatch(session, org, fleetSource(session, org, fleet));
   const handle = session.client.workflow.getHandle(batchWorkflowId(org, batch));
   const status = () => handle.query(batchStatusQuery);
   const progress = () => targetMessages(info, addresses);

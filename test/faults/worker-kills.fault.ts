@@ -36,7 +36,7 @@ test(`worker SIGKILLed at ${KILLS}+ seeded moments (FAULT_SEED=${SEED}), then tw
   const total = fleet.reduce((n, u) => n + u.messages, 0);
   await pool.start();
   const org = await labOrganisation(session, 'faults-kills', 3);
-  const batch = await startFleetBatch(session, org, fleetSource(session, fleet));
+  const batch = await startFleetBatch(session, org, fleetSource(session, org, fleet));
   const handle = session.client.workflow.getHandle(batchWorkflowId(org, batch));
 
   const points = killPoints(SEED);

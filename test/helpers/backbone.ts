@@ -83,7 +83,7 @@ export function uniqueName(prefix: string): string {
 /** A new organisation whose settings come from the lab (tested by the workflow on the way in). */
 export async function labOrganisation(session: Session, prefix: string, maxConcurrent = 3): Promise<string> {
   const org = uniqueName(prefix);
-  await applySettings(session, org, buildSettings({ lab: true, maxConcurrent }, session));
+  await applySettings(session, org, buildSettings({ lab: true, maxConcurrent }, session, org));
   return org;
 }
 
@@ -127,8 +127,8 @@ export async function batchResult(session: Session, org: string, batch: number):
   return (await session.client.workflow.getHandle(batchWorkflowId(org, batch)).result()) as BatchResult;
 }
 
-export function csvSourceOf(session: Session, content: string, fileName = 'test.csv'): BatchSource {
-  return { kind: 'csv', fileName, csv: session.secrets.seal(content) };
+export function csvSourceOf(session: Session, org: string, content: string, fileName = 'test.csv'): BatchSource {
+  return { kind: 'csv', fileName, csv: session.secrets.seal(org, content) };
 }
 
 /** What directory sync does for a user that had no MEU: creates the cloud mail-enabled user. */

@@ -33,9 +33,9 @@ export function toJson({ metadata, data }: Payload): JsonPayload {
   };
 }
 
-const SEALED_PREFIX = 'sealed:v1:';
-/** a sealed value inside a longer string: prefix, key id (shared/codecKey.ts), base64 */
-const EMBEDDED_SEALED = /sealed:v1:[A-Za-z0-9._-]{1,64}:[A-Za-z0-9+/]*={0,2}/g;
+const SEALED_PREFIX = 'sealed:v';
+/** a sealed value inside a longer string: prefix, key id (shared/codecKey.ts), organisation (v2), base64 */
+const EMBEDDED_SEALED = /sealed:v(?:1|2:[A-Za-z0-9._-]{1,64}):[A-Za-z0-9._-]{1,100}:[A-Za-z0-9+/]*={0,2}/g;
 export const SEALED_MARKER = '[sealed]';
 
 function redactValue(value: unknown): unknown {

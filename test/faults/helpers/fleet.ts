@@ -48,8 +48,8 @@ export async function createFleet(users: TestUsers, prefix: string, spec: FleetS
   return out;
 }
 
-export function fleetSource(session: Session, fleet: FleetUser[], fileName = 'fleet.csv'): BatchSource {
-  return csvSourceOf(session, csvOf(fleet.map((u) => [u.address, csvPassword(), 'False'])), fileName);
+export function fleetSource(session: Session, org: string, fleet: FleetUser[], fileName = 'fleet.csv'): BatchSource {
+  return csvSourceOf(session, org, csvOf(fleet.map((u) => [u.address, csvPassword(), 'False'])), fileName);
 }
 
 /** Messages on the target side so far (0 for a mailbox not provisioned yet): the suite's progress gauge. */
