@@ -5,7 +5,8 @@
  * from another organisation's history into this run's input does not open.
  */
 import { Context } from '@temporalio/activity';
-import { orgOfWorkflowId, type OrgSecrets, type SecretBox } from '../shared/secrets';
+import { ApplicationFailure } from '@temporalio/common';
+import { orgOfWorkflowId, SealedSecretError, type OrgSecrets, type SecretBox } from '../shared/secrets';
 
 function currentOrg(): string {
   const workflowId = Context.current().info.workflowExecution?.workflowId;
@@ -13,9 +14,19 @@ function currentOrg(): string {
   return orgOfWorkflowId(workflowId);
 }
 
+/** a value that does not open now never will: fail at once with its code, no retries */
+function permanent<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SealedSecretError) throw ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: true });
+    throw err;
+  }
+}
+
 export function runSecrets(box: SecretBox): OrgSecrets {
   return {
-    seal: (plaintext) => box.seal(currentOrg(), plaintext),
-    unseal: (sealed) => box.unseal(currentOrg(), sealed),
+    seal: (plaintext) => permanent(() => box.seal(currentOrg(), plaintext)),
+    unseal: (sealed) => permanent(() => box.unseal(currentOrg(), sealed)),
   };
 }
