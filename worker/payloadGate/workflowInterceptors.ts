@@ -32,7 +32,8 @@ const unreadable = (what: string, value: unknown) => {
 export const interceptors: WorkflowInterceptorsFactory = () => ({
   inbound: [
     {
-      execute(input, next) {
+      // async: a throw must reject the promise (the run fails), not escape the activation (the task would retry forever)
+      async execute(input, next) {
         refuse('this workflow start', input.args);
         return next(input);
       },
@@ -40,7 +41,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => ({
         refuse(`the update "${input.name}"`, input.args);
         next(input);
       },
-      handleUpdate(input, next) {
+      async handleUpdate(input, next) {
         refuse(`the update "${input.name}"`, input.args);
         return next(input);
       },
