@@ -31,8 +31,9 @@ const envSchema = z.object({
     .string()
     .regex(KEY_ID_PATTERN, 'use 1-64 letters, digits, dots, dashes or underscores')
     .default('default'),
-  MAILFERRY_CODEC_PREVIOUS_KEYS: z.string().trim().min(1).optional(),
-  MAILFERRY_CODEC_PREVIOUS_KEYS_FILE: z.string().trim().min(1).optional(),
+  // empty = none (docker compose passes ${MAILFERRY_CODEC_PREVIOUS_KEYS:-} through)
+  MAILFERRY_CODEC_PREVIOUS_KEYS: z.string().trim().optional(),
+  MAILFERRY_CODEC_PREVIOUS_KEYS_FILE: z.string().trim().optional(),
 });
 
 const keySchema = z

@@ -7,7 +7,10 @@ import { ApplicationFailure, defaultPayloadConverter, METADATA_ENCODING_KEY, typ
 import { decodeFailure, encodeFailure, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import { AesGcmPayloadCodec, CodecError, dataConverterOptions, ENCRYPTED_ENCODING, KEY_ID_METADATA, loadCodec } from '../shared/codec';
-import { ensureDevCodecKey, loadCodecKey, type CodecKey } from '../shared/codecKey';
+import { ensureDevCodecKey, loadCodecKey, loadCodecKeyring, type CodecKey } from '../shared/codecKey';
+import { createSecretBox, SealedSecretError } from '../shared/secrets';
+import { PayloadGateCodec } from '../worker/payloadGate/codec';
+import { REFUSED_FIELD } from '../worker/payloadGate/refused';
 
 const secret = 'Hunter2-Secret-Password';
 const newKey = (id: string): CodecKey => ({ id, key: randomBytes(32) });
@@ -153,6 +156,102 @@ describe('key loading', () => {
     expect(ensureDevCodecKey(stateDir)).toBe(path);
     expect(readFileSync(path, 'utf8')).toBe(first);
     expect(loadCodecKey({ MAILFERRY_CODEC_KEY_FILE: path }).key).toHaveLength(32);
+  });
+});
+
+describe('key rotation: earlier keys by id', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mailferry-keyring-'));
+  const b64 = () => randomBytes(32).toString('base64');
+  const current = b64();
+  const [old1, old2] = [b64(), b64()];
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('MAILFERRY_CODEC_PREVIOUS_KEYS (inline) and _FILE (one id:key per line, # comments) give the keys to decrypt with', () => {
+    const inline = loadCodecKeyring({ MAILFERRY_CODEC_KEY: current, MAILFERRY_CODEC_KEY_ID: 'k3', MAILFERRY_CODEC_PREVIOUS_KEYS: `k1:${old1}, k2:${old2}` });
+    expect(inline.current.id).toBe('k3');
+    expect(inline.previous.map((k) => [k.id, k.key.toString('base64')])).toEqual([
+      ['k1', old1],
+      ['k2', old2],
+    ]);
+    const file = join(dir, 'previous');
+    writeFileSync(file, `# retired 2026-11\nk1:${old1}\n\nk2:${old2}\n`);
+    expect(loadCodecKeyring({ MAILFERRY_CODEC_KEY: current, MAILFERRY_CODEC_KEY_ID: 'k3', MAILFERRY_CODEC_PREVIOUS_KEYS_FILE: file })).toEqual(inline);
+    expect(loadCodecKeyring({ MAILFERRY_CODEC_KEY: current }).previous).toEqual([]);
+  });
+
+  test('a malformed, doubled or clashing earlier key is refused without printing it', () => {
+    for (const previous of [`k1:${old1.slice(4)}`, `k1 ${old1}`, `k1:${old1},k1:${old2}`, `k3:${old1}`, `:${old1}`]) {
+      let caught: unknown;
+      try {
+        loadCodecKeyring({ MAILFERRY_CODEC_KEY: current, MAILFERRY_CODEC_KEY_ID: 'k3', MAILFERRY_CODEC_PREVIOUS_KEYS: previous });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toMatchObject({ code: 'KEY_INVALID' });
+      expect((caught as Error).message).not.toContain(old1.slice(8, 20));
+    }
+  });
+
+  test('after a rotation, payloads and sealed values of the old key still open; new ones use the new key', async () => {
+    const k1 = newKey('k1');
+    const k2 = newKey('k2');
+    const before = new AesGcmPayloadCodec(k1);
+    const after = new AesGcmPayloadCodec(k2, [k1]);
+    const [old] = await before.encode([defaultPayloadConverter.toPayload({ n: 1 })]);
+    expect(defaultPayloadConverter.fromPayload((await after.decode([old!]))[0]!)).toEqual({ n: 1 });
+    const [fresh] = await after.encode([defaultPayloadConverter.toPayload({ n: 2 })]);
+    expect(text(fresh!.metadata![KEY_ID_METADATA])).toBe('k2');
+    const sealedBefore = createSecretBox({ current: k1, previous: [] }).seal('contoso', secret);
+    const rotated = createSecretBox({ current: k2, previous: [k1] });
+    expect(rotated.unseal('contoso', sealedBefore)).toBe(secret);
+    expect(rotated.seal('contoso', secret)).toMatch(/^sealed:v2:k2:contoso:/);
+    expect(() => createSecretBox({ current: k2, previous: [] }).unseal('contoso', sealedBefore)).toThrow(/sealed with key "k1", which this process does not hold/);
+  });
+});
+
+describe('sealed values are bound to their organisation', () => {
+  const box = createSecretBox({ current: newKey('k1'), previous: [] });
+  const refusal = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (error) {
+      if (error instanceof SealedSecretError) return error;
+      throw error;
+    }
+    throw new Error('expected a SealedSecretError');
+  };
+
+  test('a value sealed for one organisation opens for it only, with a clear error elsewhere', () => {
+    const sealed = box.seal('contoso', secret);
+    expect(sealed).not.toContain(secret);
+    expect(box.unseal('contoso', sealed)).toBe(secret);
+    const other = refusal(() => box.unseal('fabrikam', sealed));
+    expect(other.code).toBe('SEALED_FOR_OTHER_ORG');
+    expect(other.message).toMatch(/^A secret sealed for organisation "contoso" was given to organisation "fabrikam"/);
+  });
+
+  test('rewriting the organisation in the text does not help: it is authenticated (AES-GCM associated data)', () => {
+    const forged = box.seal('contoso', secret).replace(':contoso:', ':fabrikam:');
+    expect(refusal(() => box.unseal('fabrikam', forged)).code).toBe('SEALED_SECRET_INVALID');
+  });
+
+  test('values sealed before the binding (sealed:v1) are refused with what to do', () => {
+    expect(refusal(() => box.unseal('contoso', 'sealed:v1:k1:AAAA')).message).toMatch(/did not bind it to its organisation.*mailferry settings set/);
+  });
+});
+
+describe("the worker's payload gate codec", () => {
+  const key = newKey('default');
+  const gate = new PayloadGateCodec(new AesGcmPayloadCodec(key));
+  const reason = (p: Payload) => (defaultPayloadConverter.fromPayload(p) as Record<string, unknown>)[REFUSED_FIELD];
+
+  test('passes what it can authenticate and marks plaintext, unknown key ids and forged ciphertext', async () => {
+    const [good] = await gate.encode([defaultPayloadConverter.toPayload({ n: 1 })]);
+    const [foreign] = await new AesGcmPayloadCodec(newKey('other')).encode([defaultPayloadConverter.toPayload(1)]);
+    const [otherKeySameId] = await new AesGcmPayloadCodec(newKey('default')).encode([defaultPayloadConverter.toPayload(1)]);
+    const decoded = await gate.decode([good!, defaultPayloadConverter.toPayload({ n: 1 }), foreign!, otherKeySameId!]);
+    expect(defaultPayloadConverter.fromPayload(decoded[0]!)).toEqual({ n: 1 });
+    expect(decoded.slice(1).map(reason)).toEqual(['unencrypted', 'unknownKey', 'forged']);
   });
 });
 

@@ -22,8 +22,19 @@ test('.env.example names every variable of the worker, the codec server and the 
     'MAILFERRY_CODEC_KEY',
     'MAILFERRY_CODEC_KEY_FILE',
     'MAILFERRY_CODEC_KEY_ID',
+    'MAILFERRY_CODEC_PREVIOUS_KEYS',
+    'MAILFERRY_CODEC_PREVIOUS_KEYS_FILE',
   ];
   expect(read.filter((name) => !documented.has(name))).toEqual([]);
+});
+
+test('its payload key settings load as it says: the current key plus earlier keys by id', () => {
+  const keyVars = ['MAILFERRY_CODEC_KEY', 'MAILFERRY_CODEC_KEY_FILE', 'MAILFERRY_CODEC_KEY_ID', 'MAILFERRY_CODEC_PREVIOUS_KEYS', 'MAILFERRY_CODEC_PREVIOUS_KEYS_FILE'];
+  const set = keyVars.filter((name) => values[name] !== undefined);
+  // shipped: the key file and its id; earlier keys only once there has been a rotation
+  expect(set).toEqual(['MAILFERRY_CODEC_KEY_FILE', 'MAILFERRY_CODEC_KEY_ID']);
+  expect(example).toMatch(/^# MAILFERRY_CODEC_PREVIOUS_KEYS_FILE=\.\/codec\.previous-keys$/m);
+  expect(example).toMatch(/docs\/production\.md/);
 });
 
 test('its values pass the worker and codec server validation; the token must be filled in', () => {
