@@ -382,3 +382,13 @@ test('settings from the Web UI (plain JSON) and an update without an argument ar
   });
   expect(await orgState(q.session.client, org)).toEqual(before);
 });
+
+test('compose: the Web UI is read-only and the unauthenticated frontend stays on loopback', () => {
+  const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+  const service = (name: string) => compose.slice(compose.indexOf(`\n  ${name}:\n`), compose.indexOf('\n\n', compose.indexOf(`\n  ${name}:\n`)));
+  expect(service('temporal-ui')).toMatch(/^\s+TEMPORAL_DISABLE_WRITE_ACTIONS: "true"$/m);
+  const published = [...compose.matchAll(/^\s+- "([^"]+)"$/gm)].map((m) => m[1]!).filter((p) => /^[\d.]*:?\d+:\d+$/.test(p));
+  expect(published.length).toBeGreaterThanOrEqual(3);
+  for (const p of published) expect(p).toMatch(/^127\.0\.0\.1:/);
+  expect(service('temporal')).toContain('"127.0.0.1:7233:7233"');
+});

@@ -1,20 +1,30 @@
 /**
- * Runs last (scripts/test-faults.sh calls it after every other fault file):
- * no CSV password and no admin password, in plain text, in any workflow
- * history of the suite's Temporal server (raw protobuf bytes, every page of
- * every run), any worker log line, any report file, any e-mail of the SMTP
- * sink (decoded, attachments included) or any artifact.
+ * Runs last (scripts/test-faults.sh calls it after every other fault file).
+ * First it adds its own hostile input: a CSV with swapped columns (the
+ * passwords under EmailAddress), started through the CLI. Then: no CSV
+ * password and no admin password, in plain text, in any workflow history of
+ * the suite's Temporal server (raw protobuf bytes of every page of every run,
+ * and every payload decoded with the key, as the codec server would show it),
+ * any worker log line, the CLI's output, any report file, any e-mail of the
+ * SMTP sink (decoded, attachments included) or any artifact.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { simpleParser } from 'mailparser';
-import { temporal } from '@temporalio/proto';
+import { loadCodec } from '../../shared/codec';
 import { readLabInfo } from '../../lab/info';
-import { testSession } from '../helpers/backbone';
-import { ARTIFACTS } from './helpers/env';
+import { orgState } from '../../client/org';
+import { batchResult, labEnv, labOrganisation, ROOT, testSession } from '../helpers/backbone';
+import { scanHistory } from '../helpers/historyScan';
+import { ARTIFACTS, stateDir, writeArtifact } from './helpers/env';
 import { recordFault } from './helpers/results';
-import { usedCsvPasswords } from './helpers/secrets';
-import { stateDir } from './helpers/env';
+import { csvPassword, usedCsvPasswords } from './helpers/secrets';
+import { closeFaultContext, openFaultContext, type FaultContext } from './helpers/suite';
+
+const run = promisify(execFile);
 
 function filesUnder(dir: string): string[] {
   let entries: string[];
@@ -29,7 +39,33 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-test('no password in any history, log, report, e-mail or artifact', async () => {
+let ctx: FaultContext | undefined;
+let swappedRows = 0;
+
+beforeAll(async () => {
+  ctx = await openFaultContext('secrets-scan');
+  await ctx.pool.start();
+  const good = await ctx.users.add('scan-good', { messages: 3, contacts: 1, events: 1 });
+  const org = await labOrganisation(ctx.session, 'faults-scan', 2);
+  const swapped = [1, 2, 3, 4].map((i) => `${csvPassword()},scan-${i}@tailspintoys.com,False`);
+  swappedRows = swapped.length;
+  const file = join(mkdtempSync(join(tmpdir(), 'mailferry-scan-')), 'swapped-columns.csv');
+  writeFileSync(file, ['EmailAddress,Password,ForceChangePassword', `${good.address},${csvPassword()},False`, ...swapped].join('\r\n'));
+  const cli = await run(join(ROOT, 'bin', 'mailferry'), ['--org', org, 'batch', 'start', '--csv', file, '--wait'], { env: labEnv() }).catch(
+    (e: { stdout: string; stderr: string }) => e,
+  );
+  writeArtifact(join('cli', 'swapped-columns.txt'), `${cli.stdout}\n${cli.stderr}`);
+  const batch = (await orgState(ctx.session.client, org)).batches.at(-1)!.batch;
+  const result = await batchResult(ctx.session, org, batch);
+  if (result.rejected !== swapped.length) throw new Error(`the swapped-column batch rejected ${result.rejected} rows, not ${swapped.length}`);
+  // the pool writes each worker's log into the artifacts when it stops
+  await closeFaultContext(ctx);
+  ctx = undefined;
+}, 10 * 60_000);
+
+afterAll(() => closeFaultContext(ctx));
+
+test('no password in any history (raw or decoded), log, CLI output, report, e-mail or artifact', async () => {
   const info = readLabInfo();
   const csv = usedCsvPasswords();
   const secrets = [
@@ -47,22 +83,19 @@ test('no password in any history, log, report, e-mail or artifact', async () => 
   };
 
   const session = await testSession();
+  const { codec } = loadCodec(labEnv());
   let histories = 0;
   let historyBytes = 0;
+  let decodedPayloads = 0;
+  let undecodable = 0;
   try {
     for await (const wf of session.client.workflow.list()) {
-      let nextPageToken: Uint8Array | undefined;
-      do {
-        const page = await session.client.workflowService.getWorkflowExecutionHistory({
-          namespace: session.client.options.namespace,
-          execution: { workflowId: wf.workflowId, runId: wf.runId },
-          nextPageToken,
-        });
-        const raw = Buffer.from(temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse.encode(page).finish());
-        historyBytes += raw.length;
-        scan(`history of ${wf.workflowId} (${wf.runId})`, raw);
-        nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
-      } while (nextPageToken);
+      const scanned = await scanHistory(session.client, codec, wf.workflowId, wf.runId);
+      historyBytes += scanned.raw.length;
+      decodedPayloads += scanned.payloads - scanned.undecodable;
+      undecodable += scanned.undecodable;
+      scan(`history of ${wf.workflowId} (${wf.runId})`, scanned.raw);
+      scan(`decoded history of ${wf.workflowId} (${wf.runId})`, scanned.decoded);
       histories++;
     }
   } finally {
@@ -82,26 +115,30 @@ test('no password in any history, log, report, e-mail or artifact', async () => 
   const artifacts = filesUnder(ARTIFACTS);
   for (const file of artifacts) scan(file, readFileSync(file));
   const logs = artifacts.filter((f) => f.endsWith('.log'));
+  const cliOutputs = artifacts.filter((f) => f.includes(`${join('cli', '')}`));
 
   recordFault({
     fault: 'secrets scan',
     injected: secrets.length,
-    batchesFinished: 0,
+    batchesFinished: 1,
     messagesVerified: 0,
     lost: 0,
     duplicated: 0,
     different: 0,
     contactsEventsVerified: 0,
     notes: [
-      `${csv.length} CSV passwords + 6 admin/service passwords searched`,
-      `${histories} workflow runs (${(historyBytes / 1e6).toFixed(1)} MB of raw history), ${logs.length} worker logs, ${reports.length} report files, ${mails.length} e-mails, ${artifacts.length} artifacts`,
+      `${csv.length} CSV passwords (${swappedRows} of them in a swapped-column CSV, under EmailAddress) + 6 admin/service passwords searched`,
+      `${histories} workflow runs (${(historyBytes / 1e6).toFixed(1)} MB of raw history, ${decodedPayloads} payloads decoded with the key, ${undecodable} not), ${logs.length} worker logs, ${cliOutputs.length} CLI outputs, ${reports.length} report files, ${mails.length} e-mails, ${artifacts.length} artifacts`,
       ...hits,
     ],
   });
   // the scan saw real material, so "no hit" means something
   expect(csv.length).toBeGreaterThanOrEqual(5);
-  expect(histories).toBeGreaterThan(10);
+  expect(histories).toBeGreaterThanOrEqual(3);
+  expect(decodedPayloads).toBeGreaterThan(histories);
+  expect(undecodable).toBe(0);
   expect(logs.length).toBeGreaterThan(0);
+  expect(cliOutputs.length).toBeGreaterThan(0);
   expect(reports.length).toBeGreaterThan(0);
   expect(mails.length).toBeGreaterThan(0);
   expect(hits).toEqual([]);
