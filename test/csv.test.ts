@@ -243,6 +243,7 @@ describe('report writing', () => {
     expect(csvSafe('a,@SUM(1)')).toBe("a,'@SUM(1)");
     expect(csvSafe('  =1+1')).toBe("'  =1+1");
     expect(csvSafe('\uFF1D1+1')).toBe("'\uFF1D1+1");
+    expect(csvSafe('a;"=1+1')).toBe(`a;'"=1+1`);
     expect(csvSafe('ann@contoso.com; bob@contoso.com')).toBe('ann@contoso.com; bob@contoso.com');
   });
 

@@ -1,8 +1,9 @@
 import { stringify } from 'csv-stringify/sync';
 
 // Spreadsheets run a cell starting with one of these as a formula (CSV injection), also after
-// spaces a reader trims, and in their full-width forms (East Asian Excel reads those as formulas too).
-const formulaStart = /^\s*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]/;
+// spaces or a stray double quote a reader drops, and in their full-width forms (East Asian Excel
+// reads those as formulas too).
+const formulaStart = /^[\s"]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]/;
 // Where `;` or a tab is the list separator, a reader splits a value at them, and each piece is a
 // cell of its own: every piece must be inert, not only the start of the value.
 const pieces = /(?<=[,;\t\r\n])/;

@@ -173,7 +173,8 @@ test('reports written with toCsv neutralise every formula, and keep the value re
       read.forEach((r, i) => {
         for (const key of ['EmailAddress', 'Error'] as const) {
           expect(r[key]).not.toMatch(/^[=+\-@\t\r]/);
-          expect(r[key] === rows[i]![key] || r[key] === `'${rows[i]![key]}`).toBe(true);
+          // csvSafe only adds quote marks: at the start, and where `;` or a tab would split a cell off
+          expect(r[key]!.replace(/'/g, '')).toBe(rows[i]![key].replace(/'/g, ''));
         }
       });
     }),
