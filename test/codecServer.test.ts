@@ -39,7 +39,7 @@ beforeAll(async () => {
       done();
     },
   });
-  server = createCodecServer({ codec, token, origins: [UI], logger: createLogger('info', 'test', sink) });
+  server = createCodecServer({ codec, token, origins: [UI], logger: createLogger('info', 'test', sink), allowEncode: true });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -59,6 +59,23 @@ const valueOf = (p: JsonPayload) => JSON.parse(Buffer.from(p.data!, 'base64').to
 async function encrypted(...values: unknown[]) {
   return jsonOf(await codec.encode(values.map((v) => defaultPayloadConverter.toPayload(v))));
 }
+
+test('without MAILFERRY_CODEC_SERVER_ENCODE, /encode is refused even with the token: the token reads, it does not write', async () => {
+  const readOnly = createCodecServer({ codec, token, origins: [UI], logger: createLogger('silent', 'test') });
+  await new Promise<void>((resolve) => readOnly.listen(0, '127.0.0.1', resolve));
+  try {
+    const at = `http://127.0.0.1:${(readOnly.address() as AddressInfo).port}`;
+    const body = JSON.stringify(jsonOf([defaultPayloadConverter.toPayload({ org: 'contoso' })]));
+    const res = await fetch(`${at}/${token}/encode`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...bearer }, body });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: string }).error).toMatch(/only decodes: set MAILFERRY_CODEC_SERVER_ENCODE=true/);
+    const decoded = await fetch(`${at}/${token}/decode`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(await encrypted(1)) });
+    expect(decoded.status).toBe(200);
+  } finally {
+    readOnly.close();
+  }
+  expect(loadCodecServerEnv({ MAILFERRY_CODEC_SERVER_TOKEN: token }).MAILFERRY_CODEC_SERVER_ENCODE).toBe(false);
+});
 
 test('decode gives back what encode encrypted, with the token as a bearer header or as the endpoint path', async () => {
   const plain = jsonOf([defaultPayloadConverter.toPayload({ address: 'a@b.test', n: 1 })]);

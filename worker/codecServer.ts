@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const logger = createLogger(env.MAILFERRY_LOG_LEVEL, 'mailferry-codec-server');
   const { codec, keyring } = loadCodec(process.env);
   const origins = env.MAILFERRY_CODEC_SERVER_CORS_ORIGIN;
-  const server = createCodecServer({ codec, token: env.MAILFERRY_CODEC_SERVER_TOKEN, origins, logger });
+  const server = createCodecServer({ codec, token: env.MAILFERRY_CODEC_SERVER_TOKEN, origins, logger, allowEncode: env.MAILFERRY_CODEC_SERVER_ENCODE });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(env.MAILFERRY_CODEC_SERVER_PORT, env.MAILFERRY_CODEC_SERVER_HOST, resolve);

@@ -34,6 +34,12 @@ export const codecServerEnvSchema = z.object({
     .default('http://127.0.0.1:8233,http://localhost:8233')
     .transform((list) => list.split(',').map((o) => o.trim()).filter(Boolean))
     .pipe(z.array(origin).min(1, 'give at least one origin')),
+  /**
+   * POST /encode encrypts whatever its caller sends with the payload key, which is what lets a start,
+   * signal or update drive mailferry: off, the token only reads. The Web UI needs it for its write
+   * actions only, which docker compose turns off.
+   */
+  MAILFERRY_CODEC_SERVER_ENCODE: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   MAILFERRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 

@@ -1,7 +1,7 @@
 /**
  * The codec server the Temporal Web UI (and `temporal --codec-endpoint`) calls
- * to show encrypted payloads decrypted: POST /decode and /encode with
- * Temporal's remote codec protocol (payloads.ts).
+ * to show encrypted payloads decrypted: POST /decode (and /encode, when
+ * allowed) with Temporal's remote codec protocol (payloads.ts).
  *
  * Who may call it:
  * - a browser only from the configured Web UI origins (CORS; any other
@@ -28,6 +28,8 @@ export interface CodecServerOptions {
   origins: readonly string[];
   logger: Logger;
   maxBodyBytes?: number;
+  /** POST /encode answers only when true: encrypting for a caller lends it the key's power to drive mailferry */
+  allowEncode?: boolean;
 }
 
 /** The UI decodes a handful of payloads per call, each at most 2 MB (Temporal's own limit). */
@@ -122,6 +124,9 @@ export function createCodecServer(options: CodecServerOptions): Server {
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST, OPTIONS');
       throw new HttpError(405, 'Use POST.');
+    }
+    if (target.operation === 'encode' && !options.allowEncode) {
+      throw new HttpError(403, 'This codec server only decodes: set MAILFERRY_CODEC_SERVER_ENCODE=true to let token holders encrypt.');
     }
     if (!authorised(req, target.pathToken)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="mailferry codec server"');
