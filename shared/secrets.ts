@@ -98,7 +98,10 @@ export function createSecretBox(keyring: CodecKeyring): SecretBox {
         decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
         return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
       } catch {
-        throw new SealedSecretError('SEALED_SECRET_INVALID', 'A sealed secret failed authentication: it was altered or sealed with another key');
+        throw new SealedSecretError(
+          'SEALED_SECRET_INVALID',
+          'A sealed secret failed authentication: it was altered or sealed with another key',
+        );
       }
     },
   };

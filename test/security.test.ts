@@ -37,7 +37,18 @@ import {
   stopBatchSignal,
   type BatchResult,
 } from '../workflows/definitions';
-import { batchResult, csvOf, csvSourceOf, labOrganisation, ROOT, startWorker, TestUsers, uniqueName, waitFor, type WorkerProcess } from './helpers/backbone';
+import {
+  batchResult,
+  csvOf,
+  csvSourceOf,
+  labOrganisation,
+  ROOT,
+  startWorker,
+  TestUsers,
+  uniqueName,
+  waitFor,
+  type WorkerProcess,
+} from './helpers/backbone';
 import { ownQueue, type OwnQueue } from './helpers/operators';
 import { readSinkMessages } from './helpers/smtpSink';
 import { scanHistory } from './helpers/historyScan';
@@ -70,7 +81,12 @@ afterAll(async () => {
   await users?.cleanup();
 });
 
-type HistoryEvent = { eventType?: unknown; activityTaskScheduledEventAttributes?: unknown; startChildWorkflowExecutionInitiatedEventAttributes?: unknown; workflowTaskFailedEventAttributes?: unknown };
+type HistoryEvent = {
+  eventType?: unknown;
+  activityTaskScheduledEventAttributes?: unknown;
+  startChildWorkflowExecutionInitiatedEventAttributes?: unknown;
+  workflowTaskFailedEventAttributes?: unknown;
+};
 
 async function events(handle: WorkflowHandle): Promise<HistoryEvent[]> {
   return ((await handle.fetchHistory()).events ?? []) as HistoryEvent[];
@@ -97,7 +113,16 @@ test('a start without the key is refused, non-retryably and clearly, before any 
     {
       type: 'mailboxWorkflow',
       workflowId: mailboxWorkflowId(victim, `${uniqueName('ghost')}@tailspintoys.com`),
-      args: [{ org: victim, batch: 1, line: 2, address: 'x@tailspintoys.com', phase: 'provision', previous: { previousTargetAddress: 'SMTP:mallory@evil.test' } }],
+      args: [
+        {
+          org: victim,
+          batch: 1,
+          line: 2,
+          address: 'x@tailspintoys.com',
+          phase: 'provision',
+          previous: { previousTargetAddress: 'SMTP:mallory@evil.test' },
+        },
+      ],
     },
   ];
   for (const f of forged) {
@@ -106,14 +131,19 @@ test('a start without the key is refused, non-retryably and clearly, before any 
     const failure = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect(failure.cause).toMatchObject({ type: 'PAYLOAD_REFUSED', nonRetryable: true });
-    expect(failure.cause?.message).toMatch(/^Refused this workflow start: it is not encrypted with mailferry’s payload key\. Nothing was done\./);
+    expect(failure.cause?.message).toMatch(
+      /^Refused this workflow start: it is not encrypted with mailferry’s payload key\. Nothing was done\./,
+    );
     const list = await events(handle);
     expect([sideEffects(list), wedged(list)]).toEqual([0, 0]);
   }
   // a start with no argument at all (what the Web UI sends when the input is left empty)
   const empty = uniqueName('sec-empty');
   await q.session.client.workflow.start('organisationWorkflow', { taskQueue: q.env.MAILFERRY_TASK_QUEUE!, workflowId: empty, args: [] });
-  const emptyFailure = (await q.session.client.workflow.getHandle(empty).result().catch((e: unknown) => e)) as WorkflowFailedError;
+  const emptyFailure = (await q.session.client.workflow
+    .getHandle(empty)
+    .result()
+    .catch((e: unknown) => e)) as WorkflowFailedError;
   expect(emptyFailure.cause?.message).toMatch(/it carries no argument/);
   expect((await readSinkMessages(info)).length).toBe(sinkBefore);
 });
@@ -137,7 +167,20 @@ test('signals and updates without the key are refused; the organisation and its 
   const batchEffects = sideEffects(await events(batchHandle));
   const signalsBefore = refusals('Refused the signal');
 
-  const fakeResult = { batch, phase: 'completed', total: 0, created: 0, completed: 0, failed: 0, stopped: 0, rejected: 0, runs: 1, messagesCopied: 0, bytesCopied: 0, reports: [] } as BatchResult;
+  const fakeResult = {
+    batch,
+    phase: 'completed',
+    total: 0,
+    created: 0,
+    completed: 0,
+    failed: 0,
+    stopped: 0,
+    rejected: 0,
+    runs: 1,
+    messagesCopied: 0,
+    bytesCopied: 0,
+    reports: [],
+  } as BatchResult;
   // plaintext: frees the one-active-batch slot, stops the batch
   await plain.workflow.getHandle(org).signal(batchFinishedSignal, fakeResult);
   await plain.workflow.getHandle(batchWorkflowId(org, batch)).signal(stopBatchSignal, { by: 'mallory' });
@@ -155,8 +198,13 @@ test('signals and updates without the key are refused; the organisation and its 
     });
   }
   // updates: Complete Migration (deletes the batch records, reports to the admin) and new settings
-  await expect(plainWithEyes.workflow.getHandle(org).executeUpdate(completeMigrationUpdate, { args: [{ by: 'mallory' }] })).rejects.toMatchObject({
-    cause: { type: 'PAYLOAD_REFUSED', message: expect.stringMatching(/^Refused the update "completeMigration": it is not encrypted with mailferry’s payload key/) },
+  await expect(
+    plainWithEyes.workflow.getHandle(org).executeUpdate(completeMigrationUpdate, { args: [{ by: 'mallory' }] }),
+  ).rejects.toMatchObject({
+    cause: {
+      type: 'PAYLOAD_REFUSED',
+      message: expect.stringMatching(/^Refused the update "completeMigration": it is not encrypted with mailferry’s payload key/),
+    },
   });
   const newAdmin = { ...before.settings!, adminEmail: 'mallory@evil.test' };
   await expect(plainWithEyes.workflow.getHandle(org).executeUpdate(setSettingsUpdate, { args: [newAdmin] })).rejects.toMatchObject({
@@ -197,7 +245,11 @@ test('the payload key rotates in the middle of a migration; runs written under t
   const u1 = await users.add('sec-rot1', { messages: 3, contacts: 1, events: 1 });
   const u2 = await users.add('sec-rot2', { messages: 3, contacts: 1, events: 1 });
   const org = await labOrganisation(q.session, 'sec-rot');
-  const first = await startBatch(q.session, org, { startedBy: 'jest', notify: [], source: csvSourceOf(q.session, org, csvOf([[u1.address, '', 'False']])) });
+  const first = await startBatch(q.session, org, {
+    startedBy: 'jest',
+    notify: [],
+    source: csvSourceOf(q.session, org, csvOf([[u1.address, '', 'False']])),
+  });
   expect((await batchResult(q.session, org, first.batch)).phase).toBe('completed');
   // the second batch starts under the old key and waits; the workers are replaced meanwhile
   const second = await startBatch(q.session, org, {
@@ -276,7 +328,11 @@ test('a swapped-column CSV (passwords under EmailAddress) leaves no password in 
   const file = join(mkdtempSync(join(tmpdir(), 'mailferry-swap-')), 'swapped.csv');
   writeFileSync(
     file,
-    ['EmailAddress,Password,ForceChangePassword', `${good.address},Good!Pass-9z,False`, ...passwords.map((p, i) => `${p},user${i}@tailspintoys.com,False`)].join('\r\n'),
+    [
+      'EmailAddress,Password,ForceChangePassword',
+      `${good.address},Good!Pass-9z,False`,
+      ...passwords.map((p, i) => `${p},user${i}@tailspintoys.com,False`),
+    ].join('\r\n'),
   );
   const since = new Date();
   const cli = await run(join(ROOT, 'bin', 'mailferry'), ['--org', org, 'batch', 'start', '--csv', file, '--wait'], { env: q.env }).catch(
@@ -289,7 +345,10 @@ test('a swapped-column CSV (passwords under EmailAddress) leaves no password in 
   const result = await batchResult(q.session, org, batch);
   expect([result.completed, result.rejected]).toEqual([1, 3]);
 
-  const places: [string, Buffer][] = [['CLI output', Buffer.from(cliOutput)], ['worker log', Buffer.from(q.worker.output())]];
+  const places: [string, Buffer][] = [
+    ['CLI output', Buffer.from(cliOutput)],
+    ['worker log', Buffer.from(q.worker.output())],
+  ];
   const { codec } = loadCodec(q.env);
   const runs = [org, batchWorkflowId(org, batch), mailboxWorkflowId(org, good.address)];
   for (const id of runs) {
@@ -300,7 +359,9 @@ test('a swapped-column CSV (passwords under EmailAddress) leaves no password in 
   const decodedBatch = places.find(([w]) => w === `history of ${batchWorkflowId(org, batch)} (decoded)`)![1].toString();
   expect(decodedBatch).toContain('(not shown: 15 characters)'); // the scan does read decoded payloads
   const reportsDir = join(q.env.MAILFERRY_REPORTS_DIR!, org);
-  const reportFiles = readdirSync(reportsDir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
+  const reportFiles = readdirSync(reportsDir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name));
   expect(reportFiles.length).toBeGreaterThanOrEqual(3);
   for (const f of reportFiles) {
     places.push([f, readFileSync(f)]);
@@ -314,7 +375,10 @@ test('a swapped-column CSV (passwords under EmailAddress) leaves no password in 
   }
   const hits = places.flatMap(([where, bytes]) => passwords.filter((p) => bytes.includes(Buffer.from(p))).map(() => where));
   expect(hits).toEqual([]);
-  const validation = mails.flatMap((m) => m.attachments).find((a) => a.filename === 'ValidationReport.csv')!.content.toString();
+  const validation = mails
+    .flatMap((m) => m.attachments)
+    .find((a) => a.filename === 'ValidationReport.csv')!
+    .content.toString();
   expect(validation).toMatch(/^3,\(not shown: 15 characters\),BAD_ADDRESS,/m);
 }, 180_000);
 
@@ -374,9 +438,9 @@ test('the DAV connector sends credentials only to its configured host, never to 
 test('settings from the Web UI (plain JSON) and an update without an argument are refused by the validator', async () => {
   const org = await labOrganisation(q.session, 'sec-ui');
   const before = await orgState(q.session.client, org);
-  await expect(
-    plainWithEyes.workflow.getHandle(org).executeUpdate(setSettingsUpdate, { args: [before.settings!] }),
-  ).rejects.toMatchObject({ cause: { type: 'PAYLOAD_REFUSED' } });
+  await expect(plainWithEyes.workflow.getHandle(org).executeUpdate(setSettingsUpdate, { args: [before.settings!] })).rejects.toMatchObject({
+    cause: { type: 'PAYLOAD_REFUSED' },
+  });
   await expect(q.session.client.workflow.getHandle(org).executeUpdate('completeMigration', { args: [] })).rejects.toMatchObject({
     cause: { type: 'PAYLOAD_REFUSED', message: expect.stringMatching(/it carries no argument/) },
   });
@@ -385,7 +449,8 @@ test('settings from the Web UI (plain JSON) and an update without an argument ar
 
 test('compose: the Web UI is read-only and the unauthenticated frontend stays on loopback', () => {
   const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
-  const service = (name: string) => compose.slice(compose.indexOf(`\n  ${name}:\n`), compose.indexOf('\n\n', compose.indexOf(`\n  ${name}:\n`)));
+  const service = (name: string) =>
+    compose.slice(compose.indexOf(`\n  ${name}:\n`), compose.indexOf('\n\n', compose.indexOf(`\n  ${name}:\n`)));
   expect(service('temporal-ui')).toMatch(/^\s+TEMPORAL_DISABLE_WRITE_ACTIONS: "true"$/m);
   const published = [...compose.matchAll(/^\s+- "([^"]+)"$/gm)].map((m) => m[1]!).filter((p) => /^[\d.]*:?\d+:\d+$/.test(p));
   expect(published.length).toBeGreaterThanOrEqual(3);

@@ -57,7 +57,8 @@ beforeAll(async () => {
   writeArtifact(join('cli', 'swapped-columns.txt'), `${cli.stdout}\n${cli.stderr}`);
   const batch = (await orgState(ctx.session.client, org)).batches.at(-1)!.batch;
   const result = await batchResult(ctx.session, org, batch);
-  if (result.rejected !== swapped.length) throw new Error(`the swapped-column batch rejected ${result.rejected} rows, not ${swapped.length}`);
+  if (result.rejected !== swapped.length)
+    throw new Error(`the swapped-column batch rejected ${result.rejected} rows, not ${swapped.length}`);
   // the pool writes each worker's log into the artifacts when it stops
   await closeFaultContext(ctx);
   ctx = undefined;
@@ -79,7 +80,8 @@ test('no password in any history (raw or decoded), log, CLI output, report, e-ma
   ];
   const hits: string[] = [];
   const scan = (where: string, bytes: Buffer) => {
-    for (const s of secrets) if (bytes.includes(Buffer.from(s, 'utf8'))) hits.push(`${where} holds ${csv.includes(s) ? 'a CSV password' : 'an admin password'}`);
+    for (const s of secrets)
+      if (bytes.includes(Buffer.from(s, 'utf8'))) hits.push(`${where} holds ${csv.includes(s) ? 'a CSV password' : 'an admin password'}`);
   };
 
   const session = await testSession();
