@@ -157,12 +157,13 @@ test('no message ever holds a password', () => {
   );
 });
 
-test('csvSafe output never starts with a formula character', () => {
+test('csvSafe output never starts a cell with a formula, also where ; or a tab splits cells, and only adds quote marks', () => {
   fc.assert(
-    fc.property(fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom('=', '+', '-', '@', '\t', '\r', 'a', ' ') })), (value) => {
+    fc.property(fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom('=', '+', '-', '@', '\t', '\r', ';', ',', '"', "'", 'a', ' ') })), (value) => {
       const safe = csvSafe(value);
       expect(safe).not.toMatch(/^[=+\-@\t\r]/);
-      expect(safe === value || safe === `'${value}`).toBe(true);
+      for (const piece of safe.split(/(?<=[,;\t\r\n])/)) expect(piece).not.toMatch(/^[\s"]*[=+\-@]/);
+      expect(safe.replace(/'/g, '')).toBe(value.replace(/'/g, ''));
     }),
     { numRuns },
   );
