@@ -4,7 +4,9 @@
  * credentials live here (the worker is the cloud's service); the source side
  * comes from each organisation's settings.
  */
+import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { loadEnvFile } from '../shared/envFile';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(1).max(65535);
@@ -50,17 +52,30 @@ export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
-  constructor(issues: string[]) {
-    super(`The worker's environment is not valid:\n${issues.map((i) => `  - ${i}`).join('\n')}\nSee .env.example for every variable.`);
+  constructor(issues: string[], file: string | null = null) {
+    super(
+      `The worker's environment${file ? ` (with ${file})` : ''} is not valid:\n${issues.map((i) => `  - ${i}`).join('\n')}\n` +
+        'See .env.example for every variable, or write a .env with `mailferry init`.',
+    );
     this.name = 'ConfigError';
   }
 }
 
-export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
+export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env, file: string | null = null): WorkerEnv {
   const parsed = workerEnvSchema.safeParse(env);
   if (!parsed.success) {
     // names only: a value may be a password
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+      file,
+    );
   }
   return parsed.data;
+}
+
+/** `worker/main.ts [--env-file FILE]`: the settings file (see shared/envFile.ts) under the environment, validated. */
+export function loadWorkerSettings(argv: string[] = process.argv.slice(2)): { env: WorkerEnv; file: string | null } {
+  const { values } = parseArgs({ args: argv, options: { 'env-file': { type: 'string' } } });
+  const { file } = loadEnvFile(values['env-file']);
+  return { env: loadWorkerEnv(process.env, file), file };
 }

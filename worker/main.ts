@@ -8,7 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from 
 import { createActivities } from '../activities';
 import { dataConverterOptions, loadCodec } from '../shared/codec';
 import { createSecretBox } from '../shared/secrets';
-import { loadWorkerEnv } from './config';
+import { loadWorkerSettings } from './config';
 import { createConnectors } from './connectors';
 import { activityLogging } from './activityLogging';
 import { createLogger } from './logger';
@@ -22,7 +22,7 @@ const sdkLevels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'>
 };
 
 async function main(): Promise<void> {
-  const env = loadWorkerEnv();
+  const { env, file } = loadWorkerSettings();
   const logger = createLogger(env.MAILFERRY_LOG_LEVEL);
   Runtime.install({
     // The SDK's own lines go through pino too, so the worker's stdout is one JSON stream.
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     maxHeartbeatThrottleInterval: '5 seconds',
     interceptors: { activity: [activityLogging(logger)] },
   });
-  logger.info({ taskQueue: env.MAILFERRY_TASK_QUEUE, temporal: env.TEMPORAL_ADDRESS }, 'worker started');
+  logger.info({ taskQueue: env.MAILFERRY_TASK_QUEUE, temporal: env.TEMPORAL_ADDRESS, settingsFile: file }, 'worker started');
   await worker.run();
   await clientConnection.close();
   logger.info('worker stopped');
