@@ -23,7 +23,7 @@ Exit codes:
   5  not found: no such organisation, batch or mailbox
   6  not configured: no or bad payload key, no organisation, a bad setting in .env or the environment
   7  no worker polls mailferry's task queue (start one: npm run worker)
-Settings come from the environment, then --env-file FILE, else ./.env, else the
+Settings come from the environment, then --env-file FILE (MAILFERRY_ENV_FILE), else ./.env, else the
 demo's .state/demo.env; \`mailferry init\` writes a .env, \`mailferry doctor\` checks it.`;
 
 export class CliError extends Error {

@@ -177,8 +177,8 @@ export function nextSteps(envFile: string, source: SourceEndpoints): string {
   const rel = relative(process.cwd(), envFile) || envFile;
   const flag = rel === '.env' ? '' : ` --env-file ${rel}`;
   return [
-    `Next, in the folder of ${rel}:`,
-    `  npm run worker${flag ? ` --${flag}` : ''}        # a worker with these settings`,
+    `Next, in the mailferry folder:`,
+    `  MAILFERRY_ENV_FILE=${envFile} npm run worker        # a worker with these settings`,
     `  MAILFERRY_ADMIN_PASSWORD=… mailferry${flag} settings set --admin-email … --username … ${flags.filter(Boolean).join(' ')} --ldap-base-dn … --ldap-bind-dn …`,
     `  mailferry${flag} doctor`,
   ].join('\n');

@@ -28,7 +28,7 @@ const program = new Command('mailferry')
   .description('Staged mailbox migration (on-premises → cloud) run as durable Temporal workflows')
   .version(version)
   .option('--org <name>', 'organisation (migration) name (default: MAILFERRY_ORG)')
-  .option('--env-file <file>', 'settings file (default: ./.env, else the demo’s .state/demo.env)')
+  .option('--env-file <file>', 'settings file (or MAILFERRY_ENV_FILE; default: ./.env, else the demo’s .state/demo.env)')
   .addHelpText('after', exitCodeHelp)
   .showHelpAfterError()
   .hook('preAction', (_program, command) => {

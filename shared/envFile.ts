@@ -1,6 +1,7 @@
 /**
- * The settings file of the CLI and the worker. One file is read: `--env-file
- * FILE` when given, else `.env` in the working directory, else the settings
+ * The settings file of the CLI and the worker. One file is read: the CLI's
+ * `--env-file FILE` or MAILFERRY_ENV_FILE when given, else `.env` in the
+ * working directory, else the settings
  * `npm run demo` left in the project's state folder (`.state/demo.env`), so a
  * new terminal after the demo needs no extra step. A variable already in the
  * environment wins over the file (a shell or compose can override one line);
@@ -39,7 +40,8 @@ export interface EnvSource {
 
 /** Which file would be read, without reading it. */
 export function findEnvFile(explicit: string | undefined, cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env) {
-  if (explicit) return resolve(cwd, explicit);
+  const named = explicit ?? env.MAILFERRY_ENV_FILE;
+  if (named) return resolve(cwd, named);
   const local = join(cwd, '.env');
   if (existsSync(local)) return local;
   const demo = demoEnvFile(env);

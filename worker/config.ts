@@ -4,7 +4,6 @@
  * credentials live here (the worker is the cloud's service); the source side
  * comes from each organisation's settings.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { loadEnvFile } from '../shared/envFile';
 
@@ -73,9 +72,12 @@ export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env, file: string
   return parsed.data;
 }
 
-/** `worker/main.ts [--env-file FILE]`: the settings file (see shared/envFile.ts) under the environment, validated. */
-export function loadWorkerSettings(argv: string[] = process.argv.slice(2)): { env: WorkerEnv; file: string | null } {
-  const { values } = parseArgs({ args: argv, options: { 'env-file': { type: 'string' } } });
-  const { file } = loadEnvFile(values['env-file']);
+/**
+ * The settings file (MAILFERRY_ENV_FILE, else ./.env, else the demo's; see
+ * shared/envFile.ts) under the environment, validated. Not an `--env-file`
+ * argument: Node 20 takes that for its own option wherever it appears.
+ */
+export function loadWorkerSettings(): { env: WorkerEnv; file: string | null } {
+  const { file } = loadEnvFile(undefined);
   return { env: loadWorkerEnv(process.env, file), file };
 }
