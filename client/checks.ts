@@ -18,7 +18,7 @@ const GRPC_FAILED_PRECONDITION = 9;
 const GRPC_DEADLINE_EXCEEDED = 4;
 
 export const fixes = {
-  worker: 'start one with `npm run worker` in the mailferry folder (it reads the same .env), or `npm run demo` for the lab',
+  worker: 'start one with `npm run worker` in the mailferry folder (it reads the same .env, or the demo’s .state/demo.env)',
   key: '`mailferry init` writes a key and a .env; after `npm run demo` run the CLI in the mailferry folder (it reads .state/demo.env)',
   org: 'give --org NAME, or set MAILFERRY_ORG in .env (`mailferry init --org NAME` writes it)',
 } as const;

@@ -129,7 +129,7 @@ export async function runDoctor(explicitEnvFile: string | undefined, org: string
     const workerUp = pollers.live > 0;
     checks.push(
       workerUp
-        ? pass('worker', `${pollers.live} polling task queue "${cfg.MAILFERRY_TASK_QUEUE}"`)
+        ? pass('worker', `${pollers.live} seen polling task queue "${cfg.MAILFERRY_TASK_QUEUE}" in the last 90 s`)
         : fail('worker', `no worker polls task queue "${cfg.MAILFERRY_TASK_QUEUE}" (${lastSeenText(pollers.lastSeen)})`, fixes.worker, EXIT.NO_WORKER),
     );
 
