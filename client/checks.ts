@@ -44,7 +44,8 @@ export function noWorkerError(taskQueue: string, why: string): CliError {
   return new CliError(`No worker polls the task queue "${taskQueue}" (${why}): ${fixes.worker}`, EXIT.NO_WORKER);
 }
 
-export const lastSeenText = (lastSeen: Date | null) => (lastSeen ? `the last one was seen at ${lastSeen.toISOString()}` : 'none has polled it');
+export const lastSeenText = (lastSeen: Date | null) =>
+  lastSeen ? `the last one was seen at ${lastSeen.toISOString()}` : 'none has polled it';
 
 export async function requireWorker(session: Session): Promise<void> {
   let pollers = await workflowPollers(session.client, session.taskQueue);
@@ -61,7 +62,8 @@ export function explainFailure(err: unknown, taskQueue?: string): CliError | und
   if (err instanceof CliError) return err;
   if (err instanceof EnvFileError) return new CliError(err.message, EXIT.NOT_CONFIGURED);
   if (err instanceof CodecError) {
-    if (err.code === 'KEY_MISSING' || err.code === 'KEY_INVALID') return new CliError(`${err.message} Fix: ${fixes.key}.`, EXIT.NOT_CONFIGURED);
+    if (err.code === 'KEY_MISSING' || err.code === 'KEY_INVALID')
+      return new CliError(`${err.message} Fix: ${fixes.key}.`, EXIT.NOT_CONFIGURED);
     return new CliError(
       `${err.message} The CLI's key is not the one the worker wrote these runs with: give it the worker's MAILFERRY_CODEC_KEY_FILE (in the worker's .env).`,
       EXIT.NOT_CONFIGURED,
@@ -69,7 +71,8 @@ export function explainFailure(err: unknown, taskQueue?: string): CliError | und
   }
   if (err instanceof ServiceError && taskQueue) {
     const cause = err.cause as { code?: number; details?: string } | undefined;
-    if (cause?.code === GRPC_FAILED_PRECONDITION && /no poller/i.test(cause.details ?? '')) return noWorkerError(taskQueue, `the server says: ${cause.details}`);
+    if (cause?.code === GRPC_FAILED_PRECONDITION && /no poller/i.test(cause.details ?? ''))
+      return noWorkerError(taskQueue, `the server says: ${cause.details}`);
     if (cause?.code === GRPC_DEADLINE_EXCEEDED)
       return new CliError(`No worker on the task queue "${taskQueue}" answered in time: ${fixes.worker}`, EXIT.NO_WORKER);
   }

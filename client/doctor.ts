@@ -28,7 +28,12 @@ const fail = (name: string, detail: string, fix: string, exitCode: number): Chec
 /** A CliError's message already names the cause and the fix. */
 const failed = (name: string, err: unknown): Check => {
   const e = explainFailure(err);
-  return { name, ok: false, detail: e?.message ?? (err instanceof Error ? err.message : String(err)), exitCode: e?.exitCode ?? EXIT.UNEXPECTED };
+  return {
+    name,
+    ok: false,
+    detail: e?.message ?? (err instanceof Error ? err.message : String(err)),
+    exitCode: e?.exitCode ?? EXIT.UNEXPECTED,
+  };
 };
 
 /** host:port answers a TCP connection within 3 s */
@@ -70,7 +75,8 @@ function cloudEndpoints(env: NodeJS.ProcessEnv): { name: string; where: { host: 
   if (env.MAILFERRY_CLOUD_IMAP_HOST)
     out.push({ name: 'target IMAP', where: { host: env.MAILFERRY_CLOUD_IMAP_HOST, port: Number(env.MAILFERRY_CLOUD_IMAP_PORT) } });
   if (env.MAILFERRY_CLOUD_DAV_URL) out.push({ name: 'target CalDAV/CardDAV', where: urlEndpoint(env.MAILFERRY_CLOUD_DAV_URL) });
-  if (env.MAILFERRY_SMTP_HOST) out.push({ name: 'SMTP relay', where: { host: env.MAILFERRY_SMTP_HOST, port: Number(env.MAILFERRY_SMTP_PORT) } });
+  if (env.MAILFERRY_SMTP_HOST)
+    out.push({ name: 'SMTP relay', where: { host: env.MAILFERRY_SMTP_HOST, port: Number(env.MAILFERRY_SMTP_PORT) } });
   return out;
 }
 
@@ -107,7 +113,12 @@ export async function runDoctor(explicitEnvFile: string | undefined, org: string
       checks.push(pass('Temporal server', `${cfg.TEMPORAL_ADDRESS}, namespace ${namespace}`));
     } catch (err) {
       checks.push(
-        fail('Temporal server', `namespace ${namespace} at ${cfg.TEMPORAL_ADDRESS}: ${(err as Error).message}`, 'set TEMPORAL_NAMESPACE in .env, or create the namespace', EXIT.NOT_CONFIGURED),
+        fail(
+          'Temporal server',
+          `namespace ${namespace} at ${cfg.TEMPORAL_ADDRESS}: ${(err as Error).message}`,
+          'set TEMPORAL_NAMESPACE in .env, or create the namespace',
+          EXIT.NOT_CONFIGURED,
+        ),
       );
       return checks;
     }
@@ -130,12 +141,18 @@ export async function runDoctor(explicitEnvFile: string | undefined, org: string
     checks.push(
       workerUp
         ? pass('worker', `${pollers.live} seen polling task queue "${cfg.MAILFERRY_TASK_QUEUE}" in the last 90 s`)
-        : fail('worker', `no worker polls task queue "${cfg.MAILFERRY_TASK_QUEUE}" (${lastSeenText(pollers.lastSeen)})`, fixes.worker, EXIT.NO_WORKER),
+        : fail(
+            'worker',
+            `no worker polls task queue "${cfg.MAILFERRY_TASK_QUEUE}" (${lastSeenText(pollers.lastSeen)})`,
+            fixes.worker,
+            EXIT.NO_WORKER,
+          ),
     );
 
     let settings: SourceSettings | undefined;
     if (!org) checks.push(fail('organisation', 'none chosen', fixes.org, EXIT.NOT_CONFIGURED));
-    else if (!workerUp || !key) checks.push(fail('organisation', `${org}: not checked (needs the key and a worker)`, 'fix the checks above', EXIT.NOT_CONFIGURED));
+    else if (!workerUp || !key)
+      checks.push(fail('organisation', `${org}: not checked (needs the key and a worker)`, 'fix the checks above', EXIT.NOT_CONFIGURED));
     else {
       try {
         const state = await orgState(new Client({ connection, namespace, dataConverter: dataConverterOptions(key.codec) }), org);
@@ -165,7 +182,9 @@ export async function runDoctor(explicitEnvFile: string | undefined, org: string
 
 export function formatChecks(checks: Check[]): string {
   const width = Math.max(...checks.map((c) => c.name.length));
-  const lines = checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.detail}${c.fix ? `\n${' '.repeat(width + 8)}fix: ${c.fix}` : ''}`);
+  const lines = checks.map(
+    (c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.detail}${c.fix ? `\n${' '.repeat(width + 8)}fix: ${c.fix}` : ''}`,
+  );
   const bad = checks.filter((c) => !c.ok).length;
   return [...lines, '', bad ? `${bad} problem(s) found.` : 'Everything a batch needs is in place.'].join('\n');
 }

@@ -49,7 +49,10 @@ export interface SourceEndpoints {
   davUrl?: string;
 }
 
-type Asker = { text(question: string, fallback?: string): Promise<string | undefined>; secret(question: string): Promise<string | undefined> };
+type Asker = {
+  text(question: string, fallback?: string): Promise<string | undefined>;
+  secret(question: string): Promise<string | undefined>;
+};
 
 /** Asks only in a terminal; in a script a missing value stays missing and the schema names it. */
 function asker(): Asker & { close(): void } {
@@ -159,9 +162,16 @@ export async function writeInstallation(flags: InitOptions): Promise<{ envFile: 
     );
   if (!given.MAILFERRY_ORG) throw new CliError('Not written: give --org NAME', EXIT.BAD_INPUT);
   const keyFile = ensureDevCodecKey(dirname(out));
-  writeFileSync(out, formatEnvFile(given, ['written by `mailferry init`; paths are relative to this file', 'back up codec.key: without it no stored run can be read']), {
-    mode: 0o600,
-  });
+  writeFileSync(
+    out,
+    formatEnvFile(given, [
+      'written by `mailferry init`; paths are relative to this file',
+      'back up codec.key: without it no stored run can be read',
+    ]),
+    {
+      mode: 0o600,
+    },
+  );
   return { envFile: out, keyFile, source: { imap: o.sourceImap, ldapUrl: o.sourceLdapUrl, davUrl: o.sourceDavUrl } };
 }
 
@@ -173,7 +183,11 @@ export function installationEnv(envFile: string): NodeJS.ProcessEnv {
 }
 
 export function nextSteps(envFile: string, source: SourceEndpoints): string {
-  const flags = [source.imap && `--imap ${source.imap}`, source.ldapUrl && `--ldap-url ${source.ldapUrl}`, source.davUrl && `--dav-url ${source.davUrl}`];
+  const flags = [
+    source.imap && `--imap ${source.imap}`,
+    source.ldapUrl && `--ldap-url ${source.ldapUrl}`,
+    source.davUrl && `--dav-url ${source.davUrl}`,
+  ];
   const rel = relative(process.cwd(), envFile) || envFile;
   const flag = rel === '.env' ? '' : ` --env-file ${rel}`;
   return [

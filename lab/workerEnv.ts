@@ -43,7 +43,9 @@ export function labWorkerEnv(info: LabInfo = readLabInfo()): Record<string, stri
 export function writeDemoEnv(org: string, temporalAddress: string): string {
   const file = demoEnvFile();
   const values = { TEMPORAL_ADDRESS: temporalAddress, MAILFERRY_ORG: org, ...labWorkerEnv() };
-  writeFileSync(file, formatEnvFile(values, ['written by `npm run demo` (lab-only test secrets); `npm run demo:down` stops its servers']), { mode: 0o600 });
+  writeFileSync(file, formatEnvFile(values, ['written by `npm run demo` (lab-only test secrets); `npm run demo:down` stops its servers']), {
+    mode: 0o600,
+  });
   return file;
 }
 

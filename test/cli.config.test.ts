@@ -56,7 +56,10 @@ test('server unreachable exits 3; no worker on the task queue exits 7, at once, 
 
   const started = Date.now();
   const noWorker = mailferry(['--org', 'contoso', 'batch', 'status'], { ...base, MAILFERRY_CODEC_KEY: key() });
-  expect([noWorker.code, noWorker.out]).toEqual([7, expect.stringContaining(`No worker polls the task queue "${base.MAILFERRY_TASK_QUEUE}"`)]);
+  expect([noWorker.code, noWorker.out]).toEqual([
+    7,
+    expect.stringContaining(`No worker polls the task queue "${base.MAILFERRY_TASK_QUEUE}"`),
+  ]);
   expect(noWorker.out).toContain('npm run worker');
   // the pre-check answers, not a query left to time out (30 s on the dev server)
   expect(Date.now() - started).toBeLessThan(20_000);

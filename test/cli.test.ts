@@ -103,7 +103,12 @@ test('dry run, start, watch, status, reports open and a refusal, through the CLI
 
   // a CLI with another key than the worker's: a configuration problem (6), not "unexpected"
   const { MAILFERRY_CODEC_KEY_FILE: _file, ...withoutKeyFile } = q.env;
-  const wrongKey = await mailferry(['--org', org, 'batch', 'status'], { ...withoutKeyFile, MAILFERRY_CODEC_KEY: randomBytes(32).toString('base64') });
-  expect(wrongKey.code).toBe(6);
-  expect(wrongKey.stderr).toMatch(/failed authentication.*give it the worker's MAILFERRY_CODEC_KEY_FILE/);
+  const wrongKey = await mailferry(['--org', org, 'batch', 'status'], {
+    ...withoutKeyFile,
+    MAILFERRY_CODEC_KEY: randomBytes(32).toString('base64'),
+  });
+  expect([wrongKey.code, wrongKey.stderr]).toEqual([
+    6,
+    expect.stringMatching(/failed authentication.*give it the worker's MAILFERRY_CODEC_KEY_FILE/),
+  ]);
 }, 300_000);

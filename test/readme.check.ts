@@ -66,7 +66,8 @@ try {
   for (const command of commands) {
     const r = run(command, clean, ROOT, 120_000);
     expectThat(r.code === 0, `\`${command}\` exits 0 in a clean environment`);
-    if (/batch status/.test(command)) expectThat(r.out.includes(`Batch 1 of ${org}`) && /: completed/.test(r.out), `\`${command}\` shows the demo's batch, completed`);
+    if (/batch status/.test(command))
+      expectThat(r.out.includes(`Batch 1 of ${org}`) && /: completed/.test(r.out), `\`${command}\` shows the demo's batch, completed`);
     if (/reports open/.test(command)) expectThat(r.out.includes('MailboxesReady.csv'), `\`${command}\` lists the Mailboxes Ready report`);
     if (/doctor/.test(command)) expectThat(r.out.includes('Everything a batch needs is in place.'), `\`${command}\` finds nothing wrong`);
     if (/--version/.test(command)) expectThat(r.out.trim() === version, `\`${command}\` prints ${version}`);
@@ -82,7 +83,10 @@ try {
     const v = run('mailferry --version', installed, elsewhere);
     expectThat(v.code === 0 && v.out.trim() === version, 'the installed `mailferry --version` works from another folder');
     const s = run('mailferry batch status', installed, elsewhere);
-    expectThat(s.code === 0 && s.out.includes(`Batch 1 of ${org}`), 'the installed `mailferry batch status` finds the demo from another folder');
+    expectThat(
+      s.code === 0 && s.out.includes(`Batch 1 of ${org}`),
+      'the installed `mailferry batch status` finds the demo from another folder',
+    );
   } finally {
     rmSync(prefix, { recursive: true, force: true });
     rmSync(elsewhere, { recursive: true, force: true });
@@ -92,7 +96,10 @@ try {
 }
 
 const noWorker = run('bin/mailferry batch status', clean);
-expectThat(noWorker.code === 7 && noWorker.out.includes('npm run worker'), 'with the worker stopped, `batch status` exits 7 and says how to start one');
+expectThat(
+  noWorker.code === 7 && noWorker.out.includes('npm run worker'),
+  'with the worker stopped, `batch status` exits 7 and says how to start one',
+);
 
 console.log(failures ? `\nREADME check: ${failures} failure(s)` : '\nREADME check: every command works');
 process.exit(failures ? 1 : 0);
