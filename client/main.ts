@@ -32,9 +32,11 @@ const program = new Command('mailferry')
   .addHelpText('after', exitCodeHelp)
   .showHelpAfterError()
   .hook('preAction', (_program, command) => {
+    // init writes a settings file: it must not take its answers (passwords) from the demo's
+    if (command.name() === 'init') return;
     loadEnvFile(program.opts<{ envFile?: string }>().envFile);
     // a missing organisation is a setting to fix, found before any server is asked
-    if (!['init', 'doctor'].includes(command.name())) org();
+    if (command.name() !== 'doctor') org();
   });
 
 const whole = (v: string) => {
