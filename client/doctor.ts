@@ -26,8 +26,8 @@ export interface Check {
 const pass = (name: string, detail: string): Check => ({ name, ok: true, detail });
 const fail = (name: string, detail: string, fix: string, exitCode: number): Check => ({ name, ok: false, detail, fix, exitCode });
 /** A CliError's message already names the cause and the fix. */
-const failed = (name: string, err: unknown): Check => {
-  const e = explainFailure(err);
+const failed = (name: string, err: unknown, taskQueue?: string): Check => {
+  const e = explainFailure(err, taskQueue);
   return {
     name,
     ok: false,
@@ -138,6 +138,7 @@ export async function runDoctor(explicitEnvFile: string | undefined, org: string
 
     const pollers = await workflowPollers(new Client({ connection, namespace }), cfg.MAILFERRY_TASK_QUEUE);
     const workerUp = pollers.live > 0;
+    const workerCheck = checks.length;
     checks.push(
       workerUp
         ? pass('worker', `${pollers.live} seen polling task queue "${cfg.MAILFERRY_TASK_QUEUE}" in the last 90 s`)
@@ -155,7 +156,9 @@ export async function runDoctor(explicitEnvFile: string | undefined, org: string
       checks.push(fail('organisation', `${org}: not checked (needs the key and a worker)`, 'fix the checks above', EXIT.NOT_CONFIGURED));
     else {
       try {
-        const state = await orgState(new Client({ connection, namespace, dataConverter: dataConverterOptions(key.codec) }), org);
+        // a worker that stopped a moment ago still looks fresh; the query tells, and need not wait 30 s for it
+        const client = new Client({ connection, namespace, dataConverter: dataConverterOptions(key.codec) });
+        const state = await connection.withDeadline(Date.now() + 10_000, () => orgState(client, org));
         settings = (state.settings ?? undefined) as SourceSettings | undefined;
         checks.push(
           settings
@@ -163,7 +166,11 @@ export async function runDoctor(explicitEnvFile: string | undefined, org: string
             : fail('organisation', `${org} has no connection settings`, '`mailferry settings set …` (see README)', EXIT.NOT_FOUND),
         );
       } catch (err) {
-        checks.push(failed('organisation', err));
+        const check = failed('organisation', err, cfg.MAILFERRY_TASK_QUEUE);
+        if (check.exitCode === EXIT.NO_WORKER) {
+          checks[workerCheck] = { ...check, name: 'worker' };
+          checks.push(fail('organisation', `${org}: not checked (needs a worker)`, 'fix the checks above', EXIT.NOT_CONFIGURED));
+        } else checks.push(check);
       }
     }
 

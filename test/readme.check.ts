@@ -95,11 +95,14 @@ try {
   run('bash scripts/demo-down.sh --worker-only', clean);
 }
 
+// within a minute of the stop the worker still looks fresh to the server's poller list: the query path must tell
 const noWorker = run('bin/mailferry batch status', clean);
 expectThat(
   noWorker.code === 7 && noWorker.out.includes('npm run worker'),
   'with the worker stopped, `batch status` exits 7 and says how to start one',
 );
+const doctor = run('bin/mailferry doctor', clean);
+expectThat(doctor.code === 7 && /FAIL +worker/.test(doctor.out), 'with the worker stopped, `doctor` fails the worker check and exits 7');
 
 console.log(failures ? `\nREADME check: ${failures} failure(s)` : '\nREADME check: every command works');
 process.exit(failures ? 1 : 0);
