@@ -25,12 +25,20 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise<Session> {
-  const cfg = clientEnv.parse(env);
-  const { codec, keyring } = loadCodec(env);
-  let connection: Connection;
+/** The client's Temporal settings from the environment (and .env), or the NOT_CONFIGURED exit naming the bad variable. */
+export function clientSettings(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = clientEnv.safeParse(env);
+  if (!parsed.success)
+    throw new CliError(
+      `Bad setting ${parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join(', ')}: fix it in .env or the environment`,
+      EXIT.NOT_CONFIGURED,
+    );
+  return parsed.data;
+}
+
+export async function connectTemporal(cfg: ReturnType<typeof clientSettings>): Promise<Connection> {
   try {
-    connection = await Connection.connect({
+    return await Connection.connect({
       address: cfg.TEMPORAL_ADDRESS,
       tls: cfg.TEMPORAL_TLS === 'true' || cfg.TEMPORAL_TLS === '1' || Boolean(cfg.TEMPORAL_API_KEY),
       apiKey: cfg.TEMPORAL_API_KEY,
@@ -38,10 +46,16 @@ export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise
     });
   } catch (err) {
     throw new CliError(
-      `Temporal server not reachable at ${cfg.TEMPORAL_ADDRESS} (${err instanceof Error ? err.message : String(err)}): start it with \`npm run temporal:up\`, or set TEMPORAL_ADDRESS`,
+      `Temporal server not reachable at ${cfg.TEMPORAL_ADDRESS} (${err instanceof Error ? err.message : String(err)}): start it with \`npm run temporal:up\`, or set TEMPORAL_ADDRESS in .env`,
       EXIT.TEMPORAL_UNREACHABLE,
     );
   }
+}
+
+export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise<Session> {
+  const cfg = clientSettings(env);
+  const { codec, keyring } = loadCodec(env);
+  const connection = await connectTemporal(cfg);
   const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE, dataConverter: dataConverterOptions(codec) });
   return { client, secrets: createSecretBox(keyring), taskQueue: cfg.MAILFERRY_TASK_QUEUE, close: () => connection.close() };
 }

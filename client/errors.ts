@@ -9,6 +9,8 @@ export const EXIT = {
   TEMPORAL_UNREACHABLE: 3,
   REFUSED: 4,
   NOT_FOUND: 5,
+  NOT_CONFIGURED: 6,
+  NO_WORKER: 7,
 } as const;
 
 export const exitCodeHelp = `
@@ -18,7 +20,11 @@ Exit codes:
   2  bad input: a CSV that fails the structural checks, a bad option value
   3  the Temporal server is not reachable
   4  refused: a batch is already active, no active batch, the connection test failed
-  5  not found: no such organisation, batch or mailbox`;
+  5  not found: no such organisation, batch or mailbox
+  6  not configured: no or bad payload key, no organisation, a bad setting in .env or the environment
+  7  no worker polls mailferry's task queue (start one: npm run worker)
+Settings come from the environment, then --env-file FILE (MAILFERRY_ENV_FILE), else ./.env, else the
+demo's .state/demo.env; \`mailferry init\` writes a .env, \`mailferry doctor\` checks it.`;
 
 export class CliError extends Error {
   constructor(

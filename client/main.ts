@@ -18,12 +18,25 @@ import { completeMigration, convertToMeu, rollbackMailbox, syncBatch } from './f
 import { checkMx } from './mx';
 import { checkOrgName, orgState } from './org';
 import { applySettings, buildSettings, redactSettings, retestSettings, type SettingsOptions } from './settings';
+import { loadEnvFile } from '../shared/envFile';
+import { version } from '../package.json';
+import { explainFailure, fixes, requireWorker } from './checks';
+import { registerSetupCommands } from './setup';
 
 const program = new Command('mailferry')
   .description('Staged mailbox migration (on-premises → cloud) run as durable Temporal workflows')
-  .option('--org <name>', 'organisation (migration) name', process.env.MAILFERRY_ORG ?? 'tailspintoys')
+  .version(version)
+  .option('--org <name>', 'organisation (migration) name (default: MAILFERRY_ORG)')
+  .option('--env-file <file>', 'settings file (or MAILFERRY_ENV_FILE; default: ./.env, else the demo’s .state/demo.env)')
   .addHelpText('after', exitCodeHelp)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .hook('preAction', (_program, command) => {
+    // init writes a settings file: it must not take its answers (passwords) from the demo's
+    if (command.name() === 'init') return;
+    loadEnvFile(program.opts<{ envFile?: string }>().envFile);
+    // a missing organisation is a setting to fix, found before any server is asked
+    if (command.name() !== 'doctor') org();
+  });
 
 const whole = (v: string) => {
   const n = Number(v);
@@ -42,7 +55,11 @@ const quietSeconds = (v: boolean | string) => {
     throw new CliError(`--adaptive takes a whole number of seconds ≥ 1 (got ${String(v)})`, EXIT.BAD_INPUT);
   return n;
 };
-const org = () => checkOrgName(program.opts<{ org: string }>().org);
+const org = () => {
+  const name = program.opts<{ org?: string }>().org ?? process.env.MAILFERRY_ORG;
+  if (!name) throw new CliError(`No organisation chosen: ${fixes.org}`, EXIT.NOT_CONFIGURED);
+  return checkOrgName(name);
+};
 const who = () => process.env.MAILFERRY_ADMIN ?? process.env.USER ?? 'admin';
 const print = (value: unknown, json: boolean | undefined, text: () => string) =>
   console.log(json ? JSON.stringify(value, null, 2) : text());
@@ -50,7 +67,10 @@ const print = (value: unknown, json: boolean | undefined, text: () => string) =>
 async function withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
   const session = await openSession();
   try {
+    await requireWorker(session);
     return await fn(session);
+  } catch (err) {
+    throw explainFailure(err, session.taskQueue) ?? err;
   } finally {
     await session.close();
   }
@@ -426,10 +446,13 @@ function formatStatusLine(r: BatchResult): string {
   ].join('\n');
 }
 
+registerSetupCommands(program, org);
+
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof CliError) {
-    console.error(`mailferry: ${err.message}`);
-    process.exit(err.exitCode);
+  const known = explainFailure(err);
+  if (known) {
+    console.error(`mailferry: ${known.message}`);
+    process.exit(known.exitCode);
   }
   console.error(`mailferry: unexpected error: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(EXIT.UNEXPECTED);

@@ -1,16 +1,19 @@
 /**
  * The worker environment that points mailferry's cloud side at the lab, for
  * the demo, the tests and the benchmarks (a real deployment sets these
- * variables itself; see .env.example). Printed as `export` lines by
- * `tsx lab/workerEnv.ts` for shell scripts.
+ * variables itself; see .env.example). `tsx lab/workerEnv.ts` prints it as
+ * `export` lines for shell scripts; `--demo-env` writes it, with the Temporal
+ * address and the organisation, to `.state/demo.env`, which the CLI and the
+ * worker read when the working directory has no `.env`.
  */
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ensureDevCodecKey } from '../shared/codecKey';
+import { demoEnvFile, formatEnvFile, stateDir } from '../shared/envFile';
 import { readLabInfo, type LabInfo } from './info';
 
 export const LAB_ROUTING_DOMAIN = 'tailspintoys.mail.cloud.test';
-/** MAILFERRY_STATE_DIR separates a second instance (the fault suite's) from the shared one */
-export const STATE_DIR = resolve(process.env.MAILFERRY_STATE_DIR || join(__dirname, '..', '.state'));
+export const STATE_DIR = stateDir();
 
 export function labWorkerEnv(info: LabInfo = readLabInfo()): Record<string, string> {
   const c = info.cloud;
@@ -36,7 +39,23 @@ export function labWorkerEnv(info: LabInfo = readLabInfo()): Record<string, stri
   };
 }
 
+/** The demo's settings: the lab's worker environment, the Temporal server and the organisation of this run. */
+export function writeDemoEnv(org: string, temporalAddress: string): string {
+  const file = demoEnvFile();
+  const values = { TEMPORAL_ADDRESS: temporalAddress, MAILFERRY_ORG: org, ...labWorkerEnv() };
+  writeFileSync(file, formatEnvFile(values, ['written by `npm run demo` (lab-only test secrets); `npm run demo:down` stops its servers']), {
+    mode: 0o600,
+  });
+  return file;
+}
+
 if (require.main === module) {
-  const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
-  for (const [k, v] of Object.entries(labWorkerEnv())) console.log(`export ${k}=${quote(v)}`);
+  if (process.argv[2] === '--demo-env') {
+    const { MAILFERRY_ORG: org, TEMPORAL_ADDRESS: address } = process.env;
+    if (!org || !address) throw new Error('--demo-env needs MAILFERRY_ORG and TEMPORAL_ADDRESS in the environment');
+    console.log(writeDemoEnv(org, address));
+  } else {
+    const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+    for (const [k, v] of Object.entries(labWorkerEnv())) console.log(`export ${k}=${quote(v)}`);
+  }
 }

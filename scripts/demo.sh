@@ -2,9 +2,10 @@
 # The main job of the README: on a fresh machine, installs what it needs,
 # brings up the Temporal dev server and the lab (seeded), starts a worker, runs
 # the demo batch from demo/batch.csv through the admin CLI, and prints the
-# result, where the reports are, and the Web UI address. Servers stay up
-# afterwards so you can explore; `npm run lab:down && npm run temporal:down`
-# stops them.
+# result, where the reports are, and the Web UI address. The servers and the
+# worker stay up afterwards, and the demo's settings (Temporal address, key,
+# organisation, the lab's cloud side) are in .state/demo.env, which the CLI
+# reads in a new terminal; `npm run demo:down` stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -15,16 +16,25 @@ npx --no-install tsx lab/cli.ts up
 npx --no-install tsx lab/cli.ts seed --profile "${MAILFERRY_SEED_PROFILE:-default}"
 bash scripts/temporal-up.sh
 
-eval "$(npx --no-install tsx lab/workerEnv.ts)"
 export MAILFERRY_ORG="${MAILFERRY_ORG:-tailspintoys-demo-$(date +%s)}"
 state="${MAILFERRY_STATE_DIR:-$root/.state}"
 mkdir -p "$state"
-echo "== starting a worker (log: $state/worker.log)"
-node --import tsx worker/main.ts >"$state/worker.log" 2>&1 &
-worker=$!
-trap 'kill "$worker" 2>/dev/null || true' EXIT
+settings="$(npx --no-install tsx lab/workerEnv.ts --demo-env)"
+echo "== settings of this demo: $settings"
 
-mf() { npx --no-install tsx client/main.ts "$@"; }
+# The worker outlives this script (like the servers), so `mailferry batch status`
+# works from a new terminal; a worker of an earlier demo is replaced.
+bash scripts/demo-down.sh --worker-only
+echo "== starting a worker (log: $state/worker.log)"
+MAILFERRY_ENV_FILE="$settings" setsid nohup node --import tsx worker/main.ts >"$state/worker.log" 2>&1 </dev/null &
+echo $! >"$state/worker.pid"
+for _ in $(seq 1 120); do
+  grep -q '"worker started"' "$state/worker.log" && break
+  kill -0 "$(cat "$state/worker.pid")" 2>/dev/null || { echo "demo: the worker exited; $state/worker.log:" >&2; tail -n 20 "$state/worker.log" >&2; exit 1; }
+  sleep 0.5
+done
+
+mf() { bin/mailferry --env-file "$settings" "$@"; }
 echo "== mailferry settings set --lab   (organisation $MAILFERRY_ORG)"
 mf settings set --lab --max-concurrent 3
 echo "== mailferry batch start --csv demo/batch.csv --wait"
@@ -47,3 +57,6 @@ echo
 echo "Reports (CSV):       $state/reports/$MAILFERRY_ORG/"
 echo "Report e-mails:      $sink"
 echo "Temporal Web UI:     http://127.0.0.1:${MAILFERRY_TEMPORAL_UI_PORT:-8233}/namespaces/default/workflows?query=MailferryOrg%3D%22$MAILFERRY_ORG%22"
+echo
+echo "In a new terminal, in $root: bin/mailferry batch status | reports open | doctor"
+echo "(settings from $settings; the worker keeps running: npm run demo:down stops it and the servers)"

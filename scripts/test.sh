@@ -37,9 +37,13 @@ npx --no-install tsc --noEmit -p .
 echo "== tests" >&2
 npx --no-install jest --runInBand "$@"
 
-# The whole suite (no jest arguments) ends with the fault and abuse suite, which
-# runs on a lab and a Temporal server of its own: free the main ones first.
+# The whole suite (no jest arguments) ends with the README check (the demo on
+# the main servers, then the README's CLI commands in a clean environment) and
+# the fault and abuse suite, which runs on a lab and a Temporal server of its
+# own: free the main ones first.
 if [ $# -eq 0 ]; then
+  echo "== README commands (the demo, then the CLI in a clean environment)" >&2
+  npx --no-install tsx test/readme.check.ts
   cleanup
   started_lab=0
   started_temporal=0

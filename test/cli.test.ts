@@ -4,6 +4,7 @@
  * ending with the summary, `reports open`, and exit codes of refusals.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +25,9 @@ afterAll(async () => {
   await users?.cleanup();
 });
 
-function mailferry(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function mailferry(args: string[], env: NodeJS.ProcessEnv = q.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'client', 'main.ts'), ...args], { env: q.env });
+    const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'client', 'main.ts'), ...args], { env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -99,4 +100,15 @@ test('dry run, start, watch, status, reports open and a refusal, through the CLI
   const bad = await mailferry(['--org', org, 'batch', 'start', '--csv', file, '--start-after', 'tomorrow-ish']);
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toMatch(/ISO date-time .* or a duration/);
+
+  // a CLI with another key than the worker's: a configuration problem (6), not "unexpected"
+  const { MAILFERRY_CODEC_KEY_FILE: _file, ...withoutKeyFile } = q.env;
+  const wrongKey = await mailferry(['--org', org, 'batch', 'status'], {
+    ...withoutKeyFile,
+    MAILFERRY_CODEC_KEY: randomBytes(32).toString('base64'),
+  });
+  expect([wrongKey.code, wrongKey.stderr]).toEqual([
+    6,
+    expect.stringMatching(/failed authentication.*give it the worker's MAILFERRY_CODEC_KEY_FILE/),
+  ]);
 }, 300_000);

@@ -5,6 +5,7 @@
  * comes from each organisation's settings.
  */
 import { z } from 'zod';
+import { loadEnvFile } from '../shared/envFile';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(1).max(65535);
@@ -52,17 +53,33 @@ export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
-  constructor(issues: string[]) {
-    super(`The worker's environment is not valid:\n${issues.map((i) => `  - ${i}`).join('\n')}\nSee .env.example for every variable.`);
+  constructor(issues: string[], file: string | null = null) {
+    super(
+      `The worker's environment${file ? ` (with ${file})` : ''} is not valid:\n${issues.map((i) => `  - ${i}`).join('\n')}\n` +
+        'See .env.example for every variable, or write a .env with `mailferry init`.',
+    );
     this.name = 'ConfigError';
   }
 }
 
-export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
+export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env, file: string | null = null): WorkerEnv {
   const parsed = workerEnvSchema.safeParse(env);
   if (!parsed.success) {
     // names only: a value may be a password
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+      file,
+    );
   }
   return parsed.data;
+}
+
+/**
+ * The settings file (MAILFERRY_ENV_FILE, else ./.env, else the demo's; see
+ * shared/envFile.ts) under the environment, validated. Not an `--env-file`
+ * argument: Node 20 takes that for its own option wherever it appears.
+ */
+export function loadWorkerSettings(): { env: WorkerEnv; file: string | null } {
+  const { file } = loadEnvFile(undefined);
+  return { env: loadWorkerEnv(process.env, file), file };
 }

@@ -10,7 +10,7 @@ import { dataConverterOptions, loadCodec } from '../shared/codec';
 import { createSecretBox } from '../shared/secrets';
 import { gatedDataConverter, gateInterceptors } from './payloadGate';
 import { runSecrets } from './runSecrets';
-import { loadWorkerEnv } from './config';
+import { loadWorkerSettings } from './config';
 import { createConnectors } from './connectors';
 import { activityLogging } from './activityLogging';
 import { createLogger } from './logger';
@@ -24,7 +24,7 @@ const sdkLevels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'>
 };
 
 async function main(): Promise<void> {
-  const env = loadWorkerEnv();
+  const { env, file } = loadWorkerSettings();
   const logger = createLogger(env.MAILFERRY_LOG_LEVEL);
   Runtime.install({
     // The SDK's own lines go through pino too, so the worker's stdout is one JSON stream.
@@ -42,7 +42,11 @@ async function main(): Promise<void> {
 
   const clientConnection = await Connection.connect(connectionOptions);
   // the ledger reads what the server stores as it is; only the Worker below refuses what it cannot authenticate
-  const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverterOptions(codec) });
+  const client = new Client({
+    connection: clientConnection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterOptions(codec),
+  });
   const secrets = runSecrets(createSecretBox(keyring));
   const activities = createActivities({
     connectors: createConnectors(env, secrets, client),
@@ -64,7 +68,13 @@ async function main(): Promise<void> {
     interceptors: gateInterceptors([activityLogging(logger)]),
   });
   logger.info(
-    { taskQueue: env.MAILFERRY_TASK_QUEUE, temporal: env.TEMPORAL_ADDRESS, keyId: keyring.current.id, previousKeyIds: keyring.previous.map((k) => k.id) },
+    {
+      taskQueue: env.MAILFERRY_TASK_QUEUE,
+      temporal: env.TEMPORAL_ADDRESS,
+      settingsFile: file,
+      keyId: keyring.current.id,
+      previousKeyIds: keyring.previous.map((k) => k.id),
+    },
     'worker started',
   );
   await worker.run();
