@@ -9,7 +9,7 @@
  * Active Directory's simple bind takes all three.
  */
 import { readFileSync } from 'node:fs';
-import { Client, InvalidCredentialsError, SizeLimitExceededError, type Change, type Entry, type Filter } from 'ldapts';
+import { Client, InvalidCredentialsError, SizeLimitExceededError, StrongAuthRequiredError, type Change, type Entry, type Filter } from 'ldapts';
 import { MailferryError } from '../../shared/errors';
 import { assertUrlAllowsPassword } from '../../shared/transport';
 import type { AttributeMapName } from './attributeMap';
@@ -72,7 +72,9 @@ function isCertificateError(error: unknown): boolean {
 
 export function createLdapSession(cfg: DirectoryConfig): LdapSession {
   const tlsOptions = cfg.caFile ? { ca: [readFileSync(cfg.caFile)] } : {};
-  const client = new Client({ url: cfg.url, connectTimeout: 5_000, timeout: 30_000, tlsOptions });
+  // ldapts opens TLS at connect whenever tlsOptions are given: only for ldaps://, StartTLS gets them in startTLS()
+  const ldaps = cfg.url.toLowerCase().startsWith('ldaps:');
+  const client = new Client({ url: cfg.url, connectTimeout: 5_000, timeout: 30_000, ...(ldaps ? { tlsOptions } : {}) });
 
   function translate(error: unknown): unknown {
     if (error instanceof MailferryError) return error;
@@ -80,6 +82,10 @@ export function createLdapSession(cfg: DirectoryConfig): LdapSession {
       return new MailferryError('AUTH_FAILED', `The directory at ${cfg.url} refused the bind as ${cfg.bindDn}: wrong DN or password.`, {
         cause: error,
       });
+    }
+    if (error instanceof StrongAuthRequiredError) {
+      // Active Directory refuses a simple bind on a connection without TLS
+      return new MailferryError('TLS_REQUIRED', `The directory at ${cfg.url} requires TLS for a bind: use ldaps:// or StartTLS.`, { cause: error });
     }
     if (isCertificateError(error)) {
       return new MailferryError(
