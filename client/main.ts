@@ -87,7 +87,7 @@ settings
   .option('--username <name>', 'DOMAIN\\user or UPN of the migration administrator')
   .option('--password-env <VAR>', 'environment variable holding the admin password', 'MAILFERRY_ADMIN_PASSWORD')
   .option('--password-stdin', 'read the admin password from standard input')
-  .option('--mode <mode>', 'autodiscover | manual', 'manual')
+  .option('--mode <mode>', 'manual (autodiscover is not implemented)', 'manual')
   .option('--exchange-server <fqdn>', 'manual mode: the Exchange server FQDN')
   .option('--rpc-proxy <fqdn>', 'manual mode: the RPC proxy server FQDN')
   .option('--imap <host:port>', 'source IMAP endpoint')

@@ -20,7 +20,8 @@ export const settingsOptionsSchema = z.object({
   username: z.string().min(1).optional(),
   passwordEnv: z.string().default('MAILFERRY_ADMIN_PASSWORD'),
   passwordStdin: z.boolean().default(false),
-  mode: z.enum(['autodiscover', 'manual']).default('manual'),
+  // autodiscover is refused until it works (it did nothing: the endpoints had to be given anyway)
+  mode: z.literal('manual', { error: 'only manual is supported: give the servers with --imap, --ldap-url and --dav-url (autodiscover is not implemented)' }).default('manual'),
   exchangeServer: z.string().optional(),
   rpcProxy: z.string().optional(),
   imap: hostPort.optional(),
