@@ -67,7 +67,7 @@ async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise
  */
 export async function createUsersInBulk(info: LabInfo, addresses: string[], password: string, messages: number): Promise<void> {
   await inParallel(addresses, 8, async (address) => {
-    await createDirectoryEntries(info, address, 'normal', true);
+    await createDirectoryEntries(info, address, 'normal', true, password);
     await writeSmallMessages(address, messages);
     await writeAddressBook('onprem', address, []);
     await writeCalendar('onprem', address, []);

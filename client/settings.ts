@@ -20,7 +20,8 @@ export const settingsOptionsSchema = z.object({
   username: z.string().min(1).optional(),
   passwordEnv: z.string().default('MAILFERRY_ADMIN_PASSWORD'),
   passwordStdin: z.boolean().default(false),
-  mode: z.enum(['autodiscover', 'manual']).default('manual'),
+  // autodiscover is refused until it works (it did nothing: the endpoints had to be given anyway)
+  mode: z.literal('manual', { error: 'only manual is supported: give the servers with --imap, --ldap-url and --dav-url (autodiscover is not implemented)' }).default('manual'),
   exchangeServer: z.string().optional(),
   rpcProxy: z.string().optional(),
   imap: hostPort.optional(),
@@ -31,6 +32,9 @@ export const settingsOptionsSchema = z.object({
   ldapBaseDn: z.string().optional(),
   ldapBindDn: z.string().optional(),
   ldapPasswordEnv: z.string().optional(),
+  ldapCaFile: z.string().optional(),
+  ldapStarttls: z.boolean().default(false),
+  ldapAttributeMap: z.enum(['exchange', 'ldap']).default('exchange'),
   davUrl: z.string().url().optional(),
   davUser: z.string().optional(),
   davPasswordEnv: z.string().optional(),
@@ -54,7 +58,7 @@ function required<T>(value: T | undefined, flag: string): T {
 function fromLab(): {
   settings: Omit<ConnectionSettings, 'password' | 'source'> & { source: Omit<ConnectionSettings['source'], 'directory' | 'dav'> };
   secrets: Record<'admin' | 'ldap' | 'dav', string>;
-  ldap: { url: string; baseDn: string; bindDn: string };
+  ldap: { url: string; baseDn: string; bindDn: string; caFile?: string };
   dav: { url: string; user: string };
 } {
   const info = readLabInfo();
@@ -69,7 +73,7 @@ function fromLab(): {
       source: { imap: { host: side.imap.host, port: side.imap.port, secure: side.imap.secure }, masterUser: side.imap.admin.user },
     },
     secrets: { admin: side.imap.admin.password, ldap: side.ldap.password, dav: side.dav.admin.password },
-    ldap: { url: side.ldap.url, baseDn: side.ldap.suffix, bindDn: side.ldap.bindDn },
+    ldap: { url: side.ldap.url, baseDn: side.ldap.suffix, bindDn: side.ldap.bindDn, caFile: side.ldap.caFile },
     dav: { url: side.dav.url, user: side.dav.admin.user },
   };
 }
@@ -115,6 +119,9 @@ export function buildSettings(raw: SettingsOptions, session: Session, org: strin
         bindDn: required(o.ldapBindDn, '--ldap-bind-dn'),
         password: o.ldapPasswordEnv ? seal(secretFromEnv(o.ldapPasswordEnv, 'directory password')) : undefined,
         allowPlaintext: o.allowPlaintext,
+        caFile: o.ldapCaFile,
+        startTls: o.ldapStarttls,
+        attributeMap: o.ldapAttributeMap,
       },
       dav: {
         url: required(o.davUrl, '--dav-url'),

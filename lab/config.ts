@@ -29,7 +29,8 @@ export const PORTS = {
   dav: { onprem: base + 232, cloud: base + 332 },
 } as const;
 
-export const SUFFIX: Record<Side, string> = { onprem: 'dc=onprem,dc=test', cloud: 'dc=cloud,dc=test' };
+/** the cloud directory's OpenLDAP suffix; the on-premises directory is the Samba AD DC (lab/servers/samba.ts) */
+export const SUFFIX = { cloud: 'dc=cloud,dc=test' } as const;
 export const ADMIN: Record<Side, string> = { onprem: 'admin@tailspintoys.com', cloud: 'admin@cloud.test' };
 
 export const DOMAINS = {
@@ -57,7 +58,7 @@ export const paths = {
     conf: join(LAB_DIR, 'ldap', 'slapd.conf'),
     pid: join(LAB_DIR, 'ldap', 'slapd.pid'),
     args: join(LAB_DIR, 'ldap', 'slapd.args'),
-    db: (side: Side) => join(LAB_DIR, 'ldap', `${side}-db`),
+    db: join(LAB_DIR, 'ldap', 'cloud-db'),
   },
   dovecot: (side: Side) => ({
     dir: join(LAB_DIR, side, 'dovecot'),
@@ -91,7 +92,7 @@ export function recipientRdn(address: string): string {
   return `uid=${local}.${domain.replace(/\./g, '-')}`;
 }
 
-export function recipientDn(side: Side, address: string): string {
+export function recipientDn(side: 'cloud', address: string): string {
   return `${recipientRdn(address)},ou=recipients,${SUFFIX[side]}`;
 }
 

@@ -4,13 +4,19 @@ import { ADMIN, DOMAINS, LAB_HOST, PORTS, SUFFIX, Side, paths } from './config';
 import { LAB_INFO_FILE, LabInfo, labInfoSchema, readLabInfo } from './info';
 import { ACCEPTED_DOMAINS, FEDERATED_DOMAINS } from './org';
 import type { LabSecrets } from './secrets';
+import { ADMIN_BIND, ADMIN_UPN, LAB_OU } from './ad/directory';
+import { dcPaths, ldapsUrl } from './servers/samba';
 import { ldapUrl, rootDn } from './servers/slapd';
 
 function side(s: Side, secrets: LabSecrets): LabInfo['onprem'] {
   const admin = { user: ADMIN[s], password: secrets.imapAdmin[s] };
   return {
     imap: { host: LAB_HOST, port: PORTS.imap[s], secure: false, admin },
-    ldap: { url: ldapUrl(), suffix: SUFFIX[s], bindDn: rootDn(s), password: secrets.ldapRoot[s] },
+    ldap:
+      s === 'onprem'
+        ? // the migration administrator: one AD account for the directory and (as a master user) IMAP
+          { url: ldapsUrl(), suffix: LAB_OU, bindDn: ADMIN_BIND, bindUpn: ADMIN_UPN, password: secrets.imapAdmin.onprem, caFile: dcPaths().ca }
+        : { url: ldapUrl(), suffix: SUFFIX.cloud, bindDn: rootDn('cloud'), password: secrets.ldapRoot.cloud },
     dav: { url: `http://${LAB_HOST}:${PORTS.dav[s]}/`, admin },
     mailDir: paths.mail(s),
   };

@@ -1,5 +1,6 @@
 /** `lab:down`: stops every lab process (data stays in .lab) and checks none is left. */
 import { labServerProcesses, removePidFile, pidFile, stopProcess, isLabProcess } from './proc';
+import { releaseDc } from './servers/samba';
 import { SERVICES } from './services';
 
 export async function labDown(log: (line: string) => void): Promise<void> {
@@ -11,6 +12,9 @@ export async function labDown(log: (line: string) => void): Promise<void> {
     }
     removePidFile(pidFile(service.name));
   }
+  const dc = await releaseDc();
+  if (dc.stopped !== null) log(`stopped samba (pid ${dc.stopped})`);
+  else if (dc.usedBy.length > 0) log(`samba AD DC left running: still used by ${dc.usedBy.join(', ')}`);
   // a lab server whose PID file was lost
   for (const stray of labServerProcesses()) {
     await stopProcess(stray.pid);

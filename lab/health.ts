@@ -7,8 +7,9 @@ import { ImapFlow } from 'imapflow';
 import { Client } from 'ldapts';
 import { LAB_HOST } from './config';
 import type { LabInfo } from './info';
+import { dcAnswers } from './servers/samba';
 
-export type ServiceName = 'slapd' | 'dovecot-onprem' | 'dovecot-cloud' | 'radicale-onprem' | 'radicale-cloud' | 'smtp';
+export type ServiceName = 'samba' | 'slapd' | 'dovecot-onprem' | 'dovecot-cloud' | 'radicale-onprem' | 'radicale-cloud' | 'smtp';
 
 function tcpBanner(port: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -44,15 +45,13 @@ async function imapLogin(side: 'onprem' | 'cloud', info: LabInfo): Promise<void>
 }
 
 async function ldapSearch(info: LabInfo): Promise<void> {
-  const client = new Client({ url: info.onprem.ldap.url, timeout: 3000, connectTimeout: 3000 });
+  const client = new Client({ url: info.cloud.ldap.url, timeout: 3000, connectTimeout: 3000 });
   try {
-    for (const side of ['onprem', 'cloud'] as const) {
-      await client.bind(info[side].ldap.bindDn, info[side].ldap.password);
-      await client.search(info[side].ldap.suffix, { scope: 'base', attributes: ['1.1'] }).catch((error: { code?: number }) => {
-        // right after the first start the suffix entry does not exist yet: the server still answered
-        if (error.code !== 32) throw error;
-      });
-    }
+    await client.bind(info.cloud.ldap.bindDn, info.cloud.ldap.password);
+    await client.search(info.cloud.ldap.suffix, { scope: 'base', attributes: ['1.1'] }).catch((error: { code?: number }) => {
+      // right after the first start the suffix entry does not exist yet: the server still answered
+      if (error.code !== 32) throw error;
+    });
   } finally {
     await client.unbind().catch(() => undefined);
   }
@@ -74,7 +73,13 @@ async function smtpGreeting(info: LabInfo): Promise<void> {
   if (!banner.startsWith('220')) throw new Error(`unexpected SMTP greeting: ${banner.trim()}`);
 }
 
+async function dcBind(): Promise<void> {
+  const problem = await dcAnswers();
+  if (problem !== null) throw new Error(problem);
+}
+
 export const checks: Record<ServiceName, (info: LabInfo) => Promise<void>> = {
+  samba: dcBind,
   slapd: ldapSearch,
   'dovecot-onprem': (info) => imapLogin('onprem', info),
   'dovecot-cloud': (info) => imapLogin('cloud', info),

@@ -12,7 +12,18 @@ export const LAB_INFO_FILE = join(LAB_DIR, 'info.json');
 
 const credentials = z.object({ user: z.string(), password: z.string() });
 const imap = z.object({ host: z.string(), port: z.number().int(), secure: z.boolean(), admin: credentials });
-const ldap = z.object({ url: z.string(), suffix: z.string(), bindDn: z.string(), password: z.string() });
+/**
+ * on-prem: the Samba AD DC over LDAPS (bindDn `DOMAIN\\user`, bindUpn the same account as a UPN,
+ * caFile the lab CA that signed the DC's certificate); cloud: OpenLDAP, bound by DN
+ */
+const ldap = z.object({
+  url: z.string(),
+  suffix: z.string(),
+  bindDn: z.string(),
+  password: z.string(),
+  bindUpn: z.string().optional(),
+  caFile: z.string().optional(),
+});
 const dav = z.object({ url: z.string(), admin: credentials });
 const side = z.object({ imap, ldap, dav, mailDir: z.string() });
 

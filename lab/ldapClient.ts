@@ -1,9 +1,8 @@
-/** Small LDAP helpers over ldapts for the lab's own writes (base entries, users, tenant flags). */
+/** Small LDAP helpers over ldapts for the lab's own writes to the cloud directory (base entries, MEUs, tenant flags). */
 import { Attribute, Change, Client } from 'ldapts';
 import type { LabInfo } from './info';
-import type { Side } from './config';
 
-export async function withLdap<T>(info: LabInfo, side: Side, fn: (client: Client) => Promise<T>): Promise<T> {
+export async function withLdap<T>(info: LabInfo, side: 'cloud', fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ url: info[side].ldap.url, timeout: 10000, connectTimeout: 5000 });
   try {
     await client.bind(info[side].ldap.bindDn, info[side].ldap.password);

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { run } from './proc';
 
-export const DEBIAN_PACKAGES = ['dovecot-imapd', 'dovecot-ldap', 'slapd', 'ldap-utils', 'radicale', 'python3-aiosmtpd'];
+export const DEBIAN_PACKAGES = ['dovecot-imapd', 'dovecot-ldap', 'slapd', 'ldap-utils', 'radicale', 'python3-aiosmtpd', 'samba', 'samba-ad-dc', 'samba-ad-provision', 'winbind', 'ldb-tools'];
 
 const REQUIRED_FILES = [
   '/usr/sbin/dovecot',
@@ -17,6 +17,10 @@ const REQUIRED_FILES = [
   '/usr/lib/ldap/back_mdb.so',
   '/usr/bin/ldapsearch',
   '/usr/bin/radicale',
+  '/usr/sbin/samba',
+  '/usr/bin/samba-tool',
+  // from samba-ad-provision: without it provisioning fails on a missing ad-schema file
+  '/usr/share/samba/setup/ad-schema',
 ];
 
 export function missingPackages(): boolean {

@@ -2,6 +2,7 @@
 import { probe, ServiceName } from './health';
 import type { LabInfo } from './info';
 import { isLabProcess } from './proc';
+import { dcPid, isDcProcess } from './servers/samba';
 import { SERVICES } from './services';
 
 export interface ServiceStatus {
@@ -13,11 +14,14 @@ export interface ServiceStatus {
 }
 
 export async function labStatus(info: LabInfo): Promise<ServiceStatus[]> {
-  return Promise.all(
-    SERVICES.map(async (service) => {
+  const dc = dcPid();
+  const dcRunning = isDcProcess(dc);
+  return Promise.all([
+    (async () => ({ name: 'samba' as const, pid: dc, running: dcRunning, problem: dcRunning ? await probe('samba', info) : 'not running' }))(),
+    ...SERVICES.map(async (service) => {
       const pid = service.pid();
       const running = isLabProcess(pid);
       return { name: service.name, pid, running, problem: running ? await probe(service.name, info) : 'not running' };
     }),
-  );
+  ]);
 }

@@ -12,6 +12,7 @@ import { ensureBaseEntries } from './org';
 import { ensurePackages } from './packages';
 import { isLabProcess, stopProcess } from './proc';
 import { loadOrCreateSecrets } from './secrets';
+import { ensureDc } from './servers/samba';
 import { SERVICES } from './services';
 
 export async function labUp(log: (line: string) => void): Promise<LabInfo> {
@@ -21,6 +22,9 @@ export async function labUp(log: (line: string) => void): Promise<LabInfo> {
   const info = describeLab(secrets);
 
   const started: string[] = [];
+  // the on-prem directory first: Dovecot on-prem authenticates against it; it
+  // is shared with every other lab on this machine (see lab/servers/samba.ts)
+  if ((await ensureDc(log)).started) started.push('samba');
   for (const service of SERVICES) {
     const pid = service.pid();
     if (isLabProcess(pid)) {
@@ -47,7 +51,8 @@ export async function labUp(log: (line: string) => void): Promise<LabInfo> {
 
 export function summary(info: LabInfo): string {
   return [
-    `  LDAP        ${info.onprem.ldap.url} (${info.onprem.ldap.suffix}, ${info.cloud.ldap.suffix})`,
+    `  AD DC       ${info.onprem.ldap.url} (${info.onprem.ldap.suffix}, bind ${info.onprem.ldap.bindDn}, CA ${info.onprem.ldap.caFile})`,
+    `  LDAP        ${info.cloud.ldap.url} (${info.cloud.ldap.suffix})`,
     `  IMAP        on-prem ${info.onprem.imap.host}:${info.onprem.imap.port}   cloud ${info.cloud.imap.host}:${info.cloud.imap.port}`,
     `  DAV         on-prem ${info.onprem.dav.url}   cloud ${info.cloud.dav.url}`,
     `  SMTP sink   ${info.smtp.host}:${info.smtp.port} → ${info.smtp.messagesDir}`,

@@ -1,7 +1,8 @@
 /**
  * Organisation users for tests and the seed: one call makes a complete
- * on-premises mailbox (directory entry, IMAP login, mail, contacts, calendar)
- * and, as directory sync would, its cloud mail-enabled user (MEU).
+ * on-premises mailbox (an AD user with Exchange's mailbox attributes, whose
+ * password is also its IMAP login; mail, contacts, calendar) and, as
+ * directory sync would, its cloud mail-enabled user (MEU).
  *
  * Every user is independent and deterministic given (seed, address), so a
  * test can create its own users and remove them afterwards without touching
@@ -10,17 +11,17 @@
 import { chown, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { listAdAddresses, mailboxUserEntry, userDn, userDnsByAddress, withDomainAdmin } from './ad/directory';
 import { ADMIN, DOMAINS, MAIL_GID, MAIL_UID, SIDES, Side, mailHome, paths, recipientDn, recipientRdn, splitAddress } from './config';
 import { removePrincipal, writeAddressBook, writeCalendar } from './davStore';
 import { removeHtpasswd, upsertHtpasswd } from './htpasswd';
 import { LabInfo, LabUserKind, labUserKind } from './info';
 import { deleteIfExists, withLdap } from './ldapClient';
-import { removeUsers, upsertUser, waitUntilReloadable } from './passwdFile';
+import { removeUsers, waitUntilReloadable } from './passwdFile';
 import { chownTree, writeMaildir } from './seed/maildir';
 import { FOLDERS, planMailbox } from './seed/mailbox';
 import { contacts as makeContacts, events as makeEvents } from './seed/pim';
 import { Rng } from './seed/rng';
-import { passwdLine } from './servers/dovecot';
 
 export { setSourceServerVersion, setTenantDirSync } from './org';
 
@@ -63,34 +64,46 @@ function names(address: string, displayName?: string): { cn: string; sn: string;
   return { cn, givenName: parts[0], sn: parts.length > 1 ? parts.slice(1).join(' ') : cn };
 }
 
-function recipientEntry(address: string, name: ReturnType<typeof names>): Record<string, string | string[]> {
-  return {
-    objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'mfRecipient'],
-    uid: recipientRdn(address).slice('uid='.length),
-    cn: name.cn,
-    sn: name.sn,
-    givenName: name.givenName,
-    displayName: name.cn,
-    mail: address,
-  };
-}
-
-/** The on-prem recipient and (withMeu) its cloud MEU; exported for the benchmark's bulk user creation. */
-export async function createDirectoryEntries(info: LabInfo, address: string, kind: LabUserKind, withMeu: boolean, displayName?: string): Promise<void> {
+/**
+ * The on-prem AD mailbox user (its password is its IMAP login: the on-prem
+ * Dovecot binds as the user) and (withMeu) its cloud MEU; exported for the
+ * benchmark's bulk user creation.
+ */
+export async function createDirectoryEntries(
+  info: LabInfo,
+  address: string,
+  kind: LabUserKind,
+  withMeu: boolean,
+  password: string,
+  displayName?: string,
+): Promise<void> {
   const name = names(address, displayName);
-  await withLdap(info, 'onprem', (client) =>
-    client.add(recipientDn('onprem', address), {
-      ...recipientEntry(address, name),
-      mfRecipientType: 'UserMailbox',
-      proxyAddresses: [`SMTP:${address}`],
-      legacyExchangeDN: legacyExchangeDn(address),
-      mfUMEnabled: kind === 'um-enabled' ? 'TRUE' : 'FALSE',
-    }),
+  await withDomainAdmin(info, (client) =>
+    // the CN is the address: unique in the lab's OU, and what an admin searches for
+    client.add(
+      userDn(address),
+      mailboxUserEntry({
+        address,
+        password,
+        cn: address,
+        displayName: name.cn,
+        givenName: name.givenName,
+        sn: name.sn,
+        legacyExchangeDN: legacyExchangeDn(address),
+        umEnabled: kind === 'um-enabled',
+      }),
+    ),
   );
   if (!withMeu) return;
   await withLdap(info, 'cloud', (client) =>
     client.add(recipientDn('cloud', address), {
-      ...recipientEntry(address, name),
+      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'mfRecipient'],
+      uid: recipientRdn(address).slice('uid='.length),
+      cn: name.cn,
+      sn: name.sn,
+      givenName: name.givenName,
+      displayName: name.cn,
+      mail: address,
       mfRecipientType: 'MailUser',
       targetAddress: `SMTP:${address}`,
       proxyAddresses: [`SMTP:${address}`, `smtp:${routingAddress(address)}`],
@@ -117,10 +130,9 @@ export async function createOrgUser(info: LabInfo, input: OrgUserSpec): Promise<
   const withMeu = spec.withMeu ?? spec.kind !== 'no-meu';
   await removeUserEverywhere(info, address);
 
-  await createDirectoryEntries(info, address, spec.kind, withMeu, spec.displayName);
+  await createDirectoryEntries(info, address, spec.kind, withMeu, spec.password, spec.displayName);
 
   const home = await prepareHome('onprem', address);
-  await upsertUser(paths.dovecot('onprem').users, address, passwdLine(address, spec.password, home));
   await upsertHtpasswd('onprem', address, spec.password);
 
   const rng = new Rng(`mailferry-lab/${spec.seed}/${address}`);
@@ -154,8 +166,11 @@ export async function removeOrgUser(info: LabInfo, address: string): Promise<voi
 async function removeUserEverywhere(info: LabInfo, address: string): Promise<void> {
   const lower = address.toLowerCase();
   if (SIDES.some((side) => lower === ADMIN[side])) throw new Error(`refusing to remove the lab admin ${address}`);
+  await withDomainAdmin(info, async (client) => {
+    for (const dn of await userDnsByAddress(client, lower)) await deleteIfExists(client, dn);
+  });
+  await withLdap(info, 'cloud', (client) => deleteIfExists(client, recipientDn('cloud', lower)));
   for (const side of SIDES) {
-    await withLdap(info, side, (client) => deleteIfExists(client, recipientDn(side, lower)));
     await rm(mailHome(side, lower), { recursive: true, force: true });
     await removePrincipal(side, lower);
     await removeHtpasswd(side, lower);
@@ -165,17 +180,15 @@ async function removeUserEverywhere(info: LabInfo, address: string): Promise<voi
 
 /** Every user address in either directory (for a full wipe). */
 export async function listOrgAddresses(info: LabInfo): Promise<string[]> {
-  const found = new Set<string>();
-  for (const side of SIDES) {
-    await withLdap(info, side, async (client) => {
-      const { searchEntries } = await client.search(`ou=recipients,${info[side].ldap.suffix}`, {
-        scope: 'one',
-        filter: '(objectClass=mfRecipient)',
-        attributes: ['mail'],
-      });
-      for (const entry of searchEntries) if (typeof entry.mail === 'string') found.add(entry.mail.toLowerCase());
+  const found = new Set<string>(await withDomainAdmin(info, listAdAddresses));
+  await withLdap(info, 'cloud', async (client) => {
+    const { searchEntries } = await client.search(`ou=recipients,${info.cloud.ldap.suffix}`, {
+      scope: 'one',
+      filter: '(objectClass=mfRecipient)',
+      attributes: ['mail'],
     });
-  }
+    for (const entry of searchEntries) if (typeof entry.mail === 'string') found.add(entry.mail.toLowerCase());
+  });
   return [...found].sort();
 }
 

@@ -45,7 +45,7 @@ afterAll(async () => {
 
 function sourceDirectory() {
   const o = info.onprem.ldap;
-  return createSourceDirectory({ url: o.url, suffix: o.suffix, bindDn: o.bindDn, password: o.password });
+  return createSourceDirectory({ url: o.url, suffix: o.suffix, bindDn: o.bindDn, password: o.password, caFile: o.caFile });
 }
 
 function cloudDirectory() {

@@ -1,10 +1,15 @@
 /**
- * The directory connectors against the lab's real slapd: every operation,
- * twice (the second run must find nothing to do), and hostile input.
+ * The directory connectors against the lab's real servers (the source: the
+ * Samba AD DC with Exchange's schema, over LDAPS; the cloud: slapd): every
+ * operation, twice (the second run must find nothing to do), both AD bind
+ * formats, certificate verification, paging past AD's 1,000-entry page,
+ * Exchange2007MBtoMEU.ps1's result attribute by attribute, and hostile input.
  */
 import { randomUUID } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
-import { Attribute, Change, Client, DN, EqualityFilter } from 'ldapts';
+import { Attribute, Change, Client, EqualityFilter } from 'ldapts';
+import { REMOTE_MAIL_USER_DISPLAY_TYPE, RECIPIENT_TYPE_DETAILS } from '../connectors/directory/attributeMap';
+import { LAB_OU, SERVER_NAME, USER_MAILBOX, mailboxGuid, mailboxUserEntry, userDn, withDomainAdmin } from '../lab/ad/directory';
 import {
   createCloudDirectory,
   createSourceDirectory,
@@ -18,7 +23,18 @@ import { createOrgUser, removeOrgUser } from '../lab/users';
 import { MailferryError } from '../shared/errors';
 import { errorOf, labDirectories } from './helpers/lab';
 
-const HOSTILE = ['*)(mail=*', '*', 'a,b=c@x', '\\', 'nul\0@tailspintoys.com', '*@tailspintoys.com', 'x)(|(mail=*)'];
+const HOSTILE = [
+  '*)(mail=*',
+  '*',
+  'a,b=c@x',
+  '\\',
+  ',',
+  'nul\0@tailspintoys.com',
+  '*@tailspintoys.com',
+  'x)(|(mail=*)',
+  ' lead-and-trail @tailspintoys.com ',
+  `${'x'.repeat(300)}@tailspintoys.com`,
+];
 
 let info: LabInfo;
 let source: SourceDirectory;
@@ -44,30 +60,40 @@ async function newUser(tag: string, withMeu = true): Promise<string> {
   return address;
 }
 
-async function asRoot<T>(side: 'onprem' | 'cloud', fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ url: info[side].ldap.url });
+async function asCloudRoot<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ url: info.cloud.ldap.url });
   try {
-    await client.bind(info[side].ldap.bindDn, info[side].ldap.password);
+    await client.bind(info.cloud.ldap.bindDn, info.cloud.ldap.password);
     return await fn(client);
   } finally {
     await client.unbind();
   }
 }
 
+const BINARY = ['objectGUID', 'objectSid', 'msExchMailboxGuid'];
+
+/** the AD user of an address with every attribute, as the lab's domain admin reads it */
+async function adEntry(address: string): Promise<Record<string, unknown>> {
+  const [entry] = await withDomainAdmin(info, async (client) =>
+    (await client.search(userDn(address), { scope: 'base', attributes: ['*'], explicitBufferAttributes: BINARY })).searchEntries,
+  );
+  return entry;
+}
+
 /** a recipient's entries on both sides with all their values, to prove an operation left them alone */
 async function snapshot(address: string): Promise<string> {
-  const sides = ['onprem', 'cloud'] as const;
-  const entries = await Promise.all(
-    sides.map((side) =>
-      asRoot(side, async (client) => {
-        const filter = new EqualityFilter({ attribute: 'mail', value: address });
-        return (await client.search(`ou=recipients,${info[side].ldap.suffix}`, { scope: 'sub', filter, attributes: ['*'] })).searchEntries;
-      }),
-    ),
+  const filter = new EqualityFilter({ attribute: 'mail', value: address });
+  const onprem = await withDomainAdmin(info, async (client) =>
+    (await client.search(LAB_OU, { scope: 'sub', filter, attributes: ['*'], explicitBufferAttributes: BINARY })).searchEntries,
   );
-  expect(entries.flat()).toHaveLength(2);
-  return JSON.stringify(entries);
+  const cloudEntries = await asCloudRoot(async (client) =>
+    (await client.search(`ou=recipients,${info.cloud.ldap.suffix}`, { scope: 'sub', filter, attributes: ['*'] })).searchEntries,
+  );
+  expect([...onprem, ...cloudEntries]).toHaveLength(2);
+  return JSON.stringify([onprem, cloudEntries]);
 }
+
+const list = (value: unknown): string[] => ([] as string[]).concat((value as string | string[] | undefined) ?? []);
 
 beforeAll(() => {
   info = readLabInfo();
@@ -81,11 +107,38 @@ afterAll(async () => {
 });
 
 describe('source directory', () => {
-  it('reads the organisation version and finds a mailbox by primary address in any case', async () => {
-    expect(await source.serverVersion()).toMatch(/^Exchange \d{4}/);
+  it("reads Exchange's version from its server object in the configuration partition", async () => {
+    expect(await source.serverVersion()).toBe(`Exchange 2007 (Version 8.3 (Build 83.6), server ${SERVER_NAME})`);
+  });
+
+  it('binds as DOMAIN\\user and as UPN over LDAPS with the lab CA; refuses an unverified certificate and a bind without TLS', async () => {
+    const { bindDn, bindUpn } = info.onprem.ldap;
+    expect(bindDn).toMatch(/^ONPREM\\/);
+    for (const name of [bindDn, bindUpn!]) {
+      const dir = createSourceDirectory({ ...info.onprem.ldap, bindDn: name });
+      expect(await dir.serverVersion()).toMatch(/^Exchange 2007/);
+      await dir.close();
+    }
+    const startTls = createSourceDirectory({ ...info.onprem.ldap, url: 'ldap://127.0.0.1:389', startTls: true });
+    expect(await startTls.serverVersion()).toMatch(/^Exchange 2007/);
+    await startTls.close();
+
+    const unverified = createSourceDirectory({ ...info.onprem.ldap, caFile: undefined });
+    const error = await errorOf(unverified.serverVersion());
+    expect(error).toMatchObject({ code: 'CONNECTION_FAILED', permanent: true });
+    expect(String((error as Error).message)).toMatch(/certificate/);
+    await unverified.close();
+
+    const plaintext = createSourceDirectory({ ...info.onprem.ldap, url: 'ldap://127.0.0.1:389' });
+    expect(await errorOf(plaintext.serverVersion())).toMatchObject({ code: 'TLS_REQUIRED' });
+    await plaintext.close();
+  });
+
+  it('finds a mailbox by primary address in any case, with its GUIDs as .NET strings', async () => {
     const address = await newUser('find');
     const mailbox = await source.findMailbox(address.toUpperCase());
-    expect(mailbox).toMatchObject({ address, recipientType: 'UserMailbox', umEnabled: false, targetAddress: null });
+    expect(mailbox).toMatchObject({ address, recipientType: 'UserMailbox', umEnabled: false, targetAddress: null, mailboxGuid: mailboxGuid(address) });
+    expect(mailbox?.objectGuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(mailbox?.legacyExchangeDN).not.toBe('');
     expect((await source.listRecipients()).map((m) => m.address)).toContain(address);
   });
@@ -94,7 +147,7 @@ describe('source directory', () => {
     const address = await newUser('alias');
     const alias = uniqueAddress('alias-of');
     const mailbox = await source.findMailbox(address);
-    await asRoot('onprem', (client) =>
+    await withDomainAdmin(info, (client) =>
       client.modify(
         mailbox!.dn,
         new Change({ operation: 'add', modification: new Attribute({ type: 'proxyAddresses', values: [`smtp:${alias}`] }) }),
@@ -129,7 +182,7 @@ describe('source directory', () => {
     expect((await source.findMailbox(address))?.targetAddress).toBe('SMTP:someone@elsewhere.test');
   });
 
-  it('converts a mailbox to a mail user keeping TargetAddress, the primary and the X500 address, once', async () => {
+  it('converts a mailbox to a mail user as Exchange2007MBtoMEU.ps1 does, attribute by attribute, once', async () => {
     const address = await newUser('meu');
     expect(await errorOf(source.convertToMailUser(address, []))).toBeInstanceOf(TargetAddressMissingError);
     expect((await source.findMailbox(address))?.recipientType).toBe('UserMailbox');
@@ -139,8 +192,28 @@ describe('source directory', () => {
     const cloudProxies = (await cloud.findRecipient(address))!.proxyAddresses;
     expect(cloudProxies.map((p) => p.toLowerCase())).toContain(`smtp:${routing}`.toLowerCase());
 
+    const before = await adEntry(address);
     const first = await source.convertToMailUser(address, cloudProxies);
     expect(first).toMatchObject({ changed: true, previous: 'UserMailbox' });
+    const after = await adEntry(address);
+    // Disable-Mailbox + Enable-MailUser -ExternalEmailAddress <cloud> + the old addresses back, as the script leaves the user
+    expect(before).toMatchObject({ msExchRecipientTypeDetails: USER_MAILBOX.typeDetails, msExchRecipientDisplayType: USER_MAILBOX.displayType });
+    expect(after).toMatchObject({
+      msExchRecipientTypeDetails: RECIPIENT_TYPE_DETAILS.MailUser,
+      msExchRecipientDisplayType: REMOTE_MAIL_USER_DISPLAY_TYPE,
+      targetAddress: `SMTP:${routing}`,
+      mail: before.mail,
+      mailNickname: before.mailNickname,
+      legacyExchangeDN: before.legacyExchangeDN,
+      sAMAccountName: before.sAMAccountName,
+      userPrincipalName: before.userPrincipalName,
+    });
+    expect(after.homeMDB).toBeUndefined();
+    expect(after.msExchHomeServerName).toBeUndefined();
+    expect((after.msExchMailboxGuid as Buffer).equals(before.msExchMailboxGuid as Buffer)).toBe(true);
+    expect(list(after.proxyAddresses).sort()).toEqual(
+      [`SMTP:${address}`, ...cloudProxies.filter((p) => p.toLowerCase() !== `smtp:${address}`), `X500:${before.legacyExchangeDN}`].sort(),
+    );
     const converted = (await source.findMailbox(address))!;
     expect(converted.recipientType).toBe('MailUser');
     expect(converted.targetAddress).toBe(`SMTP:${routing}`);
@@ -161,6 +234,44 @@ describe('source directory', () => {
       expect(await errorOf(call)).toMatchObject({ code: 'SOURCE_MAILBOX_NOT_FOUND' });
     }
   });
+});
+
+describe('source directory at scale', () => {
+  const PAGING_OU = `OU=paging,${LAB_OU}`;
+  const BULK = 1050;
+  const bulkAddress = (i: number) => `bulk-${String(i).padStart(4, '0')}@${DOMAINS.primary}`;
+
+  /** 1,050 mailbox users, created once per DC and kept (outside the OU the seed wipes) */
+  async function ensureBulkUsers(): Promise<void> {
+    await withDomainAdmin(info, async (client) => {
+      const existing = await client
+        .search(PAGING_OU, { scope: 'one', attributes: ['mail'], paged: { pageSize: 500 } })
+        .then((r) => new Set(r.searchEntries.map((e) => String(e.mail))))
+        .catch(async (error: { code?: number }) => {
+          if (error.code !== 32) throw error;
+          await client.add(PAGING_OU, { objectClass: ['top', 'organizationalUnit'], ou: 'paging' });
+          return new Set<string>();
+        });
+      const missing = Array.from({ length: BULK }, (_, i) => bulkAddress(i)).filter((a) => !existing.has(a));
+      for (const address of missing) {
+        await client.add(`CN=${address},${PAGING_OU}`, {
+          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+          sAMAccountName: `b${info.onprem.ldap.bindDn.replace(/\D/g, '')}-${address.slice(5, 9)}`,
+          mail: address,
+          proxyAddresses: `SMTP:${address}`,
+          msExchRecipientTypeDetails: USER_MAILBOX.typeDetails,
+        });
+      }
+    });
+  }
+
+  it("lists past AD's 1,000-entry page (MaxPageSize), page by page", async () => {
+    await ensureBulkUsers();
+    const all = (await source.listRecipients()).map((m) => m.address);
+    const bulk = all.filter((a) => a.startsWith('bulk-'));
+    expect(bulk).toHaveLength(BULK);
+    expect(new Set(bulk).size).toBe(BULK);
+  }, 600_000);
 });
 
 describe('cloud directory', () => {
@@ -225,33 +336,39 @@ describe('hostile addresses', () => {
     expect(await snapshot(bystander)).toEqual(before);
   });
 
-  it('works on a recipient whose DN needs RFC 4514 escaping', async () => {
+  it('works on a recipient whose DN needs RFC 4514 escaping (, + # \\ and leading/trailing spaces)', async () => {
     const address = `o'hara+${randomUUID().slice(0, 6)},a=b;c\\d#@${DOMAINS.primary}`;
-    // built with ldapts' DN class, which escapes the value as a creation path must
-    const uid = `${address.split('@')[0]}.tailspintoys-com`;
-    const dn = new DN({ uid }).toString() + `,ou=recipients,${info.onprem.ldap.suffix}`;
+    const cn = ` #${address} `;
+    const dn = userDn(cn);
     expect(dn).toContain('\\+');
     expect(dn).toContain('\\,a\\=b\\;c\\\\d');
-    await asRoot('onprem', (client) =>
-      client.add(dn, {
-        objectClass: ['inetOrgPerson', 'mfRecipient'],
-        uid,
-        cn: 'Escaped',
-        sn: 'Escaped',
-        mail: address,
-        mfRecipientType: 'UserMailbox',
-        legacyExchangeDN: '/o=Tailspin/cn=escaped',
-        proxyAddresses: [`SMTP:${address}`],
-      }),
+    expect(dn.startsWith('CN=\\ #')).toBe(true);
+    await withDomainAdmin(info, (client) =>
+      client.add(
+        dn,
+        mailboxUserEntry({
+          address,
+          password: 'Onprem-P4ss',
+          cn,
+          displayName: 'Escaped',
+          givenName: 'Escaped',
+          sn: 'Escaped',
+          legacyExchangeDN: '/o=Tailspin/cn=escaped',
+          umEnabled: false,
+        }),
+      ),
     );
     try {
+      // the DC keeps the name exactly, spaces included
+      const [stored] = await withDomainAdmin(info, async (client) => (await client.search(dn, { scope: 'base', attributes: ['cn'] })).searchEntries);
+      expect(stored.cn).toBe(cn);
       const mailbox = await source.findMailbox(address);
       expect(mailbox?.address).toBe(address);
       expect(await source.setTargetAddress(address, 'escaped@tailspintoys.mail.cloud.test')).toMatchObject({ changed: true });
       expect((await source.findMailbox(address))?.targetAddress).toBe('SMTP:escaped@tailspintoys.mail.cloud.test');
       expect(await source.findMailbox(`o'hara+*@${DOMAINS.primary}`)).toBeNull();
     } finally {
-      await asRoot('onprem', (client) => client.del(dn));
+      await withDomainAdmin(info, (client) => client.del(dn));
     }
   });
 });

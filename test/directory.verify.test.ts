@@ -7,6 +7,7 @@ import { Attribute, Change, Client } from 'ldapts';
 import { preflight, verifyMeu, type CloudDirectory, type SourceDirectory } from '../connectors/directory';
 import { DOMAINS } from '../lab/config';
 import { readLabInfo, type LabInfo, type LabUserKind } from '../lab/info';
+import { SERVER_NAME, SERVER_SERIAL } from '../lab/ad/directory';
 import { DEFAULT_SERVER_VERSION, setSourceServerVersion, setTenantDirSync } from '../lab/org';
 import { createOrgUser, removeOrgUser } from '../lab/users';
 import { errorCodes, MailferryError, type ErrorCode } from '../shared/errors';
@@ -145,7 +146,10 @@ describe('verifyMeu', () => {
 
 describe('preflight', () => {
   it('passes on the lab as seeded', async () => {
-    expect(await preflight(source, cloud)).toMatchObject({ serverVersion: DEFAULT_SERVER_VERSION, tenant: { dirSyncEnabled: true } });
+    // read from the Exchange server object's serialNumber in the DC's configuration partition
+    const result = await preflight(source, cloud);
+    expect(result).toMatchObject({ tenant: { dirSyncEnabled: true } });
+    expect(result.serverVersion).toBe(`${DEFAULT_SERVER_VERSION} (${SERVER_SERIAL[DEFAULT_SERVER_VERSION]}, server ${SERVER_NAME})`);
   });
 
   it('DIRSYNC_DISABLED when directory synchronisation is off', async () => {
@@ -164,7 +168,7 @@ describe('preflight', () => {
       const error = await expectCode(preflight(source, cloud), 'UNSUPPORTED_SOURCE_VERSION');
       expect(error.message).toContain(version);
       await setSourceServerVersion(info, 'Exchange 2003');
-      expect((await preflight(source, cloud)).serverVersion).toBe('Exchange 2003');
+      expect((await preflight(source, cloud)).serverVersion).toMatch(/^Exchange 2003 \(Version 6\.5 /);
     } finally {
       await setSourceServerVersion(info, DEFAULT_SERVER_VERSION);
     }

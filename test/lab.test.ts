@@ -1,12 +1,16 @@
 /**
  * The lab itself, against the running servers (`npm run lab:up && npm run
  * lab:seed`): every server answers, the seed is what IMAP, LDAP and DAV
- * report, and createOrgUser/removeOrgUser leave both sides as promised.
+ * report, and createOrgUser/removeOrgUser leave both sides as promised. The
+ * on-premises directory is the Samba AD DC: its users are real `user`
+ * objects with Exchange's attributes, and its Exchange server object carries
+ * the version.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
 import { Client } from 'ldapts';
+import { DATABASE_DN, DIAL_PLAN_DN, SERVER_DN, SERVER_LEGACY_DN, USER_MAILBOX, userDn, withDomainAdmin } from '../lab/ad/directory';
 import { DOMAINS, mailHome, recipientDn } from '../lab/config';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { TENANT_DN } from '../lab/org';
@@ -48,19 +52,28 @@ async function mailboxTotals(client: ImapFlow): Promise<{ folders: Record<string
   return { folders, messages, bytes };
 }
 
-async function ldapEntry(side: 'onprem' | 'cloud', dn: string): Promise<Record<string, unknown> | null> {
-  const client = new Client({ url: info[side].ldap.url });
+async function baseEntry(client: Client, dn: string, attributes?: string[]): Promise<Record<string, unknown> | null> {
   try {
-    await client.bind(info[side].ldap.bindDn, info[side].ldap.password);
-    const { searchEntries } = await client.search(dn, { scope: 'base' });
+    const { searchEntries } = await client.search(dn, { scope: 'base', attributes, explicitBufferAttributes: ['msExchMailboxGuid'] });
     return searchEntries[0] ?? null;
   } catch (error) {
     if ((error as { code?: number }).code === 32) return null;
     throw error;
+  }
+}
+
+async function ldapEntry(side: 'cloud', dn: string): Promise<Record<string, unknown> | null> {
+  const client = new Client({ url: info[side].ldap.url });
+  try {
+    await client.bind(info[side].ldap.bindDn, info[side].ldap.password);
+    return await baseEntry(client, dn);
   } finally {
     await client.unbind();
   }
 }
+
+/** the AD user of an on-prem address (its CN is the address), as the lab's migration administrator reads it */
+const adUser = (address: string) => withDomainAdmin(info, (client) => baseEntry(client, userDn(address), ['*']));
 
 const list = (value: unknown): string[] => ([] as string[]).concat((value as string | string[] | undefined) ?? []);
 
@@ -81,7 +94,8 @@ describe('lab servers', () => {
   it('every server runs and answers its protocol', async () => {
     const statuses = await labStatus(info);
     expect(statuses.map((s) => [s.name, s.problem])).toEqual(statuses.map((s) => [s.name, null]));
-    expect(statuses).toHaveLength(6);
+    expect(statuses).toHaveLength(7);
+    expect(statuses[0]).toMatchObject({ name: 'samba', running: true });
   });
 
   it('tenant flags: dir sync on, accepted and federated domains', async () => {
@@ -89,8 +103,27 @@ describe('lab servers', () => {
     expect(tenant?.mfDirSyncEnabled).toBe('TRUE');
     expect(list(tenant?.mfAcceptedDomain).sort()).toEqual([DOMAINS.federated, DOMAINS.primary, DOMAINS.routing].sort());
     expect(list(tenant?.mfFederatedDomain)).toEqual([DOMAINS.federated]);
-    const organization = await ldapEntry('onprem', `cn=organization,${info.onprem.ldap.suffix}`);
-    expect(organization?.mfServerVersion).toBe('Exchange 2007');
+    const server = await withDomainAdmin(info, (client) => baseEntry(client, SERVER_DN, ['objectClass', 'serialNumber', 'legacyExchangeDN']));
+    expect(list(server?.objectClass)).toContain('msExchExchangeServer');
+    expect(server).toMatchObject({ serialNumber: 'Version 8.3 (Build 83.6)', legacyExchangeDN: SERVER_LEGACY_DN });
+  });
+
+  it('the DC answers only over TLS, with a certificate the lab CA signed, to DOMAIN\\user and UPN binds', async () => {
+    const { url, bindDn, bindUpn, password, caFile } = info.onprem.ldap;
+    expect(url).toMatch(/^ldaps:/);
+    for (const name of [bindDn, bindUpn!]) {
+      const client = new Client({ url, tlsOptions: { ca: [readFileSync(caFile!)] } });
+      await client.bind(name, password);
+      await client.unbind();
+    }
+    // without the lab CA the certificate does not verify
+    const untrusted = new Client({ url, connectTimeout: 3000 });
+    await expect(untrusted.bind(bindDn, password)).rejects.toThrow(/certificate/i);
+    await untrusted.unbind().catch(() => undefined);
+    // AD refuses a simple bind without TLS
+    const plain = new Client({ url: 'ldap://127.0.0.1:389', connectTimeout: 3000 });
+    await expect(plain.bind(bindDn, password)).rejects.toThrow(/Transport encryption required/);
+    await plain.unbind().catch(() => undefined);
   });
 });
 
@@ -121,17 +154,29 @@ describe('seeded organisation', () => {
 
   it('edge users carry the attributes their validation rule reads', async () => {
     const byKind = new Map(seed().users.map((u) => [u.kind, u.address]));
-    const um = await ldapEntry('onprem', recipientDn('onprem', byKind.get('um-enabled')!));
-    expect(um?.mfUMEnabled).toBe('TRUE');
+    const um = await adUser(byKind.get('um-enabled')!);
+    expect(um?.msExchUMRecipientDialPlanLink).toBe(DIAL_PLAN_DN);
     expect(await ldapEntry('cloud', recipientDn('cloud', byKind.get('no-meu')!))).toBeNull();
-    expect(await ldapEntry('onprem', recipientDn('onprem', byKind.get('no-meu')!))).not.toBeNull();
+    expect(await adUser(byKind.get('no-meu')!)).not.toBeNull();
     expect(byKind.get('federated')!.endsWith(`@${DOMAINS.federated}`)).toBe(true);
     expect(info.domains.accepted).not.toContain(byKind.get('not-accepted')!.split('@')[1]);
 
     const normal = byKind.get('normal')!;
-    const source = await ldapEntry('onprem', recipientDn('onprem', normal));
-    expect(source).toMatchObject({ mail: normal, mfRecipientType: 'UserMailbox', mfUMEnabled: 'FALSE', proxyAddresses: `SMTP:${normal}` });
+    const source = await adUser(normal);
+    expect(source).toMatchObject({
+      mail: normal,
+      mailNickname: normal.split('@')[0],
+      msExchRecipientTypeDetails: USER_MAILBOX.typeDetails,
+      msExchRecipientDisplayType: USER_MAILBOX.displayType,
+      homeMDB: DATABASE_DN,
+      msExchHomeServerName: SERVER_LEGACY_DN,
+      proxyAddresses: `SMTP:${normal}`,
+    });
+    expect(list(source?.objectClass)).toEqual(expect.arrayContaining(['user']));
+    expect(source?.userPrincipalName).toBe(`${source?.sAMAccountName}@onprem.test`);
+    expect((source?.msExchMailboxGuid as Buffer).length).toBe(16);
     expect(source?.targetAddress).toBeUndefined();
+    expect(source?.msExchUMRecipientDialPlanLink).toBeUndefined();
     const meu = await ldapEntry('cloud', recipientDn('cloud', normal));
     expect(meu).toMatchObject({ mail: normal, mfRecipientType: 'MailUser', targetAddress: `SMTP:${normal}` });
     expect(list(meu?.proxyAddresses).sort()).toEqual([`SMTP:${normal}`, `smtp:${routingAddress(normal)}`].sort());
@@ -183,7 +228,7 @@ describe('createOrgUser / removeOrgUser', () => {
     expect((await ldapEntry('cloud', recipientDn('cloud', address)))?.mfRecipientType).toBe('MailUser');
 
     await removeOrgUser(info, address);
-    expect(await ldapEntry('onprem', recipientDn('onprem', address))).toBeNull();
+    expect(await adUser(address)).toBeNull();
     expect(await ldapEntry('cloud', recipientDn('cloud', address))).toBeNull();
     expect(await davItems('onprem', `/${address}/`)).toBeNull();
     expect(existsSync(mailHome('onprem', address))).toBe(false);
@@ -195,7 +240,7 @@ describe('createOrgUser / removeOrgUser', () => {
     const other = `labtest-${randomUUID().slice(0, 8)}@${DOMAINS.primary}`;
     try {
       await createOrgUser(info, { address: other, password, kind: 'no-meu', messages: 2, contacts: 0, events: 0 });
-      expect(await ldapEntry('onprem', recipientDn('onprem', other))).not.toBeNull();
+      expect(await adUser(other)).not.toBeNull();
       expect(await ldapEntry('cloud', recipientDn('cloud', other))).toBeNull();
     } finally {
       await removeOrgUser(info, other);

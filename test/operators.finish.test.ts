@@ -38,7 +38,7 @@ afterAll(async () => {
 
 async function sourceMailbox(address: string) {
   const o = info.onprem.ldap;
-  const dir = createSourceDirectory({ url: o.url, suffix: o.suffix, bindDn: o.bindDn, password: o.password });
+  const dir = createSourceDirectory({ url: o.url, suffix: o.suffix, bindDn: o.bindDn, password: o.password, caFile: o.caFile });
   try {
     return (await dir.findMailbox(address))!;
   } finally {

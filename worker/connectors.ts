@@ -21,6 +21,9 @@ export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Cl
         bindDn: settings.source.directory.bindDn,
         password: secrets.unseal(settings.source.directory.password ?? settings.password),
         allowPlaintext: settings.source.directory.allowPlaintext,
+        caFile: settings.source.directory.caFile,
+        startTls: settings.source.directory.startTls,
+        attributeMap: settings.source.directory.attributeMap,
       }),
     cloudDirectory: () =>
       createCloudDirectory({

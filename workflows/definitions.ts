@@ -53,7 +53,20 @@ export interface ConnectionSettings {
     /** the Dovecot master-user login of the admin, used as `<mailbox>*<masterUser>` */
     masterUser: string;
     /** allowPlaintext: the admin's explicit consent to send a password without TLS to a host other than this machine */
-    directory: { url: string; baseDn: string; bindDn: string; password?: Sealed; allowPlaintext?: boolean };
+    /**
+     * bindDn: a DN, `DOMAIN\\user` or a UPN; caFile: PEM of the CA that signed the directory's certificate (verification is always on);
+     * startTls: upgrade ldap:// before binding; attributeMap: `exchange` (Active Directory with Exchange's schema, the default) or `ldap`
+     */
+    directory: {
+      url: string;
+      baseDn: string;
+      bindDn: string;
+      password?: Sealed;
+      allowPlaintext?: boolean;
+      caFile?: string;
+      startTls?: boolean;
+      attributeMap?: 'exchange' | 'ldap';
+    };
     dav: { url: string; user: string; password?: Sealed; allowPlaintext?: boolean };
   };
   maxConcurrentMailboxes: number;

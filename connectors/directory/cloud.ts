@@ -4,8 +4,9 @@
  */
 import { Attribute, Change, type Entry } from 'ldapts';
 import { MailferryError } from '../../shared/errors';
-import { allRecipients, recipientByAddress, recipientTypeIn } from './filters';
-import { RECIPIENT_ATTRIBUTES, RECIPIENT_TYPES, flag, pickByAddress, single, typeOf, values } from './entries';
+import { LDAP_MAP } from './attributeMap';
+import { allRecipients, recipientByAddress } from './filters';
+import { flag, pickByAddress, single, values } from './entries';
 import { sshaHash } from './password';
 import { createLdapSession, type DirectoryConfig } from './session';
 import type { CloudDirectory, CloudRecipient } from './types';
@@ -17,11 +18,11 @@ export interface CloudDirectoryConfig extends DirectoryConfig {
 
 function toCloudRecipient(entry: Entry): CloudRecipient {
   const address = single(entry, 'mail') ?? '';
-  const recipientType = typeOf(entry);
+  const recipientType = LDAP_MAP.recipientType(entry);
   if (recipientType === null) {
     throw new MailferryError(
       'NOT_A_MAIL_USER',
-      `The cloud object ${entry.dn} for ${address} has recipient type "${single(entry, 'mfRecipientType') ?? '(none)'}", not a mail-enabled user or mailbox.`,
+      `The cloud object ${entry.dn} for ${address} has recipient type "${LDAP_MAP.rawType(entry) ?? '(none)'}", not a mail-enabled user or mailbox.`,
     );
   }
   return {
@@ -40,10 +41,10 @@ function replace(type: string, value: string): Change {
 
 export function createCloudDirectory(cfg: CloudDirectoryConfig): CloudDirectory {
   const ldap = createLdapSession(cfg);
-  const recipientsBase = `ou=recipients,${cfg.suffix}`;
+  const recipientsBase = LDAP_MAP.recipientsBase(cfg.suffix);
 
   async function findRecipient(address: string): Promise<CloudRecipient | null> {
-    const entries = await ldap.search(recipientsBase, { scope: 'sub', filter: recipientByAddress(address), attributes: RECIPIENT_ATTRIBUTES });
+    const entries = await ldap.search(recipientsBase, { scope: 'sub', filter: recipientByAddress(LDAP_MAP, address), attributes: LDAP_MAP.attributes });
     const entry = pickByAddress(entries, address);
     return entry && toCloudRecipient(entry);
   }
@@ -67,8 +68,8 @@ export function createCloudDirectory(cfg: CloudDirectoryConfig): CloudDirectory 
     async listRecipients() {
       const entries = await ldap.search(recipientsBase, {
         scope: 'sub',
-        filter: allRecipients([recipientTypeIn(RECIPIENT_TYPES)]),
-        attributes: RECIPIENT_ATTRIBUTES,
+        filter: allRecipients(LDAP_MAP, [LDAP_MAP.managed]),
+        attributes: LDAP_MAP.attributes,
       });
       return entries.map(toCloudRecipient);
     },

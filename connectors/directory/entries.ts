@@ -4,26 +4,23 @@
  */
 import type { Entry } from 'ldapts';
 import { z } from 'zod';
-import type { RecipientType } from './types';
 
 export const recipientType = z.enum(['UserMailbox', 'MailUser']);
-export const RECIPIENT_TYPES = recipientType.options;
-
-export const RECIPIENT_ATTRIBUTES = [
-  'mail',
-  'displayName',
-  'cn',
-  'mfRecipientType',
-  'targetAddress',
-  'proxyAddresses',
-  'legacyExchangeDN',
-  'mfUMEnabled',
-  'mfForceChangePassword',
-];
 
 function raw(entry: Entry, name: string): unknown {
   const key = Object.keys(entry).find((k) => k.toLowerCase() === name.toLowerCase());
   return key === undefined ? undefined : entry[key];
+}
+
+export function present(entry: Entry, name: string): boolean {
+  return values(entry, name).length > 0;
+}
+
+/** a binary attribute (requested as a Buffer) */
+export function bytes(entry: Entry, name: string): Buffer | null {
+  const value = raw(entry, name);
+  const first = Array.isArray(value) ? value[0] : value;
+  return Buffer.isBuffer(first) ? first : null;
 }
 
 function text(value: unknown): string {
@@ -42,12 +39,6 @@ export function single(entry: Entry, name: string): string | null {
 
 export function flag(entry: Entry, name: string): boolean {
   return single(entry, name)?.toUpperCase() === 'TRUE';
-}
-
-/** The entry's recipient type, or null for an object mailferry does not manage. */
-export function typeOf(entry: Entry): RecipientType | null {
-  const parsed = recipientType.safeParse(single(entry, 'mfRecipientType'));
-  return parsed.success ? parsed.data : null;
 }
 
 /** True when `address` is the entry's primary mail or one of its smtp proxy addresses. */

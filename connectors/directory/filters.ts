@@ -1,23 +1,23 @@
 /**
  * Search filters built from ldapts filter objects, never by string
  * concatenation: an assertion value goes on the wire BER-encoded, so an address
- * such as `*)(mail=*` is compared literally and matches nothing.
+ * such as `*)(mail=*` is compared literally and matches nothing (in AD as in
+ * OpenLDAP; NUL and backslashes are octets like any other).
  */
 import { AndFilter, EqualityFilter, OrFilter, type Filter } from 'ldapts';
+import type { AttributeMap } from './attributeMap';
 
-export const RECIPIENT_CLASS = 'mfRecipient';
-
-const isRecipient = new EqualityFilter({ attribute: 'objectClass', value: RECIPIENT_CLASS });
+const isRecipient = (map: AttributeMap) => new EqualityFilter({ attribute: 'objectClass', value: map.recipientClass });
 
 /**
  * A recipient whose primary `mail` or any `smtp:` proxy address is `address`.
  * `mail` and `proxyAddresses` compare case-insensitively (as in Exchange), so
  * `smtp:` also finds the primary `SMTP:` value and any spelling of the address.
  */
-export function recipientByAddress(address: string, extra: Filter[] = []): Filter {
+export function recipientByAddress(map: AttributeMap, address: string, extra: Filter[] = []): Filter {
   return new AndFilter({
     filters: [
-      isRecipient,
+      isRecipient(map),
       new OrFilter({
         filters: [
           new EqualityFilter({ attribute: 'mail', value: address }),
@@ -29,10 +29,6 @@ export function recipientByAddress(address: string, extra: Filter[] = []): Filte
   });
 }
 
-export function recipientTypeIn(types: readonly string[]): Filter {
-  return new OrFilter({ filters: types.map((value) => new EqualityFilter({ attribute: 'mfRecipientType', value })) });
-}
-
-export function allRecipients(extra: Filter[] = []): Filter {
-  return extra.length === 0 ? isRecipient : new AndFilter({ filters: [isRecipient, ...extra] });
+export function allRecipients(map: AttributeMap, extra: Filter[] = []): Filter {
+  return extra.length === 0 ? isRecipient(map) : new AndFilter({ filters: [isRecipient(map), ...extra] });
 }

@@ -1,14 +1,19 @@
 /**
- * The on-premises directory: finds mailboxes, sets and restores TargetAddress,
- * and turns a migrated mailbox into a mail-enabled user (seed step 5).
+ * The on-premises directory: finds mailboxes, reads the Exchange version,
+ * sets and restores TargetAddress, and turns a migrated mailbox into a
+ * mail-enabled user (seed step 5). Active Directory with Exchange's schema by
+ * default; a generic LDAP directory through the `ldap` attribute map.
  */
-import { Attribute, Change, type Entry } from 'ldapts';
+import { Attribute, Change, EqualityFilter, type Entry } from 'ldapts';
 import { MailferryError } from '../../shared/errors';
-import { recipientByAddress, allRecipients, recipientTypeIn } from './filters';
-import { RECIPIENT_ATTRIBUTES, RECIPIENT_TYPES, flag, pickByAddress, single, typeOf, values } from './entries';
+import { guidFromBytes } from './ad';
+import { ATTRIBUTE_MAPS, type AttributeMap } from './attributeMap';
+import { bytes, pickByAddress, single, values } from './entries';
+import { allRecipients, recipientByAddress } from './filters';
 import { mergeProxyAddresses, sameProxyAddresses } from './proxyAddresses';
-import { createLdapSession, type DirectoryConfig } from './session';
+import { createLdapSession, type DirectoryConfig, type LdapSession } from './session';
 import type { ChangeResult, SourceDirectory, SourceMailbox } from './types';
+import { exchangeServerVersion, newestServer } from './version';
 
 /** Converting a mailbox to a mail user without a TargetAddress would leave its mail nowhere to go. */
 export class TargetAddressMissingError extends Error {
@@ -19,8 +24,13 @@ export class TargetAddressMissingError extends Error {
   }
 }
 
-function toSourceMailbox(entry: Entry): SourceMailbox | null {
-  const recipientType = typeOf(entry);
+function guid(entry: Entry, name: string): string | null {
+  const value = bytes(entry, name);
+  return value && value.length === 16 ? guidFromBytes(value) : null;
+}
+
+function toSourceMailbox(map: AttributeMap, entry: Entry): SourceMailbox | null {
+  const recipientType = map.recipientType(entry);
   const address = single(entry, 'mail');
   if (recipientType === null || address === null) return null;
   return {
@@ -31,7 +41,9 @@ function toSourceMailbox(entry: Entry): SourceMailbox | null {
     targetAddress: single(entry, 'targetAddress'),
     proxyAddresses: values(entry, 'proxyAddresses'),
     legacyExchangeDN: single(entry, 'legacyExchangeDN') ?? '',
-    umEnabled: flag(entry, 'mfUMEnabled'),
+    umEnabled: map.umEnabled(entry),
+    mailboxGuid: guid(entry, 'msExchMailboxGuid'),
+    objectGuid: guid(entry, 'objectGUID'),
   };
 }
 
@@ -43,31 +55,67 @@ function replace(type: string, value: string | string[]): Change {
   return new Change({ operation: 'replace', modification: new Attribute({ type, values: Array.isArray(value) ? value : [value] }) });
 }
 
-export function createSourceDirectory(cfg: DirectoryConfig): SourceDirectory {
-  const ldap = createLdapSession(cfg);
-  const recipientsBase = `ou=recipients,${cfg.suffix}`;
-  const managed = recipientTypeIn(RECIPIENT_TYPES);
-
-  async function findMailbox(address: string): Promise<SourceMailbox | null> {
-    const entries = await ldap.search(recipientsBase, {
+/**
+ * Exchange's version from the configuration partition: the serialNumber of its
+ * server objects (`Version 8.3 (Build 83.6)`). Where the forest holds several
+ * servers, those homing a mailbox under the base DN decide.
+ */
+async function readExchangeVersion(ldap: LdapSession, cfg: DirectoryConfig): Promise<string> {
+  const [rootDse] = await ldap.search('', { scope: 'base', attributes: ['configurationNamingContext'] });
+  const configDn = rootDse && single(rootDse, 'configurationNamingContext');
+  if (!configDn) throw new MailferryError('UNSUPPORTED_SOURCE_VERSION', `The directory at ${cfg.url} has no configuration partition: it is not Active Directory.`);
+  const servers = await ldap
+    .search(`CN=Microsoft Exchange,CN=Services,${configDn}`, {
       scope: 'sub',
-      filter: recipientByAddress(address, [managed]),
-      attributes: RECIPIENT_ATTRIBUTES,
+      filter: new EqualityFilter({ attribute: 'objectClass', value: 'msExchExchangeServer' }),
+      attributes: ['cn', 'serialNumber', 'legacyExchangeDN'],
+    })
+    .catch((error: { code?: number }) => {
+      if (error.code === 32) return [];
+      throw error;
     });
-    const entry = pickByAddress(entries, address);
-    return entry && toSourceMailbox(entry);
+  const found = servers.map((s) => ({ name: single(s, 'cn') ?? s.dn, serialNumber: single(s, 'serialNumber') ?? '', legacyDn: single(s, 'legacyExchangeDN') }));
+  if (found.length === 0) {
+    throw new MailferryError('UNSUPPORTED_SOURCE_VERSION', `No Exchange server object is registered in ${configDn}: is Exchange installed in this forest?`);
+  }
+  let inScope = found;
+  if (found.length > 1) {
+    const homing = await Promise.all(
+      found.map((s) => (s.legacyDn ? ldap.any(cfg.suffix, new EqualityFilter({ attribute: 'msExchHomeServerName', value: s.legacyDn })) : false)),
+    );
+    if (homing.some(Boolean)) inScope = found.filter((_, i) => homing[i]);
+  }
+  const newest = newestServer(inScope);
+  return `${exchangeServerVersion(newest.serialNumber) ?? 'unknown Exchange version'} (${newest.serialNumber || 'no serialNumber'}, server ${newest.name})`;
+}
+
+export function createSourceDirectory(cfg: DirectoryConfig): SourceDirectory {
+  const map = ATTRIBUTE_MAPS[cfg.attributeMap ?? 'exchange'];
+  const ldap = createLdapSession(cfg);
+  const recipientsBase = map.recipientsBase(cfg.suffix);
+  const read = { attributes: map.attributes, binary: map.binaryAttributes };
+
+  async function findEntry(address: string): Promise<Entry | null> {
+    const entries = await ldap.search(recipientsBase, { scope: 'sub', filter: recipientByAddress(map, address, [map.managed]), ...read });
+    return pickByAddress(entries, address);
   }
 
-  async function mustFind(address: string): Promise<SourceMailbox> {
-    const mailbox = await findMailbox(address);
-    if (!mailbox) {
+  async function findMailbox(address: string): Promise<SourceMailbox | null> {
+    const entry = await findEntry(address);
+    return entry && toSourceMailbox(map, entry);
+  }
+
+  async function mustFind(address: string): Promise<{ entry: Entry; mailbox: SourceMailbox }> {
+    const entry = await findEntry(address);
+    const mailbox = entry && toSourceMailbox(map, entry);
+    if (!entry || !mailbox) {
       throw new MailferryError('SOURCE_MAILBOX_NOT_FOUND', `No on-premises mailbox has the address ${address}.`);
     }
-    return mailbox;
+    return { entry, mailbox };
   }
 
   async function writeTargetAddress(address: string, value: string | null): Promise<ChangeResult> {
-    const mailbox = await mustFind(address);
+    const { mailbox } = await mustFind(address);
     const previous = mailbox.targetAddress;
     if ((previous ?? '').toLowerCase() === (value ?? '').toLowerCase()) {
       return { changed: false, previous, detail: value ? `TargetAddress of ${address} is already ${value}` : `${address} has no TargetAddress` };
@@ -86,6 +134,7 @@ export function createSourceDirectory(cfg: DirectoryConfig): SourceDirectory {
 
   return {
     async serverVersion() {
+      if (map.name === 'exchange') return readExchangeVersion(ldap, cfg);
       const [organization] = await ldap.search(`cn=organization,${cfg.suffix}`, { scope: 'base', attributes: ['mfServerVersion'] });
       return single(organization, 'mfServerVersion') ?? '';
     },
@@ -93,16 +142,22 @@ export function createSourceDirectory(cfg: DirectoryConfig): SourceDirectory {
     findMailbox,
 
     async listRecipients() {
-      const entries = await ldap.search(recipientsBase, { scope: 'sub', filter: allRecipients([managed]), attributes: RECIPIENT_ATTRIBUTES });
-      return entries.map(toSourceMailbox).filter((m): m is SourceMailbox => m !== null);
+      const entries = await ldap.search(recipientsBase, { scope: 'sub', filter: allRecipients(map, [map.managed]), ...read });
+      return entries.map((e) => toSourceMailbox(map, e)).filter((m): m is SourceMailbox => m !== null);
     },
 
     setTargetAddress: (address, target) => writeTargetAddress(address, withSmtpPrefix(target)),
 
     restoreTargetAddress: (address, previous) => writeTargetAddress(address, previous),
 
+    /**
+     * What Exchange2007MBtoMEU.ps1 leaves: a mail user (no mailbox attributes)
+     * whose targetAddress is the cloud address, with the on-premises and cloud
+     * proxy addresses and the old legacyExchangeDN as an X500 address, so
+     * replies to old mail still resolve; the mailbox GUID stays.
+     */
     async convertToMailUser(address, cloudProxyAddresses) {
-      const mailbox = await mustFind(address);
+      const { entry, mailbox } = await mustFind(address);
       if (!mailbox.targetAddress) throw new TargetAddressMissingError(address);
       const x500 = mailbox.legacyExchangeDN ? [`X500:${mailbox.legacyExchangeDN}`] : [];
       // the on-premises addresses stay too: dropping an alias would bounce mail sent to it
@@ -112,7 +167,7 @@ export function createSourceDirectory(cfg: DirectoryConfig): SourceDirectory {
       if (!typeChanges && !proxyChanges) {
         return { changed: false, previous: mailbox.recipientType, detail: `${address} is already a mail-enabled user with every proxy address` };
       }
-      await ldap.modify(mailbox.dn, [replace('mfRecipientType', 'MailUser'), replace('proxyAddresses', proxies)]);
+      await ldap.modify(mailbox.dn, [...(typeChanges ? map.toMailUser(entry) : []), replace('proxyAddresses', proxies)]);
       const added = proxies.filter((p) => !mailbox.proxyAddresses.includes(p)).length;
       return {
         changed: true,

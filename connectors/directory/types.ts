@@ -11,6 +11,10 @@ export interface SourceMailbox {
   proxyAddresses: string[];
   legacyExchangeDN: string;
   umEnabled: boolean;
+  /** msExchMailboxGuid (Exchange's ExchangeGuid), from its .NET byte order; null where the directory has none */
+  mailboxGuid: string | null;
+  /** the AD object's objectGUID */
+  objectGuid: string | null;
 }
 
 export interface CloudRecipient {

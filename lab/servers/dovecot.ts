@@ -1,9 +1,11 @@
 /**
  * Two Dovecot instances from configs written here (nothing from /etc/dovecot
- * is included). On-prem users live in a passwd-file the lab edits (Dovecot
- * re-reads it when it changes); cloud users are whoever the cloud directory
- * says is a UserMailbox, checked by binding as them. Both have the admin as a
- * master user: `<address>*<admin>` opens any mailbox.
+ * is included). On-prem users are the AD users of the lab's OU on the Samba
+ * DC, checked by binding as them over LDAPS (mailbox and AD account are one
+ * identity, as in Exchange); cloud users are whoever the cloud directory says
+ * is a UserMailbox, checked the same way. Both have the admin as a master
+ * user: `<address>*<admin>` (or SASL PLAIN with the mailbox as authorisation
+ * identity) opens any mailbox.
  */
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,6 +13,8 @@ import { ADMIN, LAB_HOST, MAIL_GID, MAIL_UID, PORTS, SUFFIX, Side, mailHome, pat
 import { upsertUser } from '../passwdFile';
 import { run, spawnDetached } from '../proc';
 import type { LabSecrets } from '../secrets';
+import { ADMIN_UPN, LAB_OU } from '../ad/directory';
+import { dcPaths, ldapsUrl } from './samba';
 import { ldapUrl, rootDn } from './slapd';
 
 const DOVECOT = '/usr/sbin/dovecot';
@@ -30,20 +34,8 @@ passdb {
   args = scheme=PLAIN username_format=%u ${p.masters}
 }
 `;
-  if (side === 'onprem') {
-    return `${master}
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u ${p.users}
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%u ${p.users}
-}
-`;
-  }
-  // cloud: the admin signs in as itself from a file; everyone else must be a
-  // provisioned mailbox in the cloud directory.
+  // the admin signs in as itself from a file; everyone else must be a user of
+  // the directory (cloud: a provisioned mailbox)
   return `${master}
 passdb {
   driver = passwd-file
@@ -120,7 +112,22 @@ service auth {
 ${passdbs(side)}`;
 }
 
-function ldapConf(secrets: LabSecrets): string {
+function ldapConf(side: Side, secrets: LabSecrets): string {
+  if (side === 'onprem') {
+    return `# written by lab/servers/dovecot.ts
+uris = ${ldapsUrl()}
+tls_ca_cert_file = ${dcPaths().ca}
+tls_require_cert = hard
+dn = ${ADMIN_UPN}
+dnpass = ${secrets.imapAdmin.onprem}
+auth_bind = yes
+ldap_version = 3
+base = ${LAB_OU}
+scope = onelevel
+pass_filter = (&(objectClass=user)(mail=%u))
+pass_attrs = mail=mf_mail
+`;
+  }
   return `# written by lab/servers/dovecot.ts
 uris = ${ldapUrl()}
 dn = ${rootDn('cloud')}
@@ -147,7 +154,7 @@ export async function configureDovecot(side: Side, secrets: LabSecrets): Promise
   writeFileSync(p.masters, passwdLine(ADMIN[side], secrets.imapAdmin[side], adminHome), { mode: 0o600 });
   // the admin can also sign in as itself (connection tests); on-prem users are added by users.ts
   await upsertUser(p.users, ADMIN[side], passwdLine(ADMIN[side], secrets.imapAdmin[side], adminHome));
-  if (side === 'cloud') writeFileSync(p.ldapConf, ldapConf(secrets), { mode: 0o600 });
+  writeFileSync(p.ldapConf, ldapConf(side, secrets), { mode: 0o600 });
   writeFileSync(p.conf, dovecotConf(side));
   run('/usr/bin/doveconf', ['-c', p.conf, '-n'], {});
 }

@@ -1,11 +1,11 @@
 /**
- * One slapd, two mdb databases (on-prem and cloud suffixes), configured from
+ * The cloud directory: one slapd, one mdb database, configured from
  * a slapd.conf written here: nothing from /etc/ldap/slapd.d is read, so the
  * system's own instance (if any) is never touched.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LAB_HOST, PORTS, SIDES, SUFFIX, Side, paths } from '../config';
+import { LAB_HOST, PORTS, SUFFIX, paths } from '../config';
 import { run, spawnDetached } from '../proc';
 import type { LabSecrets } from '../secrets';
 
@@ -13,15 +13,15 @@ const SYSTEM_SCHEMA = '/etc/ldap/schema';
 const LAB_SCHEMA = join(__dirname, '..', 'ldap', 'mailferry.schema');
 
 export const ldapUrl = () => `ldap://${LAB_HOST}:${PORTS.ldap}/`;
-export const rootDn = (side: Side) => `cn=admin,${SUFFIX[side]}`;
+export const rootDn = (side: 'cloud') => `cn=admin,${SUFFIX[side]}`;
 
-function database(side: Side, password: string): string {
+function database(side: 'cloud', password: string): string {
   return `
 database mdb
 suffix "${SUFFIX[side]}"
 rootdn "${rootDn(side)}"
 rootpw ${password}
-directory ${paths.ldap.db(side)}
+directory ${paths.ldap.db}
 maxsize 4294967296
 index objectClass eq
 index uid,mfRecipientType eq
@@ -44,11 +44,11 @@ moduleload back_mdb
 # cloud Dovecot binds as the user to check a password; nobody reads it back
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
-${SIDES.map((side) => database(side, secrets.ldapRoot[side])).join('')}`;
+${database('cloud', secrets.ldapRoot.cloud)}`;
 }
 
 export function configureSlapd(secrets: LabSecrets): void {
-  for (const side of SIDES) mkdirSync(paths.ldap.db(side), { recursive: true });
+  mkdirSync(paths.ldap.db, { recursive: true });
   writeFileSync(paths.ldap.conf, slapdConf(secrets), { mode: 0o600 });
   run('/usr/sbin/slaptest', ['-u', '-f', paths.ldap.conf]);
 }

@@ -99,7 +99,7 @@ export async function verifyFleet(info: LabInfo, fleet: FleetUser[], removedFrom
     targetMessages: {},
     findings: [],
   };
-  const dir = createSourceDirectory({ url: info.onprem.ldap.url, suffix: info.onprem.ldap.suffix, bindDn: info.onprem.ldap.bindDn, password: info.onprem.ldap.password });
+  const dir = createSourceDirectory({ url: info.onprem.ldap.url, suffix: info.onprem.ldap.suffix, bindDn: info.onprem.ldap.bindDn, password: info.onprem.ldap.password, caFile: info.onprem.ldap.caFile });
   try {
     for (const u of fleet) {
       const { source, target } = labEndpoints(info, u.address);
