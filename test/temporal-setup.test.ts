@@ -59,7 +59,10 @@ test('ensure-temporal-cli.sh prints only the path of a working temporal binary',
 
 describe('docker-compose.yml runs the Temporal set-up the cluster suite tests (deploy/temporal/)', () => {
   const compose = parseYaml(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-    services: Record<string, { image?: string; entrypoint?: string[]; command?: string[]; environment?: Record<string, string>; volumes?: string[] }>;
+    services: Record<
+      string,
+      { image?: string; entrypoint?: string[]; command?: string[]; environment?: Record<string, string>; volumes?: string[] }
+    >;
   };
   const service = (name: string) => compose.services[name] ?? {};
   const version = /^cluster_temporal_version=(\S+)$/m.exec(readFileSync(join(root, 'scripts/cluster-env.sh'), 'utf8'))?.[1];
@@ -81,7 +84,9 @@ describe('docker-compose.yml runs the Temporal set-up the cluster suite tests (d
 
   test('the server runs deploy/temporal/config/mailferry.yaml with every variable it requires', () => {
     mountsDeploy('temporal');
-    expect(service('temporal').entrypoint?.join(' ')).toContain('temporal-server --root /mailferry/temporal --config config --env mailferry');
+    expect(service('temporal').entrypoint?.join(' ')).toContain(
+      'temporal-server --root /mailferry/temporal --config config --env mailferry',
+    );
     const config = readFileSync(join(root, 'deploy/temporal/config/mailferry.yaml'), 'utf8');
     const required = [...new Set([...config.matchAll(/template "required" "(\w+)"/g)].map(([, v]) => v))];
     expect(required.length).toBeGreaterThan(0);

@@ -61,7 +61,9 @@ async function connect(address: string, waitSeconds: number): Promise<Connection
       return connection;
     } catch (err) {
       if (Date.now() > deadline)
-        throw new NamespaceSetupError(`Temporal frontend at ${address} did not answer in ${waitSeconds} s (${err instanceof Error ? err.message : String(err)}): is the server running?`);
+        throw new NamespaceSetupError(
+          `Temporal frontend at ${address} did not answer in ${waitSeconds} s (${err instanceof Error ? err.message : String(err)}): is the server running?`,
+        );
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
@@ -107,7 +109,8 @@ export async function ensureNamespace(connection: Connection, namespace: string)
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-  if (changes.registered || changes.retentionUpdated || changes.attributesAdded.length) await new Promise((r) => setTimeout(r, PROPAGATION_MS));
+  if (changes.registered || changes.retentionUpdated || changes.attributesAdded.length)
+    await new Promise((r) => setTimeout(r, PROPAGATION_MS));
   return changes;
 }
 

@@ -22,7 +22,8 @@ export class ClusterSuiteError extends Error {
 /** The suite kills the Temporal server and PostgreSQL: only those of its own state folder. */
 export function clusterStateDir(): string {
   const dir = process.env.MAILFERRY_CLUSTER_STATE_DIR;
-  if (!dir || !process.env.MAILFERRY_LAB_DIR) throw new ClusterSuiteError('run the cluster suite with `npm run test:cluster` (it starts a cluster and a lab of its own)');
+  if (!dir || !process.env.MAILFERRY_LAB_DIR)
+    throw new ClusterSuiteError('run the cluster suite with `npm run test:cluster` (it starts a cluster and a lab of its own)');
   return dir;
 }
 
@@ -84,9 +85,16 @@ export class Fleet {
 export async function workersCopying(client: Client, workflowIds: string[], fleet: Fleet): Promise<WorkerProcess[]> {
   const pids = new Set<number>();
   for (const id of workflowIds) {
-    const d = await client.workflow.getHandle(id).describe().catch(() => undefined);
+    const d = await client.workflow
+      .getHandle(id)
+      .describe()
+      .catch(() => undefined);
     for (const a of d?.raw.pendingActivities ?? []) {
-      if (!a.activityType?.name?.startsWith('copy') || a.state !== temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED) continue;
+      if (
+        !a.activityType?.name?.startsWith('copy') ||
+        a.state !== temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+      )
+        continue;
       const pid = Number(a.lastWorkerIdentity?.split('@')[0]);
       if (pid) pids.add(pid);
     }

@@ -44,7 +44,9 @@ function faultPoints(seed: number) {
 
 test(`a batch on three workers survives a worker, Temporal server and PostgreSQL crash (CLUSTER_SEED=${SEED})`, async () => {
   const points = faultPoints(SEED);
-  console.log(`cluster: CLUSTER_SEED=${SEED}; faults at ${[points.worker, points.temporal, points.postgres].map((p) => `${Math.round(p * 100)} %`).join(', ')} of the messages`);
+  console.log(
+    `cluster: CLUSTER_SEED=${SEED}; faults at ${[points.worker, points.temporal, points.postgres].map((p) => `${Math.round(p * 100)} %`).join(', ')} of the messages`,
+  );
   const mailboxes = await createFleet(users, 'cl', SPEC);
   const addresses = mailboxes.map((u) => u.address);
   const total = mailboxes.reduce((n, u) => n + u.messages, 0);
@@ -55,12 +57,27 @@ test(`a batch on three workers survives a worker, Temporal server and PostgreSQL
   const handle = session.client.workflow.getHandle(batchWorkflowId(org, batch));
   const progress = () => targetMessages(info, addresses);
   const atProgress = (fraction: number) =>
-    waitFor(`${Math.round(fraction * 100)} % copied`, async () => (await progress()) >= fraction * total && (await handle.query(batchStatusQuery)), 10 * 60_000, 500);
+    waitFor(
+      `${Math.round(fraction * 100)} % copied`,
+      async () => (await progress()) >= fraction * total && (await handle.query(batchStatusQuery)),
+      10 * 60_000,
+      500,
+    );
   const log: string[] = [];
 
   // 1. a worker that is copying mail dies; a replacement joins, so three serve the rest
   await atProgress(points.worker);
-  const copying = await waitFor('a worker running a mail copy', () => workersCopying(session.client, addresses.map((a) => mailboxWorkflowId(org, a)), fleet).then((w) => w.length > 0 && w), 60_000, 200);
+  const copying = await waitFor(
+    'a worker running a mail copy',
+    () =>
+      workersCopying(
+        session.client,
+        addresses.map((a) => mailboxWorkflowId(org, a)),
+        fleet,
+      ).then((w) => w.length > 0 && w),
+    60_000,
+    200,
+  );
   const victim = copying[Math.floor(points.pick * copying.length)];
   log.push(`worker pid ${victim.child.pid} (one of ${copying.length} copying) SIGKILLed at ${await progress()} / ${total}`);
   await fleet.kill(victim);
@@ -93,7 +110,12 @@ test(`a batch on three workers survives a worker, Temporal server and PostgreSQL
   expect(v.messagesVerified).toBe(total);
   expect(v.davProblems).toEqual([]);
   expect(v.missingTargetAddress).toEqual([]);
-  expect(reportMismatches(finished.results.map((r) => r.reports), v.targetMessages)).toEqual([]);
+  expect(
+    reportMismatches(
+      finished.results.map((r) => r.reports),
+      v.targetMessages,
+    ),
+  ).toEqual([]);
 
   // 4. the whole cluster stops (server, then database) and starts again: the batch's history is read back from PostgreSQL
   await fleet.stopAll();
@@ -102,16 +124,23 @@ test(`a batch on three workers survives a worker, Temporal server and PostgreSQL
   clusterUp();
   session = await testSession();
   const reread = (await session.client.workflow.getHandle(batchWorkflowId(org, batch)).result()) as BatchResult;
-  expect({ completed: reread.completed, failed: reread.failed, phase: reread.phase }).toEqual({ completed: finished.results[0].completed, failed: finished.results[0].failed, phase: finished.results[0].phase });
+  expect({ completed: reread.completed, failed: reread.failed, phase: reread.phase }).toEqual({
+    completed: finished.results[0].completed,
+    failed: finished.results[0].failed,
+    phase: finished.results[0].phase,
+  });
   const history = await session.client.workflow.getHandle(batchWorkflowId(org, batch)).fetchHistory();
   expect(history.events?.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
   // SQL visibility answers the SRE's query after the restart: every mailbox's runs, by search attribute
   const listed = new Set<string>();
-  for await (const wf of session.client.workflow.list({ query: `MailferryOrg = '${org}' AND MailferryBatch = ${batch}` })) listed.add(wf.workflowId);
+  for await (const wf of session.client.workflow.list({ query: `MailferryOrg = '${org}' AND MailferryBatch = ${batch}` }))
+    listed.add(wf.workflowId);
   for (const a of addresses) expect(listed).toContain(mailboxWorkflowId(org, a));
   for (const a of addresses) {
     const h = await session.client.workflow.getHandle(mailboxWorkflowId(org, a)).fetchHistory();
     expect(h.events?.length).toBeGreaterThan(0);
   }
-  console.log(`cluster: after a full restart, batch ${batch} read back (${history.events?.length} events, ${listed.size} runs listed by MailferryOrg/MailferryBatch)`);
+  console.log(
+    `cluster: after a full restart, batch ${batch} read back (${history.events?.length} events, ${listed.size} runs listed by MailferryOrg/MailferryBatch)`,
+  );
 });
