@@ -4,7 +4,7 @@
 # run again: an existing database is kept and only newer schema versions are
 # applied. Used by scripts/cluster-up.sh and by docker-compose.yml's
 # temporal-schema job (in the temporalio/admin-tools image), so both set up the
-# database the same way. POSIX sh: the admin-tools image has no bash.
+# database the same way. POSIX sh, so it runs in any image.
 #
 #   TEMPORAL_SQL_TOOL      temporal-sql-tool binary (default: on PATH)
 #   TEMPORAL_SCHEMA_DIR    the server's schema/postgresql/v12 folder
