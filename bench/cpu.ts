@@ -5,7 +5,7 @@
  * children's times (utime+stime+cutime+cstime in /proc/<pid>/stat) grow by
  * exactly what that server spent.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pidFile, readPid } from '../lab/proc';
 
@@ -45,11 +45,42 @@ export function cpuMeter(workerPid?: number): () => CpuSplit {
 }
 
 /** Every server of the bench plus the worker: CPU ms spent by each since the meter started. */
-export function serverCpuMeter(workerPid: number): () => Record<string, number> {
-  const temporalPid = () => readPid(join(process.env.MAILFERRY_STATE_DIR ?? '', 'temporal', 'pid'));
+/**
+ * PostgreSQL's CPU ms: the postmaster's own and reaped, plus its live backends
+ * (one per connection, alive as long as the Temporal server's connection pool keeps it).
+ */
+function postgresCpu(postmasterPidFile: string): number {
+  let postmaster: number;
+  try {
+    postmaster = Number(readFileSync(postmasterPidFile, 'utf8').split('\n')[0]);
+  } catch {
+    return 0;
+  }
+  let sum = total(postmaster);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) sum += total(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+
+/**
+ * Every server of the bench plus the worker: CPU ms spent by each since the meter started.
+ * `cluster`: the Temporal server is the PostgreSQL cluster's (its pid file and PostgreSQL's data folder).
+ */
+export function serverCpuMeter(
+  workerPid: number,
+  cluster?: { temporalPidFile: string; postgresData: string },
+): () => Record<string, number> {
+  const temporalPidFile = cluster?.temporalPidFile ?? join(process.env.MAILFERRY_STATE_DIR ?? '', 'temporal', 'pid');
   const pids: Record<string, () => number | null> = {
     worker: () => workerPid,
-    temporal: temporalPid,
+    temporal: () => readPid(temporalPidFile),
     slapd: () => readPid(pidFile('slapd')),
     'dovecot-onprem': () => readPid(pidFile('dovecot-onprem')),
     'dovecot-cloud': () => readPid(pidFile('dovecot-cloud')),
@@ -57,7 +88,11 @@ export function serverCpuMeter(workerPid: number): () => Record<string, number> 
     'radicale-cloud': () => readPid(pidFile('radicale-cloud')),
     smtp: () => readPid(pidFile('smtp')),
   };
-  const snapshot = () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, total(pid())]));
+  const snapshot = () => {
+    const cpu = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, total(pid())]));
+    if (cluster) cpu.postgresql = postgresCpu(join(cluster.postgresData, 'postmaster.pid'));
+    return cpu;
+  };
   const before = snapshot();
   return () => {
     const after = snapshot();

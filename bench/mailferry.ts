@@ -16,8 +16,9 @@ import { peakRss, resetPeakRss, watchRss } from './proc';
 
 const ROOT = join(__dirname, '..');
 
-export function benchEnv(info: LabInfo): NodeJS.ProcessEnv {
-  return { ...process.env, ...labWorkerEnv(info), MAILFERRY_LOG_LEVEL: 'warn' };
+/** `overrides`: e.g. another TEMPORAL_ADDRESS (the orchestration section on the PostgreSQL cluster) */
+export function benchEnv(info: LabInfo, overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...labWorkerEnv(info), MAILFERRY_LOG_LEVEL: 'warn', ...overrides };
 }
 
 /** Workers still running: stopped if the bench itself is interrupted, so none outlives it. */
@@ -38,8 +39,8 @@ export interface BenchWorker {
 }
 
 /** `node --import tsx worker/main.ts` directly (no tsx wrapper process), so the pid is the worker's. */
-export async function startWorker(info: LabInfo, extraNodeArgs: string[] = []): Promise<BenchWorker> {
-  const env = { ...benchEnv(info), MAILFERRY_LOG_LEVEL: 'info' };
+export async function startWorker(info: LabInfo, extraNodeArgs: string[] = [], overrides: NodeJS.ProcessEnv = {}): Promise<BenchWorker> {
+  const env = { ...benchEnv(info, overrides), MAILFERRY_LOG_LEVEL: 'info' };
   const child: ChildProcess = spawn(process.execPath, [...extraNodeArgs, '--import', 'tsx', join(ROOT, 'worker', 'main.ts')], {
     env,
     cwd: ROOT,
@@ -83,8 +84,8 @@ export async function startWorker(info: LabInfo, extraNodeArgs: string[] = []): 
   };
 }
 
-export async function benchSession(info: LabInfo): Promise<Session> {
-  return openSession(benchEnv(info));
+export async function benchSession(info: LabInfo, overrides: NodeJS.ProcessEnv = {}): Promise<Session> {
+  return openSession(benchEnv(info, overrides));
 }
 
 /** A fresh organisation per run: its ledger is empty, so every row runs every step. */

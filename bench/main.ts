@@ -10,6 +10,8 @@
  *                      and its sequential one ~250 s here, so 3 rounds alone would exceed 20 minutes)
  *   --tools a,b        copy section: only tools whose name starts with these (e.g. mailferry,mbsync)
  *   --rows N           orchestration batch rows (default 1000; quick 50)
+ *   --cluster          the orchestration section runs a second time, on Temporal on PostgreSQL
+ *                      (scripts/cluster-up.sh, started by bench/run.sh), and both results are printed
  *   --growth a,b,c     growth sizes (default 1000,10000,50000)
  *   --render FILE      print the table of an earlier results file (targets re-evaluated) and exit
  *   --profile          node --cpu-prof on the first copy-step run (.state/bench/work/profile/)
@@ -40,6 +42,7 @@ interface Options {
   profile: boolean;
   tools?: string;
   rows?: number;
+  cluster: boolean;
   growth?: string;
   setupSeconds: number;
   render?: string;
@@ -181,6 +184,21 @@ async function main(o: Options): Promise<void> {
   if (sections.has('orchestration')) {
     log('2. orchestration');
     report.orchestration = await orchestrationBench(info, o.rows ?? (o.quick ? 50 : 1000), 10, log);
+    if (o.cluster) {
+      const address = process.env.MAILFERRY_BENCH_CLUSTER_ADDRESS;
+      const state = process.env.MAILFERRY_CLUSTER_STATE_DIR;
+      if (!address || !state)
+        throw new Error(
+          '--cluster needs the cluster that bench/run.sh starts (MAILFERRY_BENCH_CLUSTER_ADDRESS): run `npm run bench -- --cluster`',
+        );
+      log('2b. orchestration on Temporal on PostgreSQL');
+      const target = {
+        address,
+        cpu: { temporalPidFile: join(state, 'temporal.pid'), postgresData: join(state, 'postgres', 'data') },
+        prefix: 'orchc',
+      };
+      report.orchestrationCluster = await orchestrationBench(info, o.rows ?? (o.quick ? 50 : 1000), 10, log, target);
+    }
   }
   if (sections.has('growth')) {
     log('3. growth');
@@ -221,6 +239,7 @@ const program = new Command('bench')
   .option('--offlineimap-rounds <n>', 'offlineimap runs each way', (v) => Number(v), 1)
   .option('--tools <list>', 'copy section: only these tools (name prefixes)')
   .option('--rows <n>', 'orchestration batch rows', (v) => Number(v))
+  .option('--cluster', 'orchestration on Temporal on PostgreSQL too', false)
   .option('--growth <sizes>', 'growth mailbox sizes, comma-separated')
   .option('--render <file>', 'print the table of a results file')
   .option('--profile', 'CPU-profile the first copy-step run', false)

@@ -56,30 +56,42 @@ async function countHistory(client: Client, org: string, batchId: string) {
   };
 }
 
+/** Another Temporal server than the bench's dev server: the PostgreSQL cluster of scripts/cluster-up.sh. */
+export interface OrchestrationTarget {
+  address: string;
+  /** for the CPU split: the server's pid file and PostgreSQL's data folder */
+  cpu: { temporalPidFile: string; postgresData: string };
+  /** user names of their own, so both runs can share one lab */
+  prefix: string;
+}
+
 export async function orchestrationBench(
   info: LabInfo,
   rows: number,
   concurrency: number,
   log: (line: string) => void,
+  target?: OrchestrationTarget,
 ): Promise<OrchestrationResult> {
   const password = 'Bench!Row-Pass1';
+  const prefix = target?.prefix ?? 'orch';
+  const env = target ? { TEMPORAL_ADDRESS: target.address } : {};
   // createOrgUser, measured on a few users: it waits for Dovecot's passwd-file reload each time
-  const probe = ['orch-probe-1', 'orch-probe-2', 'orch-probe-3'].map((l) => `${l}@tailspintoys.com`);
+  const probe = [1, 2, 3].map((n) => `${prefix}-probe-${n}@tailspintoys.com`);
   let started = Date.now();
   for (const address of probe) await createOrgUser(info, { address, password, kind: 'normal', messages: 1, contacts: 0, events: 0 });
   const createOrgUserMsEach = (Date.now() - started) / probe.length;
 
-  const addresses = Array.from({ length: rows }, (_, i) => `orch-${String(i).padStart(4, '0')}@tailspintoys.com`);
+  const addresses = Array.from({ length: rows }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}@tailspintoys.com`);
   started = Date.now();
   await createUsersInBulk(info, addresses, password, 1);
   const bulkCreateMs = Date.now() - started;
   log(`  users: createOrgUser ${(createOrgUserMsEach / 1000).toFixed(2)} s each; ${rows} in bulk in ${(bulkCreateMs / 1000).toFixed(1)} s`);
 
-  const worker = await startWorker(info);
-  const session = await benchSession(info);
+  const worker = await startWorker(info, [], env);
+  const session = await benchSession(info, env);
   try {
     const org = await benchOrganisation(session, 'bench-orch', concurrency);
-    const cpu = serverCpuMeter(worker.pid);
+    const cpu = serverCpuMeter(worker.pid, target?.cpu);
     const t = await timedBatch(session, org, csvFor(addresses, password));
     const cpuMs = cpu();
     log(`  batch: Mailboxes Ready ${((t.readyMs ?? NaN) / 1000).toFixed(1)} s, Migration Complete ${(t.completeMs / 1000).toFixed(1)} s`);

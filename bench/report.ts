@@ -18,6 +18,8 @@ export interface BenchReport {
   seed: { profile: string; mailboxes: number; messages: number; bytes: number; seconds: number };
   copy?: { tools: ToolSummary[]; workerPeakRss: number; workerStartupPeakRss: number; workerIdleRss: number; runs: unknown[] };
   orchestration?: OrchestrationResult;
+  /** the same section on Temporal on PostgreSQL (`--cluster`) */
+  orchestrationCluster?: OrchestrationResult;
   growth?: GrowthPoint[];
   resume?: ResumeResult;
   targets: Array<{ target: string; value: string; met: boolean | null }>;
@@ -86,10 +88,9 @@ export function renderTable(r: BenchReport): string {
       `   worker peak RSS during the end-to-end batches: ${fmt(r.copy.workerPeakRss / MB)} MB (idle after start ${fmt(r.copy.workerIdleRss / MB)} MB; start-up peak, bundling workflows, ${fmt(r.copy.workerStartupPeakRss / MB)} MB)`,
     );
   }
-  if (r.orchestration) {
-    const o = r.orchestration;
+  const orchestration = (o: OrchestrationResult, server: string) => {
     out.push('');
-    out.push(`2. Orchestration: ${o.rows}-row batch, 1 small message per mailbox, concurrency ${o.concurrency}`);
+    out.push(`2. Orchestration: ${o.rows}-row batch, 1 small message per mailbox, concurrency ${o.concurrency}, ${server}`);
     out.push(
       `   Mailboxes Ready ${fmt(o.readyMs === null ? null : o.readyMs / 1000, 1)} s, Migration Complete ${fmt(o.completeMs / 1000, 1)} s, ${fmt(o.rowsPerSecond, 1)} rows/s; ${o.completed} completed, ${o.failed} failed`,
     );
@@ -104,7 +105,9 @@ export function renderTable(r: BenchReport): string {
     out.push(
       `   users: createOrgUser ${fmt(o.createOrgUserMsEach / 1000, 2)} s each → bulk helper: ${o.rows} in ${fmt(o.bulkCreateMs / 1000, 1)} s; worker peak RSS ${fmt(o.workerPeakRss / MB)} MB (idle ${fmt(o.workerIdleRss / MB)} MB, start-up peak ${fmt(o.workerStartupPeakRss / MB)} MB)`,
     );
-  }
+  };
+  if (r.orchestration) orchestration(r.orchestration, r.orchestrationCluster ? 'Temporal dev server (SQLite)' : 'Temporal dev server');
+  if (r.orchestrationCluster) orchestration(r.orchestrationCluster, 'Temporal server on PostgreSQL (scripts/cluster-up.sh)');
   if (r.growth) {
     out.push('');
     out.push('3. Growth: one mailbox of small messages, copy step alone');

@@ -31,8 +31,19 @@ if [ "${MAILFERRY_BENCH_KEEP_SERVERS:-}" != 1 ]; then
 fi
 npx --no-install tsx lab/cli.ts up >&2
 bash scripts/temporal-up.sh
+# `--cluster`: the orchestration section also runs on Temporal on PostgreSQL, a cluster of the bench's own.
+cluster=0
+for a in "$@"; do [ "$a" = --cluster ] && cluster=1; done
+export MAILFERRY_CLUSTER_STATE_DIR="$MAILFERRY_STATE_DIR/cluster"
+export MAILFERRY_CLUSTER_PORT_BASE="${MAILFERRY_BENCH_CLUSTER_PORT_BASE:-22500}"
+if [ "$cluster" = 1 ]; then
+  [ "${MAILFERRY_BENCH_KEEP_SERVERS:-}" = 1 ] || bash scripts/cluster-down.sh --purge
+  MAILFERRY_BENCH_CLUSTER_ADDRESS="$(bash scripts/cluster-up.sh)"
+  export MAILFERRY_BENCH_CLUSTER_ADDRESS
+fi
 stop_servers() {
   bash scripts/temporal-down.sh || true
+  [ "$cluster" = 1 ] && { bash scripts/cluster-down.sh || true; }
   npx --no-install tsx lab/cli.ts down >/dev/null || true
 }
 [ "${MAILFERRY_BENCH_KEEP_SERVERS:-}" = 1 ] || trap stop_servers EXIT

@@ -13,7 +13,8 @@
 #
 # State lives in .state/temporal/ (dev.db keeps runs across restarts, pid, server.log).
 # The custom search attributes come from shared/searchAttributes.ts, so the
-# server and the code can never disagree on their names.
+# server and the code can never disagree on their names; the namespace's
+# retention from deploy/temporal/namespace.ts, like the cluster's and compose's.
 # Idempotent: a server that already answers is left alone (exit 0).
 set -euo pipefail
 
@@ -45,12 +46,11 @@ mapfile -t search_attributes < <(cd "$root" && npx --no-install tsx -e \
   'import { searchAttributeCliPairs } from "./shared/searchAttributes"; console.log(searchAttributeCliPairs().join("\n"));')
 [ "${#search_attributes[@]}" -gt 0 ] || { log "could not read shared/searchAttributes.ts (run npm ci first)."; exit 1; }
 
-# A server that is already up may predate a newly added attribute; `create` is a
-# no-op for an attribute that exists with the same type.
-register_search_attributes() {
-  local args=() pair
-  for pair in "${search_attributes[@]}"; do args+=(--name "${pair%%=*}" --type "${pair#*=}"); done
-  "$temporal" operator search-attribute create --namespace default --address "$address" "${args[@]}" >/dev/null
+# The namespace as every mailferry server has it (deploy/temporal/namespace.ts):
+# the project's retention, set explicitly, and the search attributes (a server
+# that is already up may predate a newly added one). Idempotent.
+ensure_namespace() {
+  (cd "$root" && TEMPORAL_ADDRESS="$address" TEMPORAL_NAMESPACE=default npx --no-install tsx deploy/temporal/namespace.ts)
 }
 
 wait_until_healthy() {
@@ -71,13 +71,13 @@ wait_until_healthy() {
 
 if pid="$(our_server_pid)"; then
   wait_until_healthy "$pid"
-  register_search_attributes
+  ensure_namespace
   log "already running (pid $pid) at $address, Web UI http://127.0.0.1:$ui_port"
   exit 0
 fi
 rm -f "$pidfile"
 if healthy; then
-  register_search_attributes
+  ensure_namespace
   log "a Temporal server not started by this script already answers at $address; using it."
   exit 0
 fi
@@ -99,4 +99,5 @@ setsid nohup "$temporal" "${args[@]}" >>"$logfile" 2>&1 </dev/null 9>&- &
 pid=$!
 echo "$pid" >"$pidfile"
 wait_until_healthy "$pid"
+ensure_namespace
 log "started (pid $pid) at $address, Web UI http://127.0.0.1:$ui_port, log $logfile"

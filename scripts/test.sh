@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command of the README (and .ci/run): installs what it needs, brings
 # up the lab (seeded) and a Temporal dev server, type-checks, and runs every
-# jest suite against them, then the fault suite (npm run test:faults) on servers
-# of its own. Servers it started are stopped at the end unless MAILFERRY_KEEP_SERVERS=1.
+# jest suite against them, then the fault suite (npm run test:faults) and the
+# cluster suite (npm run test:cluster: Temporal on PostgreSQL, several workers),
+# each on servers of its own. Servers it started are stopped at the end unless MAILFERRY_KEEP_SERVERS=1.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -47,6 +48,10 @@ if [ $# -eq 0 ]; then
   cleanup
   started_lab=0
   started_temporal=0
+  status=0
   echo "== fault suite" >&2
-  npm run -s test:faults
+  npm run -s test:faults || status=$?
+  echo "== cluster suite" >&2
+  npm run -s test:cluster || status=$?
+  exit "$status"
 fi

@@ -3,8 +3,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 /**
  * The custom search attributes an SRE filters on in the Web UI
  * (e.g. `MailferryMailbox = "ann@contoso.com"`). This list is the only place
- * they are named: scripts/temporal-up.sh registers them from it, and a test
- * checks that docker-compose.yml registers the same ones.
+ * they are named: deploy/temporal/namespace.ts registers them from it for the
+ * dev server, the PostgreSQL cluster and docker-compose.yml alike.
  */
 export const MailferryOrg = defineSearchAttributeKey('MailferryOrg', SearchAttributeType.KEYWORD);
 export const MailferryBatch = defineSearchAttributeKey('MailferryBatch', SearchAttributeType.INT);
