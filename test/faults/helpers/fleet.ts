@@ -29,21 +29,23 @@ export interface FleetSpec {
   /** how many mailboxes get one 10–25 MB message */
   large: number;
   seed: number;
+  contacts?: number;
+  events?: number;
 }
 
-export const FULL_FLEET: FleetSpec = {
-  mailboxes: 5,
-  messagesEach: Number(process.env.FAULT_MESSAGES_EACH ?? 2010),
-  large: 3,
-  seed: 7,
-};
+/** A small fleet of its own for every fault: enough to be mid-copy at a random moment, small enough that the suite stays quick. */
+export function smallFleet(seed: number, over: Partial<FleetSpec> = {}): FleetSpec {
+  return { mailboxes: 2, messagesEach: Number(process.env.FAULT_MESSAGES_EACH ?? 400), large: 0, seed, ...over };
+}
 
-export async function createFleet(users: TestUsers, prefix: string, spec: FleetSpec = FULL_FLEET): Promise<FleetUser[]> {
+export async function createFleet(users: TestUsers, prefix: string, spec: FleetSpec): Promise<FleetUser[]> {
   const out: FleetUser[] = [];
+  const contacts = spec.contacts ?? 6;
+  const events = spec.events ?? 4;
   for (let i = 0; i < spec.mailboxes; i++) {
     const largeMessages = i < spec.large ? 1 : 0;
-    const u = await users.add(`${prefix}${i}`, { messages: spec.messagesEach, largeMessages, contacts: 6, events: 4, seed: spec.seed + i });
-    out.push({ ...u, messages: spec.messagesEach, contacts: 6, events: 4 });
+    const u = await users.add(`${prefix}${i}`, { messages: spec.messagesEach, largeMessages, contacts, events, seed: spec.seed + i });
+    out.push({ ...u, messages: spec.messagesEach, contacts, events });
   }
   return out;
 }
@@ -174,4 +176,25 @@ export function reportMismatches(reportPaths: string[][], targetMessages: Record
     }
   }
   return problems;
+}
+
+/** The verifier's verdict on a row's own mailboxes, and the batches (resumes, delta passes) it took. */
+export interface RowCheck {
+  v: FleetVerification;
+  mismatches: string[];
+  batchesFinished: number;
+}
+
+export async function checkRow(info: LabInfo, fleet: FleetUser[], results: { phase: string; reports: string[] }[], removedFromSource: Record<string, string[]> = {}): Promise<RowCheck> {
+  const v = await verifyFleet(info, fleet, removedFromSource);
+  return { v, mismatches: reportMismatches([results.map((r) => r.reports)].flat(), v.targetMessages), batchesFinished: results.filter((r) => r.phase === 'completed').length };
+}
+
+/** The assertions every mail row makes about its own mailboxes. */
+export function expectClean({ v, mismatches }: RowCheck): void {
+  expect(v.findings).toEqual([]);
+  expect({ lost: v.lost, duplicated: v.duplicated, different: v.different }).toEqual({ lost: 0, duplicated: 0, different: 0 });
+  expect(v.davProblems).toEqual([]);
+  expect(v.missingTargetAddress).toEqual([]);
+  expect(mismatches).toEqual([]);
 }
