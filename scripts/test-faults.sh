@@ -17,6 +17,8 @@ export MAILFERRY_TEMPORAL_PORT="${MAILFERRY_FAULTS_TEMPORAL_PORT:-27233}"
 export MAILFERRY_TEMPORAL_UI_PORT="$((MAILFERRY_TEMPORAL_PORT + 1))"
 export MAILFERRY_UI_CODEC_ENDPOINT=""
 export TEMPORAL_ADDRESS="127.0.0.1:$MAILFERRY_TEMPORAL_PORT"
+# the cloud Dovecot counts quota, so a fault can fill a mailbox (lab/servers/dovecot.ts)
+export MAILFERRY_LAB_CLOUD_QUOTA=1
 export FAULT_SEED="${FAULT_SEED:-$(( (RANDOM << 15) | RANDOM ))}"
 
 cleanup() {

@@ -17,6 +17,7 @@ const EXPECTED = [
   'Temporal server SIGKILL + restart',
   'target IMAP stopped mid-copy',
   'target IMAP refusing logins',
+  'target quota full mid-copy',
   'target LDAP stopped mid-provisioning',
   'network cut (SIGSTOP > heartbeat)',
   'source changed under the copy + delta pass',

@@ -5,15 +5,19 @@
  * mid-copy, refusing logins for a while, and frozen with SIGSTOP for longer
  * than the copy's heartbeat timeout (a network cut), the Temporal dev server
  * SIGKILLed and started again on its dev.db, and the source changing under the
- * copy (new messages, one deleted, flags changed) picked up by a delta pass.
+ * copy (new messages, one deleted, flags changed) picked up by a delta pass,
+ * and the target's quota full in mid-copy (the lab's cloud Dovecot counts
+ * quota under MAILFERRY_LAB_CLOUD_QUOTA=1, set by scripts/test-faults.sh).
  * Every moment and duration is seeded (FAULT_SEED replays it); `injected` is
  * what was really delivered (seconds down as measured, logins refused as
  * logged by Dovecot).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { labEndpoints } from '../../lab/verify';
-import { paths } from '../../lab/config';
+import { MAIL_GID, MAIL_UID, paths } from '../../lab/config';
+import { cloudQuotaFile } from '../../lab/servers/dovecot';
 import { pauseLabServer, resumeLabServer, startLabServer, stopLabServer } from '../../lab/control';
 import { Rng } from '../../lab/seed/rng';
 import { closeImap, openImap } from '../../connectors/mail/connect';
@@ -119,14 +123,42 @@ test('target IMAP refusing logins for a while', async () => {
   writeFileSync(p.masters, wrong(saved.masters));
   writeFileSync(p.users, wrong(saved.users));
   // open sessions would carry on: drop them, so the copier must log in again
-  const kick = spawnSync('/usr/bin/doveadm', ['-c', p.conf, 'kick', '*'], { encoding: 'utf8' });
+  const kicked = kick('*');
   await sleep(refuseFor);
   writeFileSync(p.masters, saved.masters);
   writeFileSync(p.users, saved.users);
   const refused = readFileSync(p.log).subarray(logStart).toString('utf8').split('\n').filter((l) => /imap-login: .*auth failed/i.test(l)).length;
   const first = await finishBatch(ctx.session, b.org, b.batch);
   await mailRow('target IMAP refusing logins', 'IMAP logins the cloud Dovecot logged as "auth failed" while its passwords were wrong (mid-copy)', at < b.total ? refused : 0, b.fleet, first.results, [
-    `logins refused for ${seconds(refuseFor)} s from ${at}/${b.total} messages; doveadm kick: ${(kick.stdout || kick.stderr).trim().split('\n')[0] ?? ''}; ${refused} refused logins logged; resumes: ${first.resumes}`,
+    `logins refused for ${seconds(refuseFor)} s from ${at}/${b.total} messages; doveadm kick: ${(kicked.stdout || kicked.stderr).trim().split('\n')[0] ?? ''}; ${refused} refused logins logged; resumes: ${first.resumes}`,
+  ]);
+});
+
+const kick = (who: string) => spawnSync('/usr/bin/doveadm', ['-c', paths.dovecot('cloud').conf, 'kick', who], { encoding: 'utf8' });
+
+test('target quota full mid-copy, then raised', async () => {
+  const b = await faultBatch('fsq', smallFleet(27, { mailboxes: 1, messagesEach: 600 }), 1);
+  const victim = b.fleet[0]!.address;
+  const rawlog = join(paths.dovecot('cloud').dir, 'rawlog', victim);
+  mkdirSync(rawlog, { recursive: true });
+  chownSync(rawlog, MAIL_UID, MAIL_GID);
+  const at = await b.midCopy();
+  const fullFor = b.rng.int(8_000, 15_000);
+  // the mailbox is full from now on: the limit is what it holds; its sessions log in again and get the new limit
+  const limit = await b.progress();
+  writeFileSync(cloudQuotaFile(), `${victim}:::::::userdb_quota_rule=*:messages=${limit} userdb_rawlog_dir=${rawlog}\n`);
+  kick(victim);
+  const full = Date.now();
+  await sleep(fullFor);
+  writeFileSync(cloudQuotaFile(), '');
+  kick(victim);
+  const fullS = seconds(Date.now() - full);
+  const refusals = readdirSync(rawlog)
+    .filter((f) => f.endsWith('.out'))
+    .reduce((n, f) => n + readFileSync(join(rawlog, f), 'utf8').split('\n').filter((l) => /^\S+ \S+ NO \[OVERQUOTA\]/.test(l)).length, 0);
+  const first = await finishBatch(ctx.session, b.org, b.batch);
+  await mailRow('target quota full mid-copy', 'APPENDs the cloud Dovecot answered NO [OVERQUOTA] (its raw protocol log) while the quota was full', refusals, b.fleet, first.results, [
+    `quota full (limit ${limit} messages) for ${fullS} s from ${at}/${b.total}; ${refusals} APPENDs refused; resumes: ${first.resumes}`,
   ]);
 });
 

@@ -49,6 +49,16 @@ export function mailFigures(batchesFinished: number, v: FleetVerification): Mail
   };
 }
 
+/** The assertion's headline and, for a jest diff, its first received line: enough to read in the table's notes. */
+function firstLines(failure: unknown): string {
+  const lines = (failure instanceof Error ? failure.message : String(failure))
+    .replace(/\u001b\[[0-9;]*m/g, '')
+    .split('\n')
+    .filter((l) => l.trim());
+  const received = lines.find((l) => /^\s*\+\s+\S/.test(l) && !/^\s*\+ Received/.test(l));
+  return [lines[0] ?? 'failed', received?.trim()].filter(Boolean).join(' | ');
+}
+
 /**
  * Runs the row's own assertions, then writes the row with their verdict (so the
  * table never shows a row whose check did not run) and rethrows a failure.
@@ -60,7 +70,7 @@ export async function recordVerified(row: FaultRow, verify: () => void | Promise
   } catch (err) {
     failure = err;
   }
-  const verdict = failure === undefined ? 'passed' : `FAILED: ${(failure instanceof Error ? failure.message : String(failure)).replace(/\u001b\[[0-9;]*m/g, '').split('\n').find((l) => l.trim()) ?? 'failed'}`;
+  const verdict = failure === undefined ? 'passed' : `FAILED: ${firstLines(failure)}`;
   const result: FaultResult = { ...row, verification: verdict };
   writeArtifact(join('results', `${row.fault.replace(/[^a-z0-9-]+/gi, '-')}.json`), JSON.stringify(result, null, 2));
   if (failure !== undefined) throw failure;
