@@ -31,7 +31,8 @@ const EXPECTED = [
 
 const HOW = [
   'messages verified / lost / duplicated / different: lab/verify.ts compares every source folder with its target folder by content fingerprint after the row\'s own batch (and resumes) ended: lost = source messages missing on the target, duplicated = target messages beyond the source\'s (a message deleted on the source after its copy is allowed once), different = same bytes, other flags or date',
-  'contacts+events: connectors/dav/verify.ts compares the source and target collections item by item by UID; counted only for mailboxes with no missing or extra item',
+  'lost / duplicated also count contacts and events: connectors/dav/verify.ts compares source and target collections by UID (missing, extra), and the suite counts target items whose UID is there more than once',
+  'contacts+events: items of mailboxes with no missing, extra or doubled item',
   'batches: batches of the row that ended `completed` (the first, resumes, delta passes)',
   'n/a: the fault cannot lose or duplicate mail; the row\'s own figures stand in the last column',
 ];

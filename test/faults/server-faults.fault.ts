@@ -87,7 +87,7 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
 test('target LDAP stopped while rows are provisioning', async () => {
   const b = await faultBatch('fsl', smallFleet(21, { mailboxes: 3, messagesEach: 30 }), 1);
   await waitFor('a row provisioning', async () => (await b.handle.query(batchStatusQuery)).rows.some((r) => r.state === 'provisioning'), 5 * 60_000, 50);
-  const downFor = b.rng.int(8_000, 15_000);
+  const downFor = b.rng.int(5_000, 10_000);
   await stopLabServer('slapd');
   const down = Date.now();
   const during = (await b.handle.query(batchStatusQuery)).rows.filter((r) => r.state === 'provisioning').length;
@@ -101,7 +101,7 @@ test('target LDAP stopped while rows are provisioning', async () => {
 test('target IMAP stopped mid-copy', async () => {
   const b = await faultBatch('fsi', smallFleet(22, { messagesEach: 600 }));
   const at = await b.midCopy();
-  const downFor = b.rng.int(10_000, 20_000);
+  const downFor = b.rng.int(5_000, 12_000);
   await stopLabServer('dovecot-cloud');
   const down = Date.now();
   await sleep(downFor);
@@ -117,7 +117,7 @@ test('target IMAP refusing logins for a while', async () => {
   const saved = { masters: readFileSync(p.masters), users: readFileSync(p.users) };
   const logStart = statSync(p.log).size;
   const at = await b.midCopy();
-  const refuseFor = b.rng.int(10_000, 20_000);
+  const refuseFor = b.rng.int(5_000, 12_000);
   // Dovecot re-reads a changed passwd-file: the admin's password no longer matches, so every new login is refused
   const wrong = (buf: Buffer) => buf.toString('utf8').replace(/\{PLAIN\}[^:]*/g, '{PLAIN}refused-on-purpose');
   writeFileSync(p.masters, wrong(saved.masters));
@@ -143,7 +143,7 @@ test('target quota full mid-copy, then raised', async () => {
   mkdirSync(rawlog, { recursive: true });
   chownSync(rawlog, MAIL_UID, MAIL_GID);
   const at = await b.midCopy();
-  const fullFor = b.rng.int(8_000, 15_000);
+  const fullFor = b.rng.int(5_000, 10_000);
   // the mailbox is full from now on: the limit is what it holds; its sessions log in again and get the new limit
   const limit = await b.progress();
   writeFileSync(cloudQuotaFile(), `${victim}:::::::userdb_quota_rule=*:messages=${limit} userdb_rawlog_dir=${rawlog}\n`);
@@ -165,7 +165,7 @@ test('target quota full mid-copy, then raised', async () => {
 test('network cut: target frozen longer than the heartbeat timeout', async () => {
   const b = await faultBatch('fsn', smallFleet(24, { messagesEach: 600 }));
   const at = await b.midCopy();
-  const frozenFor = (HEARTBEAT_TIMEOUT_S + b.rng.int(5, 15)) * 1000;
+  const frozenFor = (HEARTBEAT_TIMEOUT_S + b.rng.int(3, 10)) * 1000;
   pauseLabServer('dovecot-cloud');
   const frozen = Date.now();
   await sleep(frozenFor);

@@ -10,7 +10,10 @@ import type { ImapFlow } from 'imapflow';
 import type { LabInfo } from '../../../lab/info';
 import { labEndpoints, verifyMailbox } from '../../../lab/verify';
 import { createSourceDirectory } from '../../../connectors/directory';
-import { verifyDav } from '../../../connectors/dav';
+import { verifyDav, type DavEndpoint } from '../../../connectors/dav';
+import { listCollections } from '../../../connectors/dav/collections';
+import { createDavHttp } from '../../../connectors/dav/http';
+import { listItems } from '../../../connectors/dav/items';
 import { closeImap, openImap } from '../../../connectors/mail/connect';
 import type { Session } from '../../../client/connection';
 import { csvOf, csvSourceOf, type TestUser, type TestUsers } from '../../helpers/backbone';
@@ -71,9 +74,26 @@ export async function targetMessages(info: LabInfo, addresses: string[]): Promis
   return total;
 }
 
+/**
+ * Target items that share a UID with another item of their collection:
+ * verifyDav compares sets of UIDs, so a second copy of an item is invisible to it.
+ */
+async function davDuplicates(target: DavEndpoint, address: string): Promise<string[]> {
+  const http = createDavHttp(target);
+  const out: string[] = [];
+  for (const collection of await listCollections(http, address)) {
+    const seen = new Map<string, number>();
+    for (const item of await listItems(http, collection)) seen.set(item.uid, (seen.get(item.uid) ?? 0) + 1);
+    for (const [uid, n] of seen) if (n > 1) out.push(...Array.from({ length: n - 1 }, () => `${collection.name}/${uid}`));
+  }
+  return out;
+}
+
 export interface FleetVerification {
   messagesVerified: number;
+  /** messages missing on the target + contacts/events missing there */
   lost: number;
+  /** messages on the target beyond the source's + contacts/events there twice or not on the source */
   duplicated: number;
   different: number;
   contactsEventsVerified: number;
@@ -129,8 +149,12 @@ export async function verifyFleet(info: LabInfo, fleet: FleetUser[], removedFrom
         { url: info.cloud.dav.url, user: info.cloud.dav.admin.user, password: info.cloud.dav.admin.password },
         u.address,
       );
-      const davIssues = [...dav.contacts.missing, ...dav.contacts.extra, ...dav.events.missing, ...dav.events.extra];
-      if (davIssues.length) v.davProblems.push(`${u.address}: ${JSON.stringify(dav)}`);
+      const twice = await davDuplicates({ url: info.cloud.dav.url, user: info.cloud.dav.admin.user, password: info.cloud.dav.admin.password }, u.address);
+      const davMissing = [...dav.contacts.missing, ...dav.events.missing];
+      const davExtra = [...dav.contacts.extra, ...dav.events.extra, ...twice];
+      v.lost += davMissing.length;
+      v.duplicated += davExtra.length;
+      if (davMissing.length || davExtra.length) v.davProblems.push(`${u.address}: ${JSON.stringify({ ...dav, onTargetTwice: twice })}`);
       else v.contactsEventsVerified += u.contacts + u.events;
 
       const mailbox = await dir.findMailbox(u.address);
