@@ -43,7 +43,7 @@ export interface PhaseKill {
  * Watches `workflowIds()` until `activity` is pending (started, or only
  * scheduled when `scheduledCounts`), then kills its worker after 0…maxDelayMs
  * (seeded) and starts a replacement. Tries again on the next occurrence when a
- * kill came too late, until `timeoutMs`.
+ * kill came too late, until `timeoutMs` or until `until()` says the watched runs ended.
  */
 export async function killDuring(
   session: Session,
@@ -51,7 +51,7 @@ export async function killDuring(
   workflowIds: () => Promise<string[]> | string[],
   activity: string,
   rng: Rng,
-  opts: { maxDelayMs: number; timeoutMs: number; scheduledCounts?: boolean },
+  opts: { maxDelayMs: number; timeoutMs: number; scheduledCounts?: boolean; until?: () => Promise<boolean> },
 ): Promise<PhaseKill> {
   const log: string[] = [];
   const deadline = Date.now() + opts.timeoutMs;
@@ -76,6 +76,10 @@ export async function killDuring(
       }
       log.push(`too late: ${what}; ${killed ? 'the activity had completed first' : 'the worker was already gone'}`);
       missed.add(`${hit.workflowId}/${hit.activityId}/${hit.attempt}`);
+    }
+    if (opts.until && (await opts.until().catch(() => false))) {
+      log.push(`no ${activity} caught before the watched runs ended`);
+      return { delivered: false, log };
     }
     await sleep(15);
   }
