@@ -61,7 +61,7 @@ console.log('How each figure was obtained:');
 for (const h of HOW) console.log(`- ${h}`);
 for (const r of results) console.log(`- ${r.fault}: injected = ${r.injectedHow}${r.seed !== undefined ? `; seed ${r.seed} (FAULT_SEED=${r.seed} replays it)` : ''}`);
 for (const m of missing) console.log(`MISSING: no row for "${m}" (the fault did not run, or its test failed before its verification)`);
-for (const r of failed) console.log(`FAILED: ${r.fault}: ${r.verification}`);
+for (const r of failed) console.log(`${r.fault}: ${r.verification}`);
 writeArtifact('report.json', JSON.stringify({ generatedAt: new Date().toISOString(), table: results, missing, how: HOW }, null, 2));
 console.log(`report: ${ARTIFACTS}/report.json`);
 process.exitCode = missing.length || failed.length ? 1 : 0;

@@ -52,9 +52,10 @@ afterAll(async () => {
 });
 
 /** A fault's own batch, with a seeded moment of its copy (a fraction of the messages) and a seeded duration. */
-async function faultBatch(name: string, spec: FleetSpec, maxConcurrent = 2) {
+async function faultBatch(name: string, spec: FleetSpec, maxConcurrent = 2, beforeStart: (fleet: FleetUser[], rng: Rng) => void = () => undefined) {
   const rng = new Rng(`server-faults/${name}/${SEED}`);
   const fleet = await createFleet(ctx.users, name, spec);
+  beforeStart(fleet, rng);
   const total = fleet.reduce((n, u) => n + u.messages, 0);
   const org = await labOrganisation(ctx.session, `faults-${name}`, maxConcurrent);
   const batch = await startFleetBatch(ctx.session, org, fleetSource(ctx.session, fleet));
@@ -111,6 +112,9 @@ test('target IMAP stopped mid-copy', async () => {
   await mailRow('target IMAP stopped mid-copy', 'seconds the cloud Dovecot was really down (stopped → answering again) while the target held less than the source', at < b.total ? downS : 0, b.fleet, first.results, [`cloud Dovecot down ${downS} s at ${at}/${b.total} messages; resumes: ${first.resumes}`]);
 });
 
+/** drops the cloud Dovecot's sessions of `who` ('*': everyone): the next command needs a new login */
+const kick = (who: string) => spawnSync('/usr/bin/doveadm', ['-c', paths.dovecot('cloud').conf, 'kick', who], { encoding: 'utf8' });
+
 test('target IMAP refusing logins for a while', async () => {
   const b = await faultBatch('fsr', smallFleet(23, { messagesEach: 600 }));
   const p = paths.dovecot('cloud');
@@ -134,31 +138,38 @@ test('target IMAP refusing logins for a while', async () => {
   ]);
 });
 
-const kick = (who: string) => spawnSync('/usr/bin/doveadm', ['-c', paths.dovecot('cloud').conf, 'kick', who], { encoding: 'utf8' });
-
 test('target quota full mid-copy, then raised', async () => {
-  const b = await faultBatch('fsq', smallFleet(27, { mailboxes: 1, messagesEach: 600 }), 1);
-  const victim = b.fleet[0]!.address;
-  const rawlog = join(paths.dovecot('cloud').dir, 'rawlog', victim);
-  mkdirSync(rawlog, { recursive: true });
-  chownSync(rawlog, MAIL_UID, MAIL_GID);
-  const at = await b.midCopy();
+  const rawlogs = join(paths.dovecot('cloud').dir, 'rawlog');
+  let limit = 0;
+  let rawlog = '';
+  // the quota is in place before the copy logs in: the mailbox fills up at a seeded share of its messages
+  const b = await faultBatch('fsq', smallFleet(27, { mailboxes: 1, messagesEach: 600 }), 1, ([u], rng) => {
+    limit = Math.round(u!.messages * (0.2 + rng.next() * 0.5));
+    rawlog = join(rawlogs, u!.address);
+    mkdirSync(rawlog, { recursive: true });
+    chownSync(rawlog, MAIL_UID, MAIL_GID);
+    writeFileSync(cloudQuotaFile(), `${u!.address}:::::::userdb_quota_rule=*:messages=${limit} userdb_rawlog_dir=${rawlog}\n`);
+  });
+  const refusals = () =>
+    readdirSync(rawlog)
+      .filter((f) => f.endsWith('.out'))
+      .reduce((n, f) => n + readFileSync(join(rawlog, f), 'utf8').split('\n').filter((l) => /^\S+ \S+ NO \[OVERQUOTA\]/.test(l)).length, 0);
   const fullFor = b.rng.int(5_000, 10_000);
-  // the mailbox is full from now on: the limit is what it holds; its sessions log in again and get the new limit
-  const limit = await b.progress();
-  writeFileSync(cloudQuotaFile(), `${victim}:::::::userdb_quota_rule=*:messages=${limit} userdb_rawlog_dir=${rawlog}\n`);
-  kick(victim);
+  const firstRefusal = await waitFor('an APPEND refused over quota', async () => refusals() > 0, 3 * 60_000, 100).then(
+    () => true,
+    () => false,
+  );
   const full = Date.now();
-  await sleep(fullFor);
+  const at = await b.progress();
+  if (firstRefusal) await sleep(fullFor);
+  // raised: Dovecot applies the new rule at the next login, so drop the mailbox's sessions
   writeFileSync(cloudQuotaFile(), '');
-  kick(victim);
+  kick(b.fleet[0]!.address);
   const fullS = seconds(Date.now() - full);
-  const refusals = readdirSync(rawlog)
-    .filter((f) => f.endsWith('.out'))
-    .reduce((n, f) => n + readFileSync(join(rawlog, f), 'utf8').split('\n').filter((l) => /^\S+ \S+ NO \[OVERQUOTA\]/.test(l)).length, 0);
+  const refused = refusals();
   const first = await finishBatch(ctx.session, b.org, b.batch);
-  await mailRow('target quota full mid-copy', 'APPENDs the cloud Dovecot answered NO [OVERQUOTA] (its raw protocol log) while the quota was full', refusals, b.fleet, first.results, [
-    `quota full (limit ${limit} messages) for ${fullS} s from ${at}/${b.total}; ${refusals} APPENDs refused; resumes: ${first.resumes}`,
+  await mailRow('target quota full mid-copy', 'APPENDs the cloud Dovecot answered NO [OVERQUOTA] (its raw protocol log) before the quota was raised', at < b.total ? refused : 0, b.fleet, first.results, [
+    `quota ${limit} of ${b.total} messages (seeded), full at ${at}/${b.total} for ${fullS} s from the first refusal; ${refused} APPENDs refused; resumes: ${first.resumes}`,
   ]);
 });
 

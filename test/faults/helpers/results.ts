@@ -55,7 +55,7 @@ function firstLines(failure: unknown): string {
     .replace(/\u001b\[[0-9;]*m/g, '')
     .split('\n')
     .filter((l) => l.trim());
-  const received = lines.find((l) => /^\s*\+\s+\S/.test(l) && !/^\s*\+ Received/.test(l));
+  const received = lines.find((l) => /^\s*\+\s+\S/.test(l) && !/^\s*\+ Received|[[{]$/.test(l));
   return [lines[0] ?? 'failed', received?.trim()].filter(Boolean).join(' | ');
 }
 
