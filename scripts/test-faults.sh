@@ -39,14 +39,14 @@ bash scripts/temporal-up.sh
 status=0
 jest=(npx --no-install jest -c test/faults/jest.config.js)
 if [ "$#" -gt 0 ]; then
-  "${jest[@]}" --runInBand --testPathIgnorePatterns secrets-scan "$@" || status=$?
+  "${jest[@]}" --runInBand --testPathIgnorePatterns=secrets-scan "$@" || status=$?
 else
   # Server faults stop servers everyone uses: they run alone. The worker kills
   # (each on a task queue of its own) then run beside the input faults, which
   # touch no server: the kills spend most of their time waiting out activity
   # timeouts (5 minutes for a report), so the suite stays near 10 minutes.
   "${jest[@]}" --runInBand server-faults || status=$?
-  "${jest[@]}" --maxWorkers=2 --testPathIgnorePatterns 'secrets-scan|server-faults' || status=$?
+  "${jest[@]}" --maxWorkers=2 --testPathIgnorePatterns='secrets-scan|server-faults' || status=$?
 fi
 # Last, over everything the faults left behind: histories, logs, reports, e-mails.
 npx --no-install jest -c test/faults/jest.config.js --runInBand secrets-scan || status=$?
