@@ -39,7 +39,8 @@ bash scripts/temporal-up.sh
 status=0
 jest=(npx --no-install jest -c test/faults/jest.config.js)
 if [ "$#" -gt 0 ]; then
-  "${jest[@]}" --runInBand --testPathIgnorePatterns=secrets-scan "$@" || status=$?
+  # the ignore pattern is an array option: a boolean after it keeps it from swallowing a file name
+  "${jest[@]}" --testPathIgnorePatterns=secrets-scan --runInBand "$@" || status=$?
 else
   # Server faults stop servers everyone uses: they run alone. The worker kills
   # (each on a task queue of its own) then run beside the input faults, which
