@@ -14,7 +14,7 @@ import { closeImap, openImap } from '../connectors/mail/connect';
 import type { ImapEndpoint } from '../connectors/mail/types';
 import { GROUP_BYTES, GROUP_MESSAGES } from '../connectors/mail/copy';
 import { Rng } from '../lab/seed/rng';
-import { startAppendCounter } from './appendCounter';
+import { startImapRelay } from '../lab/imapRelay';
 import { copyInChild } from './copy';
 import { wipeTarget, type BenchMailbox } from './lab';
 import { verdictText, verifyAll } from './verify';
@@ -93,7 +93,7 @@ export async function resumeBench(box: BenchMailbox, seed: number, workDir: stri
   writeFileSync(config, JSON.stringify({ jobs: [{ source: box.source, target: box.target }], checkpointFile }), { mode: 0o600 });
   const checkpointsBeforeKill = await killAtProgress(config, box.target, Math.ceil(killFraction * box.messages));
   const onTargetWhenKilled = await countMessages(box.target);
-  const relay = await startAppendCounter(box.target.host, box.target.port);
+  const relay = await startImapRelay(box.target.host, box.target.port);
   let resumed;
   try {
     resumed = (await copyInChild(dir, [{ ...box, target: { ...box.target, port: relay.port } }], [], checkpointFile)).results[0];

@@ -9,6 +9,7 @@ import { readFaultResults, type FaultResult } from './helpers/results';
 
 const EXPECTED = [
   'worker SIGKILL mid-copy (seeded)',
+  'worker SIGKILL mid-copy, target rewriting messages',
   'two workers, one SIGKILLed',
   'worker SIGKILL between convertToMailbox and setTargetAddress',
   'worker SIGKILL during contacts/calendar copy',

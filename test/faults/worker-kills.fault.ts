@@ -8,6 +8,9 @@
  * FAULT_SEED replays the moments. Each row is verified on its own mailboxes.
  */
 import { Rng } from '../../lab/seed/rng';
+import { readLabInfo } from '../../lab/info';
+import { startImapRelay } from '../../lab/imapRelay';
+import type { VerifyOptions } from '../../lab/verify';
 import { labOrganisation } from '../helpers/backbone';
 import { completeMigration } from '../../client/finish';
 import { batchStatusQuery, batchWorkflowId, mailboxWorkflowId, organisationWorkflowId } from '../../workflows/definitions';
@@ -23,8 +26,8 @@ const contexts: FaultContext[] = [];
 afterAll(() => Promise.all(contexts.map((c) => closeFaultContext(c))));
 beforeAll(() => console.log(`worker-kills: FAULT_SEED=${SEED}`));
 
-async function scenario(name: string, spec: FleetSpec, maxConcurrent: number, workers = 1) {
-  const ctx = await openFaultContext(name);
+async function scenario(name: string, spec: FleetSpec, maxConcurrent: number, workers = 1, env: NodeJS.ProcessEnv = {}) {
+  const ctx = await openFaultContext(name, env);
   contexts.push(ctx);
   const fleet = await createFleet(ctx.users, name, spec);
   for (let i = 0; i < workers; i++) await ctx.pool.start();
@@ -34,8 +37,18 @@ async function scenario(name: string, spec: FleetSpec, maxConcurrent: number, wo
   return { ctx, fleet, org, batch, mailboxIds };
 }
 
-async function record(fault: string, injectedHow: string, injected: number, ctx: FaultContext, fleet: FleetUser[], finished: Finished, notes: string[], extra: () => void = () => undefined) {
-  const check = await checkRow(ctx.info, fleet, finished.results);
+async function record(
+  fault: string,
+  injectedHow: string,
+  injected: number,
+  ctx: FaultContext,
+  fleet: FleetUser[],
+  finished: Finished,
+  notes: string[],
+  extra: () => void = () => undefined,
+  verifyOptions: VerifyOptions = {},
+) {
+  const check = await checkRow(ctx.info, fleet, finished.results, {}, verifyOptions);
   await recordVerified(
     { fault, injected, injectedHow, seed: SEED, mail: mailFigures(check.batchesFinished, check.v), notes: [...notes, `resumes: ${finished.resumes}`, ...check.v.findings.slice(0, 20), ...check.v.davProblems, ...check.mismatches] },
     () => {
@@ -47,10 +60,10 @@ async function record(fault: string, injectedHow: string, injected: number, ctx:
   );
 }
 
-test.concurrent(`worker SIGKILLed at ${KILLS} seeded moments of the copy`, async () => {
-  const { ctx, fleet, org, batch, mailboxIds } = await scenario('fk', smallFleet(11, { mailboxes: 3, messagesEach: 700 }), 3);
-  const rng = new Rng(`worker-kills/${SEED}`);
-  const points = Array.from({ length: KILLS }, () => 0.05 + rng.next() * 0.85).sort((a, b) => a - b);
+/** SIGKILLs the worker at `kills` seeded shares of the copy; counts the kills that ended a worker while a copy ran on it. */
+async function seededKills(ctx: FaultContext, fleet: FleetUser[], org: string, batch: number, mailboxIds: () => string[], kills: number, label: string) {
+  const rng = new Rng(`${label}/${SEED}`);
+  const points = Array.from({ length: kills }, () => 0.05 + rng.next() * 0.85).sort((a, b) => a - b);
   const total = fleet.reduce((n, u) => n + u.messages, 0);
   const handle = ctx.session.client.workflow.getHandle(batchWorkflowId(org, batch));
   const log: string[] = [];
@@ -71,10 +84,43 @@ test.concurrent(`worker SIGKILLed at ${KILLS} seeded moments of the copy`, async
     }
     await sleep(500);
   }
+  return { delivered, log };
+}
+
+test.concurrent(`worker SIGKILLed at ${KILLS} seeded moments of the copy`, async () => {
+  const { ctx, fleet, org, batch, mailboxIds } = await scenario('fk', smallFleet(11, { mailboxes: 3, messagesEach: 700 }), 3);
+  const { delivered, log } = await seededKills(ctx, fleet, org, batch, mailboxIds, KILLS, 'worker-kills');
   const finished = await finishBatch(ctx.session, org, batch);
   await record('worker SIGKILL mid-copy (seeded)', `SIGKILLs that ended the worker while copyMail was pending and the target held less than the source (of ${KILLS} seeded moments)`, delivered, ctx, fleet, finished, log, () =>
     expect(delivered).toBeGreaterThanOrEqual(KILLS / 2),
   );
+});
+
+const REWRITE = 'X-Lab-Rendered: by the target relay';
+const REWRITE_KILLS = 3;
+test.concurrent('worker SIGKILLed mid-copy on a target that rewrites what it stores', async () => {
+  // Exchange Online renders appended messages anew: matching the target's bytes then finds nothing, so only the copy's checkpoint keeps a resumed copy from sending messages again
+  const info = readLabInfo();
+  const relay = await startImapRelay(info.cloud.imap.host, info.cloud.imap.port, { rewritePrefix: `${REWRITE}\r\n` });
+  try {
+    const { ctx, fleet, org, batch, mailboxIds } = await scenario('fkr', smallFleet(17, { mailboxes: 2, messagesEach: 700 }), 2, 1, { MAILFERRY_CLOUD_IMAP_PORT: String(relay.port) });
+    const { delivered, log } = await seededKills(ctx, fleet, org, batch, mailboxIds, REWRITE_KILLS, 'rewriting-target');
+    const finished = await finishBatch(ctx.session, org, batch);
+    const total = fleet.reduce((n, u) => n + u.messages, 0);
+    await record(
+      'worker SIGKILL mid-copy, target rewriting messages',
+      `SIGKILLs that ended the worker while copyMail was pending and the target held less than the source (of ${REWRITE_KILLS} seeded moments); the target, behind a relay, stores every message with a header added`,
+      delivered,
+      ctx,
+      fleet,
+      finished,
+      [...log, `the relay counted ${relay.count.messages} messages appended for ${total} on the source`],
+      () => expect(delivered).toBeGreaterThanOrEqual(1),
+      { ignoreHeaderPrefixes: ['X-Lab-Rendered:'] },
+    );
+  } finally {
+    await relay.close();
+  }
 });
 
 test.concurrent('two workers on one queue, the one running the copy SIGKILLed', async () => {

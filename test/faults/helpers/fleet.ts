@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { ImapFlow } from 'imapflow';
 import type { LabInfo } from '../../../lab/info';
-import { labEndpoints, verifyMailbox } from '../../../lab/verify';
+import { labEndpoints, verifyMailbox, type VerifyOptions } from '../../../lab/verify';
 import { createSourceDirectory } from '../../../connectors/directory';
 import { verifyDav, type DavEndpoint } from '../../../connectors/dav';
 import { listCollections } from '../../../connectors/dav/collections';
@@ -109,7 +109,7 @@ export interface FleetVerification {
  * source after the copy may have taken them: such a message may be on the
  * target once (or not at all), never twice.
  */
-export async function verifyFleet(info: LabInfo, fleet: FleetUser[], removedFromSource: Record<string, string[]> = {}): Promise<FleetVerification> {
+export async function verifyFleet(info: LabInfo, fleet: FleetUser[], removedFromSource: Record<string, string[]> = {}, options: VerifyOptions = {}): Promise<FleetVerification> {
   const v: FleetVerification = {
     messagesVerified: 0,
     lost: 0,
@@ -125,7 +125,7 @@ export async function verifyFleet(info: LabInfo, fleet: FleetUser[], removedFrom
   try {
     for (const u of fleet) {
       const { source, target } = labEndpoints(info, u.address);
-      const report = await verifyMailbox(source, target);
+      const report = await verifyMailbox(source, target, options);
       const allowed = [...(removedFromSource[u.address] ?? [])];
       let extra = 0;
       for (const f of report.findings) {
@@ -209,8 +209,14 @@ export interface RowCheck {
   batchesFinished: number;
 }
 
-export async function checkRow(info: LabInfo, fleet: FleetUser[], results: { phase: string; reports: string[] }[], removedFromSource: Record<string, string[]> = {}): Promise<RowCheck> {
-  const v = await verifyFleet(info, fleet, removedFromSource);
+export async function checkRow(
+  info: LabInfo,
+  fleet: FleetUser[],
+  results: { phase: string; reports: string[] }[],
+  removedFromSource: Record<string, string[]> = {},
+  options: VerifyOptions = {},
+): Promise<RowCheck> {
+  const v = await verifyFleet(info, fleet, removedFromSource, options);
   return { v, mismatches: reportMismatches([results.map((r) => r.reports)].flat(), v.targetMessages), batchesFinished: results.filter((r) => r.phase === 'completed').length };
 }
 

@@ -15,10 +15,10 @@ export interface FaultContext {
 }
 
 /** Each context has a task queue of its own, so contexts of one file can run side by side and a kill in one never touches another. */
-export async function openFaultContext(name: string): Promise<FaultContext> {
+export async function openFaultContext(name: string, envOverrides: NodeJS.ProcessEnv = {}): Promise<FaultContext> {
   stateDir(); // refuses to go on against the shared servers
   const info = readLabInfo();
-  const env = { ...labEnv(info), MAILFERRY_TASK_QUEUE: `faults-${name}-${randomBytes(3).toString('hex')}` };
+  const env = { ...labEnv(info), MAILFERRY_TASK_QUEUE: `faults-${name}-${randomBytes(3).toString('hex')}`, ...envOverrides };
   return { info, session: await openSession(env), pool: new WorkerPool(name, env), users: new TestUsers(info) };
 }
 
