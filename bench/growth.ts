@@ -38,8 +38,14 @@ export async function growthBench(info: LabInfo, sizes: number[], workDir: strin
     const point = { messages: size, bytes, seedMs, copyMs: r.ms, messagesPerSecond: (size * 1000) / r.ms, peakRss: r.peakRss, verdict };
     points.push(point);
     log(
-      `  ${String(size).padStart(6)} messages: ${point.messagesPerSecond.toFixed(0)} msg/s, peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB, ${verdict} (verified in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      `  ${String(size).padStart(6)} messages: ${point.messagesPerSecond.toFixed(0)} msg/s (${((point.messagesPerSecond / points[0]!.messagesPerSecond) * 100).toFixed(0)} % of the first size), peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB, ${verdict} (verified in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
     );
   }
   return points;
+}
+
+/** Every size's msg/s as a share of the first size's. */
+export function growthRatios(points: Pick<GrowthPoint, 'messages' | 'messagesPerSecond'>[]): { messages: number; ratio: number }[] {
+  const first = points[0]?.messagesPerSecond ?? 0;
+  return points.map((p) => ({ messages: p.messages, ratio: first ? p.messagesPerSecond / first : 0 }));
 }

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import type { GrowthPoint } from './growth';
+import { growthRatios, type GrowthPoint } from './growth';
 import type { OrchestrationResult } from './orchestration';
 import type { ResumeResult } from './resume';
 import type { ToolSummary } from './stats';
@@ -111,9 +111,10 @@ export function renderTable(r: BenchReport): string {
   if (r.growth) {
     out.push('');
     out.push('3. Growth: one mailbox of small messages, copy step alone');
-    for (const g of r.growth) {
+    const ratios = growthRatios(r.growth);
+    for (const [i, g] of r.growth.entries()) {
       out.push(
-        `   ${lpad(String(g.messages), 6)} messages ${lpad(fmt(g.bytes / MB), 5)} MB: ${lpad(fmt(g.copyMs / 1000, 1), 6)} s, ${lpad(fmt(g.messagesPerSecond), 5)} msg/s, copier peak RSS ${lpad(fmt(g.peakRss / MB), 4)} MB, ${g.verdict}`,
+        `   ${lpad(String(g.messages), 6)} messages ${lpad(fmt(g.bytes / MB), 5)} MB: ${lpad(fmt(g.copyMs / 1000, 1), 6)} s, ${lpad(fmt(g.messagesPerSecond), 5)} msg/s (${lpad(fmt(ratios[i]!.ratio * 100), 3)} % of the first), copier peak RSS ${lpad(fmt(g.peakRss / MB), 4)} MB, ${g.verdict}`,
       );
     }
   }
@@ -121,10 +122,10 @@ export function renderTable(r: BenchReport): string {
     const s = r.resume;
     out.push('');
     out.push(
-      `5. Resume: copy of ${s.mailbox} (${s.messages} messages) SIGKILLed after ${s.checkpointsBeforeKill} checkpoints with ${s.onTargetWhenKilled} on the target`,
+      `5. Resume: copy of ${s.mailbox} (${s.messages} messages) SIGKILLed at a seeded moment (seed ${s.seed ?? '-'}, ${fmt((s.killFraction ?? 0) * 100)} % of the mailbox) after ${s.checkpointsBeforeKill} checkpoints, with ${s.onTargetWhenKilled} on the target`,
     );
     out.push(
-      `   resumed run: ${s.resumedCopied} copied, ${s.resumedExisting} found already there; re-transferred ${s.reTransferred} (window ${s.checkpointWindow.messages} messages / ${fmt(s.checkpointWindow.bytes / MB)} MB); ${s.verdict}`,
+      `   after the restart the target received ${s.receivedAfterRestart?.messages ?? '-'} messages (${fmt((s.receivedAfterRestart?.bytes ?? 0) / MB, 1)} MB, counted by a relay) for ${s.messages - s.onTargetWhenKilled} missing: re-transferred ${s.reTransferred} (window ${s.checkpointWindow.messages} messages / ${fmt(s.checkpointWindow.bytes / MB)} MB); ${s.verdict}`,
     );
   }
   out.push('');

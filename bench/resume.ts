@@ -1,17 +1,20 @@
 /**
- * Resume cost: the copy step in its own process is SIGKILLed after some
- * checkpoints, then a new process resumes from the last checkpoint file.
- * Re-transferred = what the target held when killed + what the resumed run
- * sent − what the source has (what was sent twice), and the result must
+ * Resume cost: the copy step in its own process is SIGKILLed at a seeded
+ * random moment of its copy (a fraction of the mailbox on the target, watched
+ * from outside, not a checkpoint line of the child), then a new process
+ * resumes from the last checkpoint file through a relay that counts every
+ * message the target receives. Re-transferred = messages the target received
+ * after the restart − messages it was missing at the restart; the result must
  * still verify (every message exactly once).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { closeImap, openImap } from '../connectors/mail/connect';
 import type { ImapEndpoint } from '../connectors/mail/types';
 import { GROUP_BYTES, GROUP_MESSAGES } from '../connectors/mail/copy';
+import { Rng } from '../lab/seed/rng';
+import { startImapRelay } from '../lab/imapRelay';
 import { copyInChild } from './copy';
 import { wipeTarget, type BenchMailbox } from './lab';
 import { verdictText, verifyAll } from './verify';
@@ -19,8 +22,13 @@ import { verdictText, verifyAll } from './verify';
 export interface ResumeResult {
   mailbox: string;
   messages: number;
+  seed: number;
+  /** the seeded share of the mailbox on the target at which the copy was killed */
+  killFraction: number;
   checkpointsBeforeKill: number;
   onTargetWhenKilled: number;
+  /** what the target received after the restart, counted by the relay */
+  receivedAfterRestart: { messages: number; bytes: number };
   resumedCopied: number;
   resumedExisting: number;
   reTransferred: number;
@@ -43,43 +51,67 @@ async function countMessages(endpoint: ImapEndpoint): Promise<number> {
   }
 }
 
-function killAfter(config: string, checkpoints: number): Promise<number> {
+/** Runs the copy child and SIGKILLs it once the target holds `atMessages`; resolves with the checkpoints it had printed. */
+function killAtProgress(config: string, target: ImapEndpoint, atMessages: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'copyChild.ts'), config], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let seen = 0;
+    let checkpoints = 0;
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line.startsWith('checkpoint ') && ++seen === checkpoints) child.kill('SIGKILL');
-    });
+    child.stdout.on('data', (d: Buffer) => (checkpoints += d.toString().split('\n').filter((l) => l.startsWith('checkpoint ')).length));
+    let watching = true;
+    const watch = async () => {
+      while (watching) {
+        const n = await countMessages(target).catch(() => 0);
+        if (n >= atMessages) {
+          child.kill('SIGKILL');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    void watch();
     child.on('error', reject);
-    child.on('close', (code, signal) =>
-      signal === 'SIGKILL' ? resolve(seen) : reject(new Error(`copy ended before the kill (${code}): ${stderr}`)),
-    );
+    child.on('close', (code, signal) => {
+      watching = false;
+      if (signal === 'SIGKILL') resolve(checkpoints);
+      else reject(new Error(`copy ended before the kill (${code}): ${stderr}`));
+    });
   });
 }
 
-export async function resumeBench(box: BenchMailbox, killAtCheckpoint: number, workDir: string): Promise<ResumeResult> {
+export async function resumeBench(box: BenchMailbox, seed: number, workDir: string): Promise<ResumeResult> {
   const dir = join(workDir, 'resume');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   await wipeTarget([box.address]);
+  const killFraction = 0.1 + new Rng(`bench-resume/${seed}`).next() * 0.8;
   const checkpointFile = join(dir, 'checkpoint.json');
   const config = join(dir, 'copy.json');
   writeFileSync(config, JSON.stringify({ jobs: [{ source: box.source, target: box.target }], checkpointFile }), { mode: 0o600 });
-  const checkpointsBeforeKill = await killAfter(config, killAtCheckpoint);
+  const checkpointsBeforeKill = await killAtProgress(config, box.target, Math.ceil(killFraction * box.messages));
   const onTargetWhenKilled = await countMessages(box.target);
-  const resumed = (await copyInChild(dir, [box], [], checkpointFile)).results[0];
+  const relay = await startImapRelay(box.target.host, box.target.port);
+  let resumed;
+  try {
+    resumed = (await copyInChild(dir, [{ ...box, target: { ...box.target, port: relay.port } }], [], checkpointFile)).results[0];
+  } finally {
+    await relay.close();
+  }
+  const missingAtRestart = resumed.messagesSource - onTargetWhenKilled;
   return {
     mailbox: box.address,
     messages: box.messages,
+    seed,
+    killFraction,
     checkpointsBeforeKill,
     onTargetWhenKilled,
+    receivedAfterRestart: { ...relay.count },
     resumedCopied: resumed.messagesCopied,
     resumedExisting: resumed.messagesExisting,
-    reTransferred: onTargetWhenKilled + resumed.messagesCopied - resumed.messagesSource,
+    reTransferred: relay.count.messages - missingAtRestart,
     checkpointWindow: { messages: GROUP_MESSAGES, bytes: GROUP_BYTES },
     verdict: verdictText(await verifyAll([box])),
   };

@@ -7,8 +7,8 @@
  * user: `<address>*<admin>` (or SASL PLAIN with the mailbox as authorisation
  * identity) opens any mailbox.
  */
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ADMIN, LAB_HOST, MAIL_GID, MAIL_UID, PORTS, SUFFIX, Side, mailHome, paths } from '../config';
 import { upsertUser } from '../passwdFile';
 import { run, spawnDetached } from '../proc';
@@ -22,6 +22,32 @@ const DOVECOT = '/usr/sbin/dovecot';
 /** a passwd-file line: Dovecot's own format (user:password:uid:gid:gecos:home:shell:extra) */
 export function passwdLine(user: string, password: string, home: string): string {
   return `${user}:{PLAIN}${password}:${MAIL_UID}:${MAIL_GID}::${home}::\n`;
+}
+
+/**
+ * MAILFERRY_LAB_CLOUD_QUOTA=1 (the fault suite's lab): the cloud Dovecot counts
+ * quota, unlimited unless this passwd-file gives a user a `userdb_quota_rule`
+ * (and a `userdb_rawlog_dir`, so the refusals can be counted); Dovecot re-reads
+ * it when it changes and applies it at the next login.
+ */
+export const cloudQuotaFile = (): string => join(paths.dovecot('cloud').dir, 'quota.passwd');
+const cloudQuota = () => process.env.MAILFERRY_LAB_CLOUD_QUOTA === '1';
+
+function quotaConf(): string {
+  return `
+mail_plugins = $mail_plugins quota
+plugin {
+  quota = count:User quota
+  quota_vsizes = yes
+  quota_rule = *:storage=0
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u ${cloudQuotaFile()}
+  result_success = continue-ok
+  result_failure = continue
+}
+`;
 }
 
 function passdbs(side: Side): string {
@@ -44,7 +70,7 @@ passdb {
 passdb {
   driver = ldap
   args = ${p.ldapConf}
-}
+}${side === 'cloud' && cloudQuota() ? quotaConf() : ''}
 userdb {
   driver = static
   args = uid=${MAIL_UID} gid=${MAIL_GID} home=${paths.mail(side)}/%d/%n allow_all_users=yes
@@ -155,6 +181,7 @@ export async function configureDovecot(side: Side, secrets: LabSecrets): Promise
   // the admin can also sign in as itself (connection tests); on-prem users are added by users.ts
   await upsertUser(p.users, ADMIN[side], passwdLine(ADMIN[side], secrets.imapAdmin[side], adminHome));
   writeFileSync(p.ldapConf, ldapConf(side, secrets), { mode: 0o600 });
+  if (side === 'cloud' && cloudQuota() && !existsSync(cloudQuotaFile())) writeFileSync(cloudQuotaFile(), '', { mode: 0o600 });
   writeFileSync(p.conf, dovecotConf(side));
   run('/usr/bin/doveconf', ['-c', p.conf, '-n'], {});
 }

@@ -9,18 +9,40 @@
 import fc from 'fast-check';
 import { parse } from 'csv-parse/sync';
 import { CsvStructureError, toCsv, validateCsv } from '../../shared/csv';
-import { recordFault } from './helpers/results';
+import { recordVerified } from './helpers/results';
 
 const seed = Number(process.env.FAULT_SEED ?? Date.now() % 1e9);
 const runs = { bytes: 3000, model: 4000, formula: 3000, boundary: 100 };
-let files = 0;
+/** validateCsv's verdict on every fuzz file: 'accepted' or the refusal's code */
+const verdicts = new Map<string, number>();
+let roundTrips = 0;
+const failures: Record<'files' | 'reports', string[]> = { files: [], reports: [] };
+
+/** runs a test body, remembering a failure for the row the test belongs to */
+function tracked(row: keyof typeof failures, name: string, body: () => void): () => void {
+  return () => {
+    try {
+      body();
+    } catch (err) {
+      failures[row].push(`${name}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      throw err;
+    }
+  };
+}
+
+const count = (verdict: string) => verdicts.set(verdict, (verdicts.get(verdict) ?? 0) + 1);
 
 function outcome(content: string | Buffer): CsvStructureError | ReturnType<typeof validateCsv> {
-  files++;
   try {
-    return validateCsv(content, { acceptedDomains: ['contoso.com'] });
+    const result = validateCsv(content, { acceptedDomains: ['contoso.com'] });
+    count('accepted');
+    return result;
   } catch (error) {
-    if (error instanceof CsvStructureError) return error;
+    if (error instanceof CsvStructureError) {
+      count(error.code);
+      return error;
+    }
+    count('threw another error');
     throw new Error(`validateCsv threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
   }
 }
@@ -99,22 +121,18 @@ function structurallyBad(m: Model): string | null {
   return null;
 }
 
-afterAll(() => {
-  recordFault({
-    fault: 'CSV fuzz (files)',
-    injected: files,
-    batchesFinished: 0,
-    messagesVerified: 0,
-    lost: 0,
-    duplicated: 0,
-    different: 0,
-    contactsEventsVerified: 0,
-    seed,
-    notes: [`fast-check seed ${seed}; ${JSON.stringify(runs)}`],
-  });
+afterAll(async () => {
+  const files = [...verdicts.values()].reduce((a, b) => a + b, 0);
+  const byCode = [...verdicts.entries()].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${n}`).join(', ');
+  const notes = [`fast-check seed ${seed}; runs ${JSON.stringify(runs)}`];
+  await recordVerified({ fault: 'CSV fuzz (files)', injected: files, injectedHow: 'CSV files handed to validateCsv, counted at the call', figures: byCode, seed, notes: [...notes, ...failures.files] }, () => expect(failures.files).toEqual([]));
+  await recordVerified(
+    { fault: 'CSV report round-trips', injected: roundTrips, injectedHow: 'reports written by toCsv and parsed back, counted per report', figures: `${roundTrips} reports: formulas neutralised, values read back`, seed, notes: [...notes, ...failures.reports] },
+    () => expect(failures.reports).toEqual([]),
+  );
 });
 
-test('random bytes and text never make validateCsv throw anything but CsvStructureError', () => {
+test('random bytes and text never make validateCsv throw anything but CsvStructureError', tracked('files', 'random bytes', () => {
   const anything = fc.oneof(
     fc.uint8Array({ maxLength: 2000 }).map((b) => Buffer.from(b)),
     fc.string({ unit: fc.oneof(trouble, fc.string({ minLength: 1, maxLength: 1 })), maxLength: 400 }),
@@ -128,9 +146,9 @@ test('random bytes and text never make validateCsv throw anything but CsvStructu
     }),
     { numRuns: runs.bytes, seed },
   );
-});
+}));
 
-test('the validator accepts exactly the structurally good files of the model', () => {
+test('the validator accepts exactly the structurally good files of the model', tracked('files', 'model', () => {
   fc.assert(
     fc.property(model, (m) => {
       const bad = structurallyBad(m);
@@ -144,9 +162,9 @@ test('the validator accepts exactly the structurally good files of the model', (
     }),
     { numRuns: runs.model, seed },
   );
-});
+}));
 
-test('1,000 rows are a batch, 1,001 are refused, whatever the rows hold', () => {
+test('1,000 rows are a batch, 1,001 are refused, whatever the rows hold', tracked('files', '1,000/1,001 rows', () => {
   fc.assert(
     fc.property(fc.constantFrom(1000, 1001), fc.array(value, { minLength: 5, maxLength: 5 }), (count, vals) => {
       const rows = Array.from({ length: count }, (_, i) => `u${i}@contoso.com,${cell(vals[i % 5]!.slice(0, 50), ',')}`);
@@ -156,9 +174,9 @@ test('1,000 rows are a batch, 1,001 are refused, whatever the rows hold', () => 
     }),
     { numRuns: runs.boundary, seed },
   );
-});
+}));
 
-test('reports written with toCsv neutralise every formula, and keep the value readable', () => {
+test('reports written with toCsv neutralise every formula, and keep the value readable', tracked('reports', 'report round-trip', () => {
   const formulaish = fc.oneof(
     fc.constantFrom(...FORMULAS),
     fc.tuple(fc.constantFrom('=', '+', '-', '@', '\t', '\r'), fc.string({ unit: fc.oneof(trouble, fc.string({ minLength: 1, maxLength: 1 })), maxLength: 40 })).map(([a, b]) => a + b),
@@ -166,7 +184,7 @@ test('reports written with toCsv neutralise every formula, and keep the value re
   );
   fc.assert(
     fc.property(fc.array(fc.record({ EmailAddress: formulaish, Error: formulaish, Count: fc.integer() }), { minLength: 1, maxLength: 5 }), (rows) => {
-      files++;
+      roundTrips++;
       const written = toCsv(rows, ['EmailAddress', 'Error', 'Count']);
       const read = parse(written, { bom: true, columns: true, relax_quotes: false }) as Record<string, string>[];
       expect(read).toHaveLength(rows.length);
@@ -180,4 +198,4 @@ test('reports written with toCsv neutralise every formula, and keep the value re
     }),
     { numRuns: runs.formula, seed },
   );
-});
+}));

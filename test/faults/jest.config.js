@@ -12,4 +12,6 @@ module.exports = {
   testMatch: ['**/*.fault.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   testTimeout: 15 * 60 * 1000,
+  // worker-kills.fault.ts runs its faults side by side, each on its own task queue
+  maxConcurrency: 8,
 };

@@ -11,7 +11,7 @@ import { applySettings, buildSettings } from '../../client/settings';
 import { orgState } from '../../client/org';
 import { labEnv, labOrganisation, ROOT, TSX, uniqueName } from '../helpers/backbone';
 import type { ConnectionSettings } from '../../workflows/definitions';
-import { recordFault } from './helpers/results';
+import { recordVerified } from './helpers/results';
 import { closeFaultContext, openFaultContext, type FaultContext } from './helpers/suite';
 
 let ctx: FaultContext;
@@ -35,6 +35,7 @@ test('bad settings are refused with a clear error before anything changes', asyn
     ['plaintext to a non-loopback host', { ...good, source: { ...good.source, imap: { ...imap, host: '192.0.2.10' } } }, /clear text|TLS_REQUIRED|TLS/i],
   ];
   const notes: string[] = [];
+  const refusals: { what: string; expected: RegExp; message: string; keptAfter: unknown }[] = [];
   for (const [what, settings, expected] of bad) {
     const started = Date.now();
     const refusal = await applySettings(session, org, settings).then(
@@ -42,34 +43,43 @@ test('bad settings are refused with a clear error before anything changes', asyn
       (err: unknown) => err as Error,
     );
     notes.push(`${what}: "${refusal.message}" (${Math.round((Date.now() - started) / 1000)} s)`);
-    expect(refusal.message).toMatch(expected);
-    expect(refusal.message).not.toContain(info.onprem.imap.admin.password);
-    // nothing changed: the organisation keeps the settings it had
-    expect((await orgState(session.client, org)).settings).toEqual(kept);
+    refusals.push({ what, expected, message: refusal.message, keptAfter: (await orgState(session.client, org)).settings });
   }
   // a new organisation refused on its first `settings set` has no settings at all
   const fresh = uniqueName('faults-fresh');
-  await expect(applySettings(session, fresh, bad[0]![1])).rejects.toThrow();
-  expect((await orgState(session.client, fresh)).settings).toBeNull();
+  const freshRefused = await applySettings(session, fresh, bad[0]![1]).then(() => false, () => true);
+  const freshSettings = (await orgState(session.client, fresh)).settings;
 
   // `settings show` prints no password, sealed or plain
   const show = spawnSync(TSX, [join(ROOT, 'client', 'main.ts'), '--org', org, 'settings', 'show', '--json'], { env: labEnv(), encoding: 'utf8' });
-  expect(show.status).toBe(0);
-  expect(show.stdout).toContain('[sealed]');
-  for (const secret of [info.onprem.imap.admin.password, info.onprem.ldap.password, info.onprem.dav.admin.password]) {
-    expect(show.stdout + show.stderr).not.toContain(secret);
+  const refusedAsExpected = refusals.filter((r) => expected(r)).length + (freshRefused ? 1 : 0);
+  function expected(r: (typeof refusals)[number]): boolean {
+    return r.expected.test(r.message) && JSON.stringify(r.keptAfter) === JSON.stringify(kept);
   }
-  expect(show.stdout).not.toMatch(/sealed:v/);
 
-  recordFault({
-    fault: 'bad settings refused',
-    injected: bad.length + 1,
-    batchesFinished: 0,
-    messagesVerified: 0,
-    lost: 0,
-    duplicated: 0,
-    different: 0,
-    contactsEventsVerified: 0,
-    notes,
-  });
+  await recordVerified(
+    {
+      fault: 'bad settings refused',
+      injected: bad.length + 1,
+      injectedHow: 'bad settings handed to `settings set` (applySettings)',
+      figures: `refused with the expected error, settings unchanged: ${refusedAsExpected}; accepted: ${refusals.filter((r) => r.message.endsWith(': accepted')).length + (freshRefused ? 0 : 1)}`,
+      notes,
+    },
+    () => {
+      for (const r of refusals) {
+        expect(r.message).toMatch(r.expected);
+        expect(r.message).not.toContain(info.onprem.imap.admin.password);
+        // nothing changed: the organisation keeps the settings it had
+        expect(r.keptAfter).toEqual(kept);
+      }
+      expect(freshRefused).toBe(true);
+      expect(freshSettings).toBeNull();
+      expect(show.status).toBe(0);
+      expect(show.stdout).toContain('[sealed]');
+      for (const secret of [info.onprem.imap.admin.password, info.onprem.ldap.password, info.onprem.dav.admin.password]) {
+        expect(show.stdout + show.stderr).not.toContain(secret);
+      }
+      expect(show.stdout).not.toMatch(/sealed:v/);
+    },
+  );
 });

@@ -8,9 +8,12 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { ImapFlow } from 'imapflow';
 import type { LabInfo } from '../../../lab/info';
-import { labEndpoints, verifyMailbox } from '../../../lab/verify';
+import { labEndpoints, verifyMailbox, type VerifyOptions } from '../../../lab/verify';
 import { createSourceDirectory } from '../../../connectors/directory';
-import { verifyDav } from '../../../connectors/dav';
+import { verifyDav, type DavEndpoint } from '../../../connectors/dav';
+import { listCollections } from '../../../connectors/dav/collections';
+import { createDavHttp } from '../../../connectors/dav/http';
+import { listItems } from '../../../connectors/dav/items';
 import { closeImap, openImap } from '../../../connectors/mail/connect';
 import type { Session } from '../../../client/connection';
 import { csvOf, csvSourceOf, type TestUser, type TestUsers } from '../../helpers/backbone';
@@ -29,21 +32,23 @@ export interface FleetSpec {
   /** how many mailboxes get one 10–25 MB message */
   large: number;
   seed: number;
+  contacts?: number;
+  events?: number;
 }
 
-export const FULL_FLEET: FleetSpec = {
-  mailboxes: 5,
-  messagesEach: Number(process.env.FAULT_MESSAGES_EACH ?? 2010),
-  large: 3,
-  seed: 7,
-};
+/** A small fleet of its own for every fault: enough to be mid-copy at a random moment, small enough that the suite stays quick. */
+export function smallFleet(seed: number, over: Partial<FleetSpec> = {}): FleetSpec {
+  return { mailboxes: 2, messagesEach: Number(process.env.FAULT_MESSAGES_EACH ?? 400), large: 0, seed, ...over };
+}
 
-export async function createFleet(users: TestUsers, prefix: string, spec: FleetSpec = FULL_FLEET): Promise<FleetUser[]> {
+export async function createFleet(users: TestUsers, prefix: string, spec: FleetSpec): Promise<FleetUser[]> {
   const out: FleetUser[] = [];
+  const contacts = spec.contacts ?? 6;
+  const events = spec.events ?? 4;
   for (let i = 0; i < spec.mailboxes; i++) {
     const largeMessages = i < spec.large ? 1 : 0;
-    const u = await users.add(`${prefix}${i}`, { messages: spec.messagesEach, largeMessages, contacts: 6, events: 4, seed: spec.seed + i });
-    out.push({ ...u, messages: spec.messagesEach, contacts: 6, events: 4 });
+    const u = await users.add(`${prefix}${i}`, { messages: spec.messagesEach, largeMessages, contacts, events, seed: spec.seed + i });
+    out.push({ ...u, messages: spec.messagesEach, contacts, events });
   }
   return out;
 }
@@ -69,9 +74,26 @@ export async function targetMessages(info: LabInfo, addresses: string[]): Promis
   return total;
 }
 
+/**
+ * Target items that share a UID with another item of their collection:
+ * verifyDav compares sets of UIDs, so a second copy of an item is invisible to it.
+ */
+async function davDuplicates(target: DavEndpoint, address: string): Promise<string[]> {
+  const http = createDavHttp(target);
+  const out: string[] = [];
+  for (const collection of await listCollections(http, address)) {
+    const seen = new Map<string, number>();
+    for (const item of await listItems(http, collection)) seen.set(item.uid, (seen.get(item.uid) ?? 0) + 1);
+    for (const [uid, n] of seen) if (n > 1) out.push(...Array.from({ length: n - 1 }, () => `${collection.name}/${uid}`));
+  }
+  return out;
+}
+
 export interface FleetVerification {
   messagesVerified: number;
+  /** messages missing on the target + contacts/events missing there */
   lost: number;
+  /** messages on the target beyond the source's + contacts/events there twice or not on the source */
   duplicated: number;
   different: number;
   contactsEventsVerified: number;
@@ -87,7 +109,7 @@ export interface FleetVerification {
  * source after the copy may have taken them: such a message may be on the
  * target once (or not at all), never twice.
  */
-export async function verifyFleet(info: LabInfo, fleet: FleetUser[], removedFromSource: Record<string, string[]> = {}): Promise<FleetVerification> {
+export async function verifyFleet(info: LabInfo, fleet: FleetUser[], removedFromSource: Record<string, string[]> = {}, options: VerifyOptions = {}): Promise<FleetVerification> {
   const v: FleetVerification = {
     messagesVerified: 0,
     lost: 0,
@@ -103,7 +125,7 @@ export async function verifyFleet(info: LabInfo, fleet: FleetUser[], removedFrom
   try {
     for (const u of fleet) {
       const { source, target } = labEndpoints(info, u.address);
-      const report = await verifyMailbox(source, target);
+      const report = await verifyMailbox(source, target, options);
       const allowed = [...(removedFromSource[u.address] ?? [])];
       let extra = 0;
       for (const f of report.findings) {
@@ -127,8 +149,12 @@ export async function verifyFleet(info: LabInfo, fleet: FleetUser[], removedFrom
         { url: info.cloud.dav.url, user: info.cloud.dav.admin.user, password: info.cloud.dav.admin.password },
         u.address,
       );
-      const davIssues = [...dav.contacts.missing, ...dav.contacts.extra, ...dav.events.missing, ...dav.events.extra];
-      if (davIssues.length) v.davProblems.push(`${u.address}: ${JSON.stringify(dav)}`);
+      const twice = await davDuplicates({ url: info.cloud.dav.url, user: info.cloud.dav.admin.user, password: info.cloud.dav.admin.password }, u.address);
+      const davMissing = [...dav.contacts.missing, ...dav.events.missing];
+      const davExtra = [...dav.contacts.extra, ...dav.events.extra, ...twice];
+      v.lost += davMissing.length;
+      v.duplicated += davExtra.length;
+      if (davMissing.length || davExtra.length) v.davProblems.push(`${u.address}: ${JSON.stringify({ ...dav, onTargetTwice: twice })}`);
       else v.contactsEventsVerified += u.contacts + u.events;
 
       const mailbox = await dir.findMailbox(u.address);
@@ -174,4 +200,31 @@ export function reportMismatches(reportPaths: string[][], targetMessages: Record
     }
   }
   return problems;
+}
+
+/** The verifier's verdict on a row's own mailboxes, and the batches (resumes, delta passes) it took. */
+export interface RowCheck {
+  v: FleetVerification;
+  mismatches: string[];
+  batchesFinished: number;
+}
+
+export async function checkRow(
+  info: LabInfo,
+  fleet: FleetUser[],
+  results: { phase: string; reports: string[] }[],
+  removedFromSource: Record<string, string[]> = {},
+  options: VerifyOptions = {},
+): Promise<RowCheck> {
+  const v = await verifyFleet(info, fleet, removedFromSource, options);
+  return { v, mismatches: reportMismatches([results.map((r) => r.reports)].flat(), v.targetMessages), batchesFinished: results.filter((r) => r.phase === 'completed').length };
+}
+
+/** The assertions every mail row makes about its own mailboxes. */
+export function expectClean({ v, mismatches }: RowCheck): void {
+  expect(v.findings).toEqual([]);
+  expect({ lost: v.lost, duplicated: v.duplicated, different: v.different }).toEqual({ lost: 0, duplicated: 0, different: 0 });
+  expect(v.davProblems).toEqual([]);
+  expect(v.missingTargetAddress).toEqual([]);
+  expect(mismatches).toEqual([]);
 }

@@ -1,7 +1,9 @@
 /** What every fault file needs: the suite's lab, a client session, a worker pool and users of its own. */
 import { readLabInfo, type LabInfo } from '../../../lab/info';
 import type { Session } from '../../../client/connection';
-import { testSession, TestUsers } from '../../helpers/backbone';
+import { randomBytes } from 'node:crypto';
+import { openSession } from '../../../client/connection';
+import { labEnv, TestUsers } from '../../helpers/backbone';
 import { stateDir } from './env';
 import { WorkerPool } from './workers';
 
@@ -12,10 +14,12 @@ export interface FaultContext {
   users: TestUsers;
 }
 
-export async function openFaultContext(name: string): Promise<FaultContext> {
+/** Each context has a task queue of its own, so contexts of one file can run side by side and a kill in one never touches another. */
+export async function openFaultContext(name: string, envOverrides: NodeJS.ProcessEnv = {}): Promise<FaultContext> {
   stateDir(); // refuses to go on against the shared servers
   const info = readLabInfo();
-  return { info, session: await testSession(), pool: new WorkerPool(name), users: new TestUsers(info) };
+  const env = { ...labEnv(info), MAILFERRY_TASK_QUEUE: `faults-${name}-${randomBytes(3).toString('hex')}`, ...envOverrides };
+  return { info, session: await openSession(env), pool: new WorkerPool(name, env), users: new TestUsers(info) };
 }
 
 export async function closeFaultContext(ctx: FaultContext | undefined): Promise<void> {

@@ -11,13 +11,18 @@ let counter = 0;
 
 export class WorkerPool {
   readonly running = new Set<WorkerProcess>();
+  /** SIGKILLs delivered: the process was alive and died of that signal */
   kills = 0;
 
-  constructor(readonly name: string) {}
+  /** `env` picks the task queue: a pool with a queue of its own kills nobody else's runs */
+  constructor(
+    readonly name: string,
+    readonly env: NodeJS.ProcessEnv = labEnv(),
+  ) {}
 
   async start(): Promise<WorkerProcess> {
     const n = ++counter;
-    const worker = await startWorker(labEnv());
+    const worker = await startWorker(this.env);
     worker.child.once('exit', () => {
       this.running.delete(worker);
       writeArtifact(join('logs', `${this.name}-worker-${n}.log`), worker.output());
@@ -26,16 +31,26 @@ export class WorkerPool {
     return worker;
   }
 
-  async kill(worker: WorkerProcess): Promise<void> {
-    this.kills++;
+  /** SIGKILLs the worker; true (and counted) only when the signal is what ended it */
+  async kill(worker: WorkerProcess): Promise<boolean> {
+    const wasAlive = worker.child.exitCode === null && worker.child.signalCode === null;
     await worker.stop('SIGKILL');
+    const delivered = wasAlive && worker.child.signalCode === 'SIGKILL';
+    if (delivered) this.kills++;
+    return delivered;
   }
 
   /** kills the only worker and starts its replacement */
-  async crashAndReplace(): Promise<WorkerProcess> {
+  async crashAndReplace(): Promise<boolean> {
     const [worker] = [...this.running];
-    if (worker) await this.kill(worker);
-    return this.start();
+    const delivered = worker ? await this.kill(worker) : false;
+    await this.start();
+    return delivered;
+  }
+
+  /** the worker whose Temporal identity (`pid@host`) is `identity` */
+  byIdentity(identity: string | null | undefined): WorkerProcess | undefined {
+    return [...this.running].find((w) => identity?.startsWith(`${w.child.pid}@`));
   }
 
   async stopAll(): Promise<void> {
