@@ -4,6 +4,7 @@
  * heartbeat, and a later run from the checkpoint the workflow carried.
  */
 import { Context } from '@temporalio/activity';
+import type { DavCheckpoint } from '../connectors/dav/types';
 import type { CopyCheckpoint, CopyProgress } from '../connectors/mail/types';
 import type { ConnectionSettings } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
@@ -63,10 +64,33 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
       );
     },
 
-    async copyContactsAndCalendars(input: { settings: ConnectionSettings; address: string }) {
+    /**
+     * Heartbeats the DAV checkpoint after every item, so a copy that stops
+     * moving misses its heartbeat timeout and is retried, and the retry (or a
+     * later run given `checkpoint`) continues after the last item handled.
+     */
+    async copyContactsAndCalendars(input: { settings: ConnectionSettings; address: string; checkpoint?: DavCheckpoint; badItemLimit?: number }) {
+      const ctx = Context.current();
+      const previous = ctx.info.heartbeatDetails as { checkpoint?: DavCheckpoint } | undefined;
+      let checkpoint = previous?.checkpoint ?? input.checkpoint;
       return translated(async () => {
-        const result = await connectors.dav.copyDav(connectors.sourceDav(input.settings), connectors.targetDav(), input.address);
-        return { contactsCopied: result.contacts.copied, eventsCopied: result.events.copied };
+        const result = await connectors.dav.copyDav(connectors.sourceDav(input.settings), connectors.targetDav(), input.address, {
+          checkpoint,
+          badItemLimit: input.badItemLimit,
+          signal: ctx.cancellationSignal,
+          onProgress: (next) => {
+            checkpoint = next;
+            ctx.heartbeat({ checkpoint });
+          },
+        });
+        return {
+          contactsCopied: result.contacts.copied,
+          eventsCopied: result.events.copied,
+          contactsExisting: result.contacts.existing,
+          eventsExisting: result.events.existing,
+          badItems: result.badItems,
+          checkpoint,
+        };
       });
     },
   };
