@@ -14,6 +14,7 @@ import {
   labInfo,
   rawMessage,
   startDropRelay,
+  startNoMultiappendRelay,
   writeSourceMaildirMessage,
   type TestMailbox,
 } from './helpers/imap';
@@ -136,6 +137,25 @@ describe('copyMailbox', () => {
     const strict = copier.copyMailbox(m.source, m.target, { badItemLimit: 0 });
     await expect(strict).rejects.toBeInstanceOf(BadItemLimitError);
     await expect(strict).rejects.toMatchObject({ code: 'BAD_ITEM_LIMIT', badItems: [{ folder: 'INBOX', size: 0 }] });
+  });
+
+  it('appends nothing twice on a target without MULTIAPPEND that refuses message k of a group', async () => {
+    const m = await mailbox();
+    await appendMessages(m.source, 'INBOX', [1, 2, 3].map((i) => ({ raw: rawMessage({ subject: `fine ${i}` }) })));
+    // the fourth message of the group is empty, which Dovecot refuses after taking the first three
+    await writeSourceMaildirMessage(info, m.address, Buffer.alloc(0), new Date('2023-05-05T05:05:05Z'));
+    const relay = await startNoMultiappendRelay(m.target.host, m.target.port);
+    try {
+      const result = await copier.copyMailbox(m.source, { ...m.target, port: relay.port });
+      expect(result.messagesCopied).toBe(3);
+      expect(result.badItems).toHaveLength(1);
+    } finally {
+      await relay.close();
+    }
+    expect((await folderCounts(m.target)).INBOX).toBe(3);
+    const report = await verifyMailbox(m.source, m.target);
+    expect(report.extra).toBe(0);
+    expect(report.missing).toBe(1);
   });
 
   it('rides out sessions cut mid-copy, reconnecting and resuming without duplicates', async () => {

@@ -53,13 +53,14 @@ function rejectedOrRethrow(err: unknown): never {
   throw err;
 }
 
-/** Appends every item to `nativePath`, all or nothing; throws AppendRejected when the server says no. */
+/**
+ * Appends every item to `nativePath` in one MULTIAPPEND, all or nothing;
+ * throws AppendRejected when the server says no. The caller appends one at a
+ * time where the server lacks MULTIAPPEND: a loop here would leave the
+ * messages before a refused one appended, and the caller would send them again.
+ */
 export async function appendGroup(client: ImapFlow, nativePath: string, items: AppendItem[]): Promise<void> {
   if (items.length === 0) return;
-  if (items.length === 1 || !client.capabilities.has('MULTIAPPEND')) {
-    for (const item of items) await appendOne(client, nativePath, item);
-    return;
-  }
   // exec() is imapflow's internal command entry point; its public append() takes one message.
   const exec = (client as unknown as { exec: Exec }).exec.bind(client);
   const attributes: Array<Attribute | Attribute[]> = [{ type: 'ATOM', value: encodePath(client, nativePath) }];

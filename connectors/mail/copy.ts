@@ -214,10 +214,15 @@ async function writeGroup(target: ImapFlow, pair: FolderPair, run: CopyRun, grou
   const toCopy = group.filter((g) => g.body);
   const bad: BadItem[] = [];
   let copied = toCopy;
+  // one command for the group when the server takes MULTIAPPEND (atomic: a refusal appended nothing)
+  let together = toCopy.length > 1 && target.capabilities.has('MULTIAPPEND');
   try {
-    await appendGroup(target, pair.targetNative, toCopy.map(appendItem));
+    if (together) await appendGroup(target, pair.targetNative, toCopy.map(appendItem));
   } catch (err) {
     if (!(err instanceof AppendRejected)) throw err;
+    together = false;
+  }
+  if (!together) {
     copied = [];
     for (const item of toCopy) {
       try {
@@ -235,6 +240,8 @@ async function writeGroup(target: ImapFlow, pair: FolderPair, run: CopyRun, grou
     if (item.action === 'existing') run.messagesExisting++;
     else if (item.action === 'skip') run.messagesSkipped++;
     else if (item.action === 'too-large') bad.push(badItem(pair, item.meta, item.reason ?? 'too large for the target'));
+    // listed, so the checkpoint that moves past it never hides a message that is on neither side
+    else if (item.vanished) bad.push(badItem(pair, item.meta, 'the source did not return its body (FETCH answered without it)'));
   }
   // Counted last: passing the limit throws, and what was appended above must already be counted.
   for (const item of bad) run.addBadItem(item);

@@ -150,8 +150,15 @@ export interface DropRelay {
  * A TCP relay in front of a real server that cuts each of the first `cuts`
  * sessions once the client has sent `afterBytes` bytes: a network drop in
  * the middle of a copy, with the real server on both sides of it.
+ * `fromServer` may rewrite what the server sends (e.g. drop a capability).
  */
-export async function startDropRelay(host: string, port: number, afterBytes: number, cuts: number): Promise<DropRelay> {
+export async function startDropRelay(
+  host: string,
+  port: number,
+  afterBytes: number,
+  cuts: number,
+  fromServer: (chunk: Buffer) => Buffer = (chunk) => chunk,
+): Promise<DropRelay> {
   const sockets = new Set<Socket>();
   const relay: DropRelay = { port: 0, drops: 0, close: async () => undefined };
   const server: Server = createServer((client) => {
@@ -169,7 +176,7 @@ export async function startDropRelay(host: string, port: number, afterBytes: num
       }
       upstream.write(chunk);
     });
-    upstream.pipe(client);
+    upstream.on('data', (chunk: Buffer) => client.write(fromServer(chunk)));
     const end = () => {
       client.destroy();
       upstream.destroy();
@@ -187,4 +194,9 @@ export async function startDropRelay(host: string, port: number, afterBytes: num
       server.close(() => resolve());
     });
   return relay;
+}
+
+/** A target without MULTIAPPEND: the real server, with the capability taken out of what it announces. */
+export function startNoMultiappendRelay(host: string, port: number): Promise<DropRelay> {
+  return startDropRelay(host, port, Number.POSITIVE_INFINITY, 0, (chunk) => Buffer.from(chunk.toString('latin1').replace(/ MULTIAPPEND\b/g, ''), 'latin1'));
 }
