@@ -5,6 +5,7 @@
 import { MailferryError } from '../shared/errors';
 import { BadItemLimitError, createMailCopier } from '../connectors/mail';
 import type { CopyCheckpoint, CopyProgress } from '../connectors/mail/types';
+import { startImapRelay } from '../lab/relays/imap';
 import { verifyMailbox } from '../lab/verify';
 import type { LabInfo } from '../lab/info';
 import {
@@ -14,7 +15,6 @@ import {
   labInfo,
   rawMessage,
   startDropRelay,
-  startNoMultiappendRelay,
   writeSourceMaildirMessage,
   type TestMailbox,
 } from './helpers/imap';
@@ -144,7 +144,7 @@ describe('copyMailbox', () => {
     await appendMessages(m.source, 'INBOX', [1, 2, 3].map((i) => ({ raw: rawMessage({ subject: `fine ${i}` }) })));
     // the fourth message of the group is empty, which Dovecot refuses after taking the first three
     await writeSourceMaildirMessage(info, m.address, Buffer.alloc(0), new Date('2023-05-05T05:05:05Z'));
-    const relay = await startNoMultiappendRelay(m.target.host, m.target.port);
+    const relay = await startImapRelay(m.target.host, m.target.port, { hide: ['MULTIAPPEND'] });
     try {
       const result = await copier.copyMailbox(m.source, { ...m.target, port: relay.port });
       expect(result.messagesCopied).toBe(3);

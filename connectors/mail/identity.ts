@@ -8,7 +8,17 @@
  * where it is not (duplicates, no Message-ID, a shared Message-ID) are
  * settled by SHA-256 of the raw bytes, matched as multisets so that n
  * identical copies on the source end as n copies on the target.
+ *
+ * A target that rewrites what it stores (Exchange Online renders an appended
+ * message anew: other bytes, other size) defeats both keys. So a source
+ * message with no exact match still finds its copy by Message-ID plus an
+ * INTERNALDATE within REWRITE_TOLERANCE_MS (without a Message-ID: by subject
+ * and INTERNALDATE to the second), among the target messages whose own key
+ * matches no source message (bytes the copier never sent as they are).
  */
+
+/** INTERNALDATE drift a rewriting target may introduce (servers round or re-stamp it). */
+export const REWRITE_TOLERANCE_MS = 2 * 60 * 60 * 1000;
 
 export interface MessageMeta {
   uid: number;
@@ -57,16 +67,38 @@ function groupBy(messages: readonly MessageMeta[]): Map<string, MessageMeta[]> {
  * again, but they take their place on the target, so a later duplicate of
  * them is still copied.
  */
+function rewriteKey(m: Pick<MessageMeta, 'messageId' | 'subject'>): string {
+  const id = m.messageId?.trim();
+  return id ? `id ${id}` : `subject ${m.subject ?? ''}`;
+}
+
 export function planMatches(source: readonly MessageMeta[], target: readonly MessageMeta[], lastUid: number): MatchPlan {
   const targetGroups = groupBy(target);
+  const sourceGroups = groupBy(source);
+  const rewritten = new Map<string, MessageMeta[]>();
+  for (const [key, group] of targetGroups) {
+    if (sourceGroups.has(key)) continue;
+    for (const m of group) rewritten.set(rewriteKey(m), [...(rewritten.get(rewriteKey(m)) ?? []), m]);
+  }
+  /** claims the rewritten copy of `m` on the target, if there is one */
+  const claimRewritten = (m: MessageMeta): boolean => {
+    const candidates = rewritten.get(rewriteKey(m));
+    const tolerance = m.messageId?.trim() ? REWRITE_TOLERANCE_MS : 999;
+    const at = candidates?.findIndex((t) => Math.abs(t.internalDate - m.internalDate) <= tolerance) ?? -1;
+    if (at < 0) return false;
+    candidates?.splice(at, 1);
+    return true;
+  };
   const copy = new Set<number>();
   const ambiguous: MatchGroup[] = [];
-  for (const [key, group] of groupBy(source)) {
+  for (const [key, group] of sourceGroups) {
     const fresh = group.filter((m) => m.uid > lastUid);
     if (fresh.length === 0) continue;
     const onTarget = targetGroups.get(key) ?? [];
     if (onTarget.length === 0) {
-      for (const m of fresh) copy.add(m.uid);
+      // what the checkpoint vouches for claims its rewritten copy first
+      for (const m of group.filter((g) => g.uid <= lastUid)) claimRewritten(m);
+      for (const m of fresh) if (!claimRewritten(m)) copy.add(m.uid);
     } else if (group.length === 1 && onTarget.length === 1) {
       continue;
     } else {
