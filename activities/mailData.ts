@@ -2,6 +2,9 @@
  * copyData: mail, then contacts and calendars. The mail copy heartbeats its
  * checkpoint; a retry (another worker, after a crash) starts from the last
  * heartbeat, and a later run from the checkpoint the workflow carried.
+ * Heartbeats come from the copy's own progress (a body read, a group stored,
+ * a folder done), never from a timer: a copy that stops moving misses its
+ * heartbeat timeout and is retried elsewhere.
  */
 import { Context } from '@temporalio/activity';
 import type { DavCheckpoint } from '../connectors/dav/types';
@@ -23,8 +26,6 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
       const beat: CopyHeartbeat = { checkpoint: previous?.checkpoint ?? (input.checkpoint as CopyCheckpoint | undefined) };
       const log = logger.child({ mailbox: input.address, step: 'copyData', attempt: ctx.info.attempt });
       log.info({ resumed: Boolean(beat.checkpoint) }, 'mail copy starting');
-      // A 25 MB message can take longer than one heartbeat window: keep beating between callbacks.
-      const timer = setInterval(() => ctx.heartbeat(beat), 5_000);
       let reconnects = 0;
       return translated(
         async () => {
@@ -40,8 +41,11 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
               },
               onProgress: (progress) => {
                 beat.progress = progress;
+                ctx.heartbeat(beat);
               },
+              // not progress, but the copy is alive; its own stall limit ends a copy that only reconnects
               onReconnect: ({ reason, waitMs }) => {
+                ctx.heartbeat(beat);
                 reconnects++;
                 log.warn({ reason, waitMs }, 'mail server pushed back; reconnecting');
               },
@@ -60,7 +64,6 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             checkpoint: beat.checkpoint,
           };
         },
-        async () => clearInterval(timer),
       );
     },
 

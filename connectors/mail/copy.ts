@@ -118,7 +118,8 @@ async function planFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, la
 
 async function streamFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, work: WorkItem[], state: { lastUid: number }): Promise<void> {
   const queue = new ByteBoundedQueue<Ready>(READ_AHEAD_BYTES);
-  void readAhead(sessions.source, work, queue);
+  // a body read from the source is progress too: the heartbeat moves while a large group is being written
+  void readAhead(sessions.source, work, queue, () => run.progress(pair.source.path));
   let group: Ready[] = [];
   const flush = async () => {
     if (group.length === 0) return;
@@ -152,7 +153,7 @@ async function streamFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, 
 }
 
 /** The source side: FETCHes the bodies to copy, in chunks, and queues every work item in order. */
-async function readAhead(source: ImapFlow, work: WorkItem[], queue: ByteBoundedQueue<Ready>): Promise<void> {
+async function readAhead(source: ImapFlow, work: WorkItem[], queue: ByteBoundedQueue<Ready>, onRead: () => void): Promise<void> {
   let iterator: AsyncGenerator<FetchMessageObject, unknown> | undefined;
   try {
     for (let start = 0; start < work.length; ) {
@@ -178,6 +179,7 @@ async function readAhead(source: ImapFlow, work: WorkItem[], queue: ByteBoundedQ
         if (msg && msg.uid === item.meta.uid && msg.source) {
           const meta = msg.flags ? { ...item.meta, flags: storableFlags(msg.flags) } : item.meta;
           await queue.push({ ...item, meta, body: msg.source }, msg.source.length);
+          onRead();
           next = await iterator?.next();
         } else {
           await queue.push({ ...item, vanished: true }, 0);
