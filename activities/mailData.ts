@@ -20,7 +20,8 @@ export interface CopyHeartbeat {
 
 export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
   return {
-    async copyMail(input: { settings: ConnectionSettings; address: string; checkpoint?: unknown }) {
+    /** `syncFlags`: a delta pass also sets the flags changed on the source since the copy (the source wins). */
+    async copyMail(input: { settings: ConnectionSettings; address: string; checkpoint?: unknown; syncFlags?: boolean }) {
       const ctx = Context.current();
       const previous = ctx.info.heartbeatDetails as CopyHeartbeat | undefined;
       const beat: CopyHeartbeat = { checkpoint: previous?.checkpoint ?? (input.checkpoint as CopyCheckpoint | undefined) };
@@ -34,6 +35,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             connectors.targetImap(input.address),
             {
               checkpoint: beat.checkpoint,
+              syncFlags: input.syncFlags,
               signal: ctx.cancellationSignal,
               onCheckpoint: (checkpoint) => {
                 beat.checkpoint = checkpoint;
@@ -60,6 +62,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             bytesCopied: result.bytesCopied,
             messagesExisting: result.messagesExisting,
             badItems: result.badItems.length,
+            flagsUpdated: result.flagsUpdated,
             reconnects,
             checkpoint: beat.checkpoint,
           };

@@ -8,6 +8,7 @@ import type { CopyCheckpoint, CopyProgress } from '../connectors/mail/types';
 import { startImapRelay } from '../lab/relays/imap';
 import { verifyMailbox } from '../lab/verify';
 import type { LabInfo } from '../lab/info';
+import { closeImap, openImap } from '../connectors/mail/connect';
 import {
   appendMessages,
   createTestMailbox,
@@ -92,6 +93,46 @@ describe('copyMailbox', () => {
     expect(second.messagesCopied).toBe(4);
     expect(second.messagesExisting).toBe(first.messagesCopied);
     await expectClean(m);
+  });
+
+  it.each([
+    ['plain Dovecot', false],
+    ['a target that rewrites messages', true],
+  ])('delta on %s: syncFlags sets the flags changed on the source since the copy (the source wins)', async (_name, rewrite) => {
+    const m = await mailbox();
+    await appendMessages(m.source, 'INBOX', [1, 2, 3, 4, 5, 6].map((i) => ({ raw: rawMessage({ subject: `flags ${i}` }), flags: i % 2 ? ['\\Seen'] : [] })));
+    const relay = await startImapRelay(m.target.host, m.target.port, { rewrite });
+    const target = { ...m.target, port: relay.port };
+    try {
+      const first = await copier.copyMailbox(m.source, target);
+      expect(first.messagesCopied).toBe(6);
+      // the user keeps working on the source: flags 1–3 change, and the target's copy of 4 was flagged there
+      const client = await openImap(m.source);
+      try {
+        await client.mailboxOpen('INBOX');
+        await client.messageFlagsAdd('1:2', ['\\Flagged', '$Project']);
+        await client.messageFlagsRemove('3', ['\\Seen']);
+      } finally {
+        await closeImap(client);
+      }
+      const onTarget = await openImap(m.target);
+      try {
+        await onTarget.mailboxOpen('INBOX');
+        await onTarget.messageFlagsAdd('4', ['\\Answered']);
+      } finally {
+        await closeImap(onTarget);
+      }
+      const compare = rewrite ? 'message-id' : 'bytes';
+      expect((await verifyMailbox(m.source, m.target, { compare })).different).toBe(4);
+      const delta = await copier.copyMailbox(m.source, target, { checkpoint: undefined, syncFlags: true });
+      expect(delta.messagesCopied).toBe(0);
+      expect(delta.flagsUpdated).toBe(4);
+      expect(relay.appends).toBe(6);
+    } finally {
+      await relay.close();
+    }
+    const report = await verifyMailbox(m.source, m.target, { compare: rewrite ? 'message-id' : 'bytes' });
+    expect(report.findings).toEqual([]);
   });
 
   it('applies include, exclude, rename, age and size rules', async () => {

@@ -8,7 +8,7 @@
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import { AppendRejected, appendGroup, appendOne, type AppendItem } from './append';
 import { skipReason } from './filters';
-import { planMatches, settleByHash, type MessageMeta } from './identity';
+import { pairMessages, planMatches, settleByHash, type MessageMeta } from './identity';
 import { fetchInventory, hashBodies, storableFlags } from './inventory';
 import type { FolderPair } from './folders';
 import { ByteBoundedQueue } from './queue';
@@ -55,6 +55,7 @@ export async function copyFolder(sessions: Sessions, pair: FolderPair, run: Copy
   // What the checkpoint this run started from covers was put on the target by an earlier attempt: count it
   // as already there, once per run (a reconnect pass must not count it again), so copied + existing adds up.
   const firstVisit = run.firstVisit(path);
+  if (run.options.syncFlags && firstVisit && pair.targetExists) await syncFlags(sessions, pair, run);
   if (state.done && box.uidNext - 1 <= state.lastUid) {
     run.sourceCounts.set(path, box.exists);
     if (firstVisit) run.messagesExisting += box.exists;
@@ -68,6 +69,19 @@ export async function copyFolder(sessions: Sessions, pair: FolderPair, run: Copy
   if (work.length > 0) await streamFolder(sessions, pair, run, work, state);
   state.done = true;
   run.saveCheckpoint();
+}
+
+/** Sets the flags of each copied message on the target to the source's (the source wins). */
+async function syncFlags(sessions: Sessions, pair: FolderPair, run: CopyRun): Promise<void> {
+  const { source, target } = sessions;
+  const sourceMessages = (await fetchInventory(source)).filter((m) => skipReason(m, run.options, Date.now()) === undefined);
+  await target.mailboxOpen(pair.targetNative);
+  for (const [from, to] of pairMessages(sourceMessages, await fetchInventory(target))) {
+    if (from.flags.join(' ') === to.flags.join(' ')) continue;
+    await target.messageFlagsSet(String(to.uid), from.flags, { uid: true });
+    run.flagsUpdated++;
+  }
+  await target.mailboxClose();
 }
 
 async function ensureTargetFolder(target: ImapFlow, pair: FolderPair): Promise<void> {

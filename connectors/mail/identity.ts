@@ -72,23 +72,29 @@ function rewriteKey(m: Pick<MessageMeta, 'messageId' | 'subject'>): string {
   return id ? `id ${id}` : `subject ${m.subject ?? ''}`;
 }
 
-export function planMatches(source: readonly MessageMeta[], target: readonly MessageMeta[], lastUid: number): MatchPlan {
-  const targetGroups = groupBy(target);
-  const sourceGroups = groupBy(source);
+/**
+ * The claim on target copies that a rewriting target left: target messages
+ * whose own key matches no source message, found again by Message-ID and
+ * INTERNALDATE (or subject and INTERNALDATE), each claimed once.
+ */
+function rewrittenCopies(sourceGroups: Map<string, MessageMeta[]>, targetGroups: Map<string, MessageMeta[]>): (m: MessageMeta) => MessageMeta | null {
   const rewritten = new Map<string, MessageMeta[]>();
   for (const [key, group] of targetGroups) {
     if (sourceGroups.has(key)) continue;
     for (const m of group) rewritten.set(rewriteKey(m), [...(rewritten.get(rewriteKey(m)) ?? []), m]);
   }
-  /** claims the rewritten copy of `m` on the target, if there is one */
-  const claimRewritten = (m: MessageMeta): boolean => {
+  return (m) => {
     const candidates = rewritten.get(rewriteKey(m));
     const tolerance = m.messageId?.trim() ? REWRITE_TOLERANCE_MS : 999;
     const at = candidates?.findIndex((t) => Math.abs(t.internalDate - m.internalDate) <= tolerance) ?? -1;
-    if (at < 0) return false;
-    candidates?.splice(at, 1);
-    return true;
+    return at < 0 ? null : (candidates?.splice(at, 1)[0] ?? null);
   };
+}
+
+export function planMatches(source: readonly MessageMeta[], target: readonly MessageMeta[], lastUid: number): MatchPlan {
+  const targetGroups = groupBy(target);
+  const sourceGroups = groupBy(source);
+  const claimRewritten = rewrittenCopies(sourceGroups, targetGroups);
   const copy = new Set<number>();
   const ambiguous: MatchGroup[] = [];
   for (const [key, group] of sourceGroups) {
@@ -106,6 +112,28 @@ export function planMatches(source: readonly MessageMeta[], target: readonly Mes
     }
   }
   return { copy, ambiguous };
+}
+
+/**
+ * Each source message with the target message known to be its copy without
+ * hashing (a key unique on both sides, or a rewritten copy): what a delta
+ * pass syncs flags between. Messages in ambiguous groups are left out.
+ */
+export function pairMessages(source: readonly MessageMeta[], target: readonly MessageMeta[]): Array<[MessageMeta, MessageMeta]> {
+  const targetGroups = groupBy(target);
+  const sourceGroups = groupBy(source);
+  const claimRewritten = rewrittenCopies(sourceGroups, targetGroups);
+  const pairs: Array<[MessageMeta, MessageMeta]> = [];
+  for (const [key, group] of sourceGroups) {
+    const onTarget = targetGroups.get(key) ?? [];
+    if (group.length === 1 && onTarget.length === 1) pairs.push([group[0]!, onTarget[0]!]);
+    else if (onTarget.length === 0)
+      for (const m of group) {
+        const copy = claimRewritten(m);
+        if (copy) pairs.push([m, copy]);
+      }
+  }
+  return pairs;
 }
 
 /** Multiset match of one ambiguous group by content hash; returns the source UIDs to copy. */

@@ -104,6 +104,7 @@ export function createMailCopier(config: MailCopierConfig = {}): MailCopier {
         messagesExisting: run.messagesExisting,
         messagesSkipped: run.messagesSkipped,
         badItems: run.badItems,
+        flagsUpdated: run.flagsUpdated,
         durationMs: Date.now() - started,
       };
     },

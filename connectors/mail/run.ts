@@ -26,6 +26,7 @@ export class CopyRun {
   bytesCopied = 0;
   messagesExisting = 0;
   messagesSkipped = 0;
+  flagsUpdated = 0;
   foldersDone = 0;
   foldersTotal = 0;
   private checkpointsEmitted = 0;

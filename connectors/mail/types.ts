@@ -46,6 +46,8 @@ export interface CopyResult {
   /** filtered out by age/size/folder rules */
   messagesSkipped: number;
   badItems: BadItem[];
+  /** messages on the target whose flags were set to the source's (syncFlags) */
+  flagsUpdated: number;
   durationMs: number;
 }
 
@@ -60,6 +62,12 @@ export interface CopyOptions {
   /** more failed messages than this fails the copy with BAD_ITEM_LIMIT (default 50) */
   badItemLimit?: number;
   checkpoint?: CopyCheckpoint;
+  /**
+   * A delta pass: set the flags of every message already copied to the
+   * source's (the source wins, as imapsync does by default: until the cutover
+   * the user works on the source). Costs one more inventory per folder.
+   */
+  syncFlags?: boolean;
   onProgress?: (progress: CopyProgress) => void;
   /** called after each durable step; persist it to resume after a crash */
   onCheckpoint?: (checkpoint: CopyCheckpoint) => void;
