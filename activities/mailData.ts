@@ -20,8 +20,11 @@ export interface CopyHeartbeat {
 
 export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
   return {
-    /** `syncFlags`: a delta pass also sets the flags changed on the source since the copy (the source wins). */
-    async copyMail(input: { settings: ConnectionSettings; address: string; checkpoint?: unknown; syncFlags?: boolean }) {
+    /**
+     * `syncFlags`: a delta pass also sets the flags changed on the source since the copy (the source wins) and
+     * reports what was deleted on the source; `deleteOnTarget` deletes that on the target too.
+     */
+    async copyMail(input: { settings: ConnectionSettings; address: string; checkpoint?: unknown; syncFlags?: boolean; deleteOnTarget?: boolean }) {
       const ctx = Context.current();
       const previous = ctx.info.heartbeatDetails as CopyHeartbeat | undefined;
       const beat: CopyHeartbeat = { checkpoint: previous?.checkpoint ?? (input.checkpoint as CopyCheckpoint | undefined) };
@@ -36,6 +39,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             {
               checkpoint: beat.checkpoint,
               syncFlags: input.syncFlags,
+              deleteOnTarget: input.deleteOnTarget,
               signal: ctx.cancellationSignal,
               onCheckpoint: (checkpoint) => {
                 beat.checkpoint = checkpoint;
@@ -63,6 +67,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             messagesExisting: result.messagesExisting,
             badItems: result.badItems.length,
             flagsUpdated: result.flagsUpdated,
+            deletedOnSource: result.deletedOnSource,
             reconnects,
             checkpoint: beat.checkpoint,
           };

@@ -135,6 +135,45 @@ describe('copyMailbox', () => {
     expect(report.findings).toEqual([]);
   });
 
+  it.each([
+    ['plain Dovecot', false],
+    ['a target that rewrites messages', true],
+  ])('delta on %s: reports what was deleted on the source since the copy, and deletes it on the target only when asked', async (_name, rewrite) => {
+    const m = await mailbox();
+    await appendMessages(m.source, 'INBOX', [1, 2, 3, 4, 5].map((i) => ({ raw: rawMessage({ subject: `keep or not ${i}` }) })));
+    const relay = await startImapRelay(m.target.host, m.target.port, { rewrite });
+    const target = { ...m.target, port: relay.port };
+    let checkpoint: CopyCheckpoint | undefined;
+    try {
+      await copier.copyMailbox(m.source, target, { onCheckpoint: (c) => (checkpoint = c) });
+      // what was copied is known from the target's APPENDUID, compactly
+      expect(checkpoint?.folders.INBOX?.copied).toEqual([[1, expect.any(Number), 5]]);
+      const client = await openImap(m.source);
+      try {
+        await client.mailboxOpen('INBOX');
+        await client.messageDelete('2,4', { uid: true });
+      } finally {
+        await closeImap(client);
+      }
+      const reported = await copier.copyMailbox(m.source, target, { checkpoint, syncFlags: true, onCheckpoint: (c) => (checkpoint = c) });
+      expect(reported.deletedOnSource.map((d) => [d.subject, d.deletedOnTarget])).toEqual([
+        ['keep or not 2', false],
+        ['keep or not 4', false],
+      ]);
+      expect((await folderCounts(m.target)).INBOX).toBe(5);
+      const deleted = await copier.copyMailbox(m.source, target, { checkpoint, syncFlags: true, deleteOnTarget: true, onCheckpoint: (c) => (checkpoint = c) });
+      expect(deleted.deletedOnSource).toHaveLength(2);
+      expect(deleted.deletedOnSource.every((d) => d.deletedOnTarget)).toBe(true);
+      const again = await copier.copyMailbox(m.source, target, { checkpoint, syncFlags: true, deleteOnTarget: true });
+      expect(again.deletedOnSource).toEqual([]);
+      expect(relay.appends).toBe(5);
+    } finally {
+      await relay.close();
+    }
+    expect((await folderCounts(m.target)).INBOX).toBe(3);
+    expect((await verifyMailbox(m.source, m.target, { compare: rewrite ? 'message-id' : 'bytes' })).findings).toEqual([]);
+  });
+
   it('applies include, exclude, rename, age and size rules', async () => {
     const m = await mailbox();
     const recent = new Date(Date.now() - 86_400_000);

@@ -6,7 +6,8 @@
  * checkpoint.
  */
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
-import { AppendRejected, appendGroup, appendOne, type AppendItem } from './append';
+import { AppendRejected, appendGroup, appendOne, type AppendItem, type Appended } from './append';
+import { addCopies, copies, withoutSources } from './copyMap';
 import { skipReason } from './filters';
 import { pairMessages, planMatches, settleByHash, type MessageMeta } from './identity';
 import { fetchInventory, hashBodies, storableFlags } from './inventory';
@@ -44,6 +45,8 @@ interface Sessions {
   target: ImapFlow;
 }
 
+type FolderState = CopyRun['checkpoint']['folders'][string];
+
 export async function copyFolder(sessions: Sessions, pair: FolderPair, run: CopyRun): Promise<void> {
   const { source, target } = sessions;
   const path = pair.source.path;
@@ -55,7 +58,7 @@ export async function copyFolder(sessions: Sessions, pair: FolderPair, run: Copy
   // What the checkpoint this run started from covers was put on the target by an earlier attempt: count it
   // as already there, once per run (a reconnect pass must not count it again), so copied + existing adds up.
   const firstVisit = run.firstVisit(path);
-  if (run.options.syncFlags && firstVisit && pair.targetExists) await syncFlags(sessions, pair, run);
+  if (run.options.syncFlags && firstVisit && pair.targetExists) await deltaFolder(sessions, pair, run, state);
   if (state.done && box.uidNext - 1 <= state.lastUid) {
     run.sourceCounts.set(path, box.exists);
     if (firstVisit) run.messagesExisting += box.exists;
@@ -71,17 +74,52 @@ export async function copyFolder(sessions: Sessions, pair: FolderPair, run: Copy
   run.saveCheckpoint();
 }
 
-/** Sets the flags of each copied message on the target to the source's (the source wins). */
-async function syncFlags(sessions: Sessions, pair: FolderPair, run: CopyRun): Promise<void> {
+/**
+ * The delta pass of one folder: sets the flags of each copied message on the
+ * target to the source's (the source wins), and finds, through the map of
+ * what was copied, the target messages whose source message is gone.
+ */
+async function deltaFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, state: FolderState): Promise<void> {
   const { source, target } = sessions;
-  const sourceMessages = (await fetchInventory(source)).filter((m) => skipReason(m, run.options, Date.now()) === undefined);
-  await target.mailboxOpen(pair.targetNative);
-  for (const [from, to] of pairMessages(sourceMessages, await fetchInventory(target))) {
+  const sourceAll = await fetchInventory(source);
+  const sourceMessages = sourceAll.filter((m) => skipReason(m, run.options, Date.now()) === undefined);
+  const box = await target.mailboxOpen(pair.targetNative);
+  const targetMessages = await fetchInventory(target);
+  for (const [from, to] of pairMessages(sourceMessages, targetMessages)) {
     if (from.flags.join(' ') === to.flags.join(' ')) continue;
     await target.messageFlagsSet(String(to.uid), from.flags, { uid: true });
     run.flagsUpdated++;
   }
+  if (state.copied && state.targetUidValidity === String(box.uidValidity)) {
+    const present = new Set(sourceAll.map((m) => m.uid));
+    const onTarget = new Map(targetMessages.map((m) => [m.uid, m]));
+    const gone = new Set<number>();
+    const doomed: number[] = [];
+    for (const [from, to] of copies(state.copied)) {
+      if (present.has(from)) continue;
+      const copy = onTarget.get(to);
+      if (copy && run.options.deleteOnTarget) doomed.push(to);
+      if (copy) run.deletedOnSource.push({ folder: pair.source.path, subject: copy.subject, date: copy.date, deletedOnTarget: !!run.options.deleteOnTarget });
+      // kept in the map while the copy stays, so every delta pass reports it
+      if (!copy || run.options.deleteOnTarget) gone.add(from);
+    }
+    if (doomed.length > 0) await target.messageDelete(doomed.join(','), { uid: true });
+    if (gone.size > 0) {
+      state.copied = withoutSources(state.copied, gone);
+      run.saveCheckpoint();
+    }
+  }
   await target.mailboxClose();
+}
+
+/** Records which target messages a group's appends became (UIDPLUS), for later delta passes. */
+function recordCopies(state: FolderState, sourceUids: number[], appended: Appended | null): void {
+  if (!appended) return;
+  if (state.targetUidValidity !== appended.uidValidity) {
+    state.targetUidValidity = appended.uidValidity;
+    state.copied = [];
+  }
+  state.copied = addCopies(state.copied ?? [], sourceUids.map((uid, i) => [uid, appended.uids[i]!] as const));
 }
 
 async function ensureTargetFolder(target: ImapFlow, pair: FolderPair): Promise<void> {
@@ -232,8 +270,9 @@ async function writeGroup(target: ImapFlow, pair: FolderPair, run: CopyRun, grou
   let copied = toCopy;
   // one command for the group when the server takes MULTIAPPEND (atomic: a refusal appended nothing)
   let together = toCopy.length > 1 && target.capabilities.has('MULTIAPPEND');
+  const state = run.checkpoint.folders[pair.source.path] as FolderState;
   try {
-    if (together) await appendGroup(target, pair.targetNative, toCopy.map(appendItem));
+    if (together) recordCopies(state, toCopy.map((item) => item.meta.uid), await appendGroup(target, pair.targetNative, toCopy.map(appendItem)));
   } catch (err) {
     if (!(err instanceof AppendRejected)) throw err;
     together = false;
@@ -242,7 +281,7 @@ async function writeGroup(target: ImapFlow, pair: FolderPair, run: CopyRun, grou
     copied = [];
     for (const item of toCopy) {
       try {
-        await appendOne(target, pair.targetNative, appendItem(item));
+        recordCopies(state, [item.meta.uid], await appendOne(target, pair.targetNative, appendItem(item)));
         copied.push(item);
       } catch (oneErr) {
         if (!(oneErr instanceof AppendRejected)) throw oneErr;

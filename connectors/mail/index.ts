@@ -105,6 +105,7 @@ export function createMailCopier(config: MailCopierConfig = {}): MailCopier {
         messagesSkipped: run.messagesSkipped,
         badItems: run.badItems,
         flagsUpdated: run.flagsUpdated,
+        deletedOnSource: run.deletedOnSource,
         durationMs: Date.now() - started,
       };
     },

@@ -4,7 +4,7 @@
  * report them.
  */
 import { MailferryError } from '../../shared/errors';
-import type { BadItem, CopyCheckpoint, CopyOptions, CopyProgress } from './types';
+import type { BadItem, CopyCheckpoint, CopyOptions, CopyProgress, DeletedOnSource } from './types';
 
 /** BAD_ITEM_LIMIT, carrying the items so the row's report can list them. */
 export class BadItemLimitError extends MailferryError {
@@ -27,6 +27,7 @@ export class CopyRun {
   messagesExisting = 0;
   messagesSkipped = 0;
   flagsUpdated = 0;
+  readonly deletedOnSource: DeletedOnSource[] = [];
   foldersDone = 0;
   foldersTotal = 0;
   private checkpointsEmitted = 0;
