@@ -174,6 +174,33 @@ describe('copyMailbox', () => {
     expect((await verifyMailbox(m.source, m.target, { compare: rewrite ? 'message-id' : 'bytes' })).findings).toEqual([]);
   });
 
+  it('follows a source folder renamed since the copy: renames its copy on the target, copies nothing twice', async () => {
+    const m = await mailbox();
+    await appendMessages(m.source, 'Projects', [1, 2, 3, 4].map((i) => ({ raw: rawMessage({ subject: `project ${i}` }) })));
+    const relay = await startImapRelay(m.target.host, m.target.port, { rewrite: true });
+    const target = { ...m.target, port: relay.port };
+    let checkpoint: CopyCheckpoint | undefined;
+    try {
+      await copier.copyMailbox(m.source, target, { onCheckpoint: (c) => (checkpoint = c) });
+      const client = await openImap(m.source);
+      try {
+        await client.mailboxRename('Projects', 'Projects 2026');
+      } finally {
+        await closeImap(client);
+      }
+      await appendMessages(m.source, 'Projects 2026', [{ raw: rawMessage({ subject: 'project 5, after the rename' }) }]);
+      const after = await copier.copyMailbox(m.source, target, { checkpoint });
+      expect(after.messagesCopied).toBe(1);
+      expect(relay.appends).toBe(5);
+    } finally {
+      await relay.close();
+    }
+    const counts = await folderCounts(m.target);
+    expect(counts['Projects 2026']).toBe(5);
+    expect(counts.Projects).toBeUndefined();
+    expect((await verifyMailbox(m.source, m.target, { compare: 'message-id' })).findings).toEqual([]);
+  });
+
   it('applies include, exclude, rename, age and size rules', async () => {
     const m = await mailbox();
     const recent = new Date(Date.now() - 86_400_000);

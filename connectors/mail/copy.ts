@@ -52,7 +52,7 @@ export async function copyFolder(sessions: Sessions, pair: FolderPair, run: Copy
   const path = pair.source.path;
   const box = await source.mailboxOpen(pair.source.nativePath, { readOnly: true });
   const uidValidity = String(box.uidValidity);
-  const saved = run.checkpoint.folders[path];
+  const saved = run.checkpoint.folders[path] ?? (await followRename(target, pair, run, uidValidity));
   const state = saved && saved.uidValidity === uidValidity ? saved : { uidValidity, lastUid: 0, done: false };
   run.checkpoint.folders[path] = state;
   // What the checkpoint this run started from covers was put on the target by an earlier attempt: count it
@@ -120,6 +120,26 @@ function recordCopies(state: FolderState, sourceUids: number[], appended: Append
     state.copied = [];
   }
   state.copied = addCopies(state.copied ?? [], sourceUids.map((uid, i) => [uid, appended.uids[i]!] as const));
+}
+
+/**
+ * A source folder the checkpoint does not know, with the UIDVALIDITY of a
+ * checkpointed folder that is gone from the source, is that folder renamed
+ * (servers keep UIDVALIDITY across RENAME). Its copy on the target is renamed
+ * to match and its checkpoint carried over, so nothing is copied twice.
+ * Only where the target folder has the source folder's name (no rename rule,
+ * no special-use mapping) and the new name is free on the target.
+ */
+async function followRename(target: ImapFlow, pair: FolderPair, run: CopyRun, uidValidity: string): Promise<FolderState | undefined> {
+  if (pair.targetExists || pair.target !== pair.source.path) return undefined;
+  const [oldPath, state] =
+    Object.entries(run.checkpoint.folders).find(([p, s]) => s.uidValidity === uidValidity && !run.sourcePaths.has(p)) ?? [];
+  const oldTarget = run.targetFolders.folders.find((f) => f.path === oldPath);
+  if (!oldPath || !state || !oldTarget) return undefined;
+  await target.mailboxRename(oldTarget.nativePath, pair.targetNative);
+  pair.targetExists = true;
+  delete run.checkpoint.folders[oldPath];
+  return state;
 }
 
 async function ensureTargetFolder(target: ImapFlow, pair: FolderPair): Promise<void> {
