@@ -201,6 +201,34 @@ describe('copyMailbox', () => {
     expect((await verifyMailbox(m.source, m.target, { compare: 'message-id' })).findings).toEqual([]);
   });
 
+  it('copies nothing twice after the source folder got a new UIDVALIDITY (restored), even on a rewriting target', async () => {
+    const m = await mailbox();
+    const messages = [1, 2, 3].map((i) => ({ raw: rawMessage({ subject: `restored ${i}`, messageId: i === 3 ? null : undefined }) }));
+    await appendMessages(m.source, 'Restored', messages);
+    const relay = await startImapRelay(m.target.host, m.target.port, { rewrite: true });
+    const target = { ...m.target, port: relay.port };
+    let checkpoint: CopyCheckpoint | undefined;
+    try {
+      await copier.copyMailbox(m.source, target, { onCheckpoint: (c) => (checkpoint = c) });
+      // the folder is deleted and restored from a backup: same messages, new UIDVALIDITY
+      const client = await openImap(m.source);
+      try {
+        await client.mailboxDelete('Restored');
+      } finally {
+        await closeImap(client);
+      }
+      await appendMessages(m.source, 'Restored', messages);
+      const before = checkpoint?.folders.Restored?.uidValidity;
+      const again = await copier.copyMailbox(m.source, target, { checkpoint, onCheckpoint: (c) => (checkpoint = c) });
+      expect(checkpoint?.folders.Restored?.uidValidity).not.toBe(before);
+      expect(again.messagesCopied).toBe(0);
+      expect(relay.appends).toBe(3);
+    } finally {
+      await relay.close();
+    }
+    expect((await verifyMailbox(m.source, m.target, { compare: 'message-id' })).findings).toEqual([]);
+  });
+
   it('applies include, exclude, rename, age and size rules', async () => {
     const m = await mailbox();
     const recent = new Date(Date.now() - 86_400_000);
