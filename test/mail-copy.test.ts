@@ -4,8 +4,9 @@
  */
 import { MailferryError } from '../shared/errors';
 import { BadItemLimitError, createMailCopier } from '../connectors/mail';
-import type { CopyCheckpoint, CopyProgress } from '../connectors/mail/types';
-import { startImapRelay } from '../lab/relays/imap';
+import type { ImapFlow } from 'imapflow';
+import type { CopyCheckpoint, CopyProgress, ImapEndpoint } from '../connectors/mail/types';
+import { startImapRelay, type ImapRelayOptions } from '../lab/relays/imap';
 import { verifyMailbox } from '../lab/verify';
 import type { LabInfo } from '../lab/info';
 import { closeImap, openImap } from '../connectors/mail/connect';
@@ -28,6 +29,30 @@ async function mailbox(opts: Parameters<typeof createTestMailbox>[1] = {}): Prom
   const m = await createTestMailbox(info, opts);
   mailboxes.push(m);
   return m;
+}
+
+/** Runs `change` on a session of its own (the user working in a mailbox between two copies). */
+async function onSession(endpoint: ImapEndpoint, change: (client: ImapFlow) => Promise<unknown>): Promise<void> {
+  const client = await openImap(endpoint);
+  try {
+    await change(client);
+  } finally {
+    await closeImap(client);
+  }
+}
+
+/** The mailbox's target behind a lab relay, and a first copy to it whose latest checkpoint `state` keeps. */
+async function firstCopyThrough(m: TestMailbox, options: ImapRelayOptions) {
+  const relay = await startImapRelay(m.target.host, m.target.port, options);
+  const target = { ...m.target, port: relay.port };
+  const state: { checkpoint?: CopyCheckpoint } = {};
+  try {
+    await copier.copyMailbox(m.source, target, { onCheckpoint: (c) => (state.checkpoint = c) });
+  } catch (error) {
+    await relay.close();
+    throw error;
+  }
+  return { relay, target, state };
 }
 
 async function expectClean(m: TestMailbox): Promise<void> {
@@ -107,21 +132,15 @@ describe('copyMailbox', () => {
       const first = await copier.copyMailbox(m.source, target);
       expect(first.messagesCopied).toBe(6);
       // the user keeps working on the source: flags 1–3 change, and the target's copy of 4 was flagged there
-      const client = await openImap(m.source);
-      try {
+      await onSession(m.source, async (client) => {
         await client.mailboxOpen('INBOX');
         await client.messageFlagsAdd('1:2', ['\\Flagged', '$Project']);
         await client.messageFlagsRemove('3', ['\\Seen']);
-      } finally {
-        await closeImap(client);
-      }
-      const onTarget = await openImap(m.target);
-      try {
-        await onTarget.mailboxOpen('INBOX');
-        await onTarget.messageFlagsAdd('4', ['\\Answered']);
-      } finally {
-        await closeImap(onTarget);
-      }
+      });
+      await onSession(m.target, async (client) => {
+        await client.mailboxOpen('INBOX');
+        await client.messageFlagsAdd('4', ['\\Answered']);
+      });
       const compare = rewrite ? 'message-id' : 'bytes';
       expect((await verifyMailbox(m.source, m.target, { compare })).different).toBe(4);
       const delta = await copier.copyMailbox(m.source, target, { checkpoint: undefined, syncFlags: true });
@@ -148,13 +167,10 @@ describe('copyMailbox', () => {
       await copier.copyMailbox(m.source, target, { onCheckpoint: (c) => (checkpoint = c) });
       // what was copied is known from the target's APPENDUID, compactly
       expect(checkpoint?.folders.INBOX?.copied).toEqual([[1, expect.any(Number), 5]]);
-      const client = await openImap(m.source);
-      try {
+      await onSession(m.source, async (client) => {
         await client.mailboxOpen('INBOX');
         await client.messageDelete('2,4', { uid: true });
-      } finally {
-        await closeImap(client);
-      }
+      });
       const reported = await copier.copyMailbox(m.source, target, { checkpoint, syncFlags: true, onCheckpoint: (c) => (checkpoint = c) });
       expect(reported.deletedOnSource.map((d) => [d.subject, d.deletedOnTarget])).toEqual([
         ['keep or not 2', false],
@@ -177,19 +193,13 @@ describe('copyMailbox', () => {
   it('follows a source folder renamed since the copy: renames its copy on the target, copies nothing twice', async () => {
     const m = await mailbox();
     await appendMessages(m.source, 'Projects', [1, 2, 3, 4].map((i) => ({ raw: rawMessage({ subject: `project ${i}` }) })));
-    const relay = await startImapRelay(m.target.host, m.target.port, { rewrite: true });
-    const target = { ...m.target, port: relay.port };
-    let checkpoint: CopyCheckpoint | undefined;
+    const { relay, target, state } = await firstCopyThrough(m, { rewrite: true });
     try {
-      await copier.copyMailbox(m.source, target, { onCheckpoint: (c) => (checkpoint = c) });
-      const client = await openImap(m.source);
-      try {
+      await onSession(m.source, async (client) => {
         await client.mailboxRename('Projects', 'Projects 2026');
-      } finally {
-        await closeImap(client);
-      }
+      });
       await appendMessages(m.source, 'Projects 2026', [{ raw: rawMessage({ subject: 'project 5, after the rename' }) }]);
-      const after = await copier.copyMailbox(m.source, target, { checkpoint });
+      const after = await copier.copyMailbox(m.source, target, { checkpoint: state.checkpoint });
       expect(after.messagesCopied).toBe(1);
       expect(relay.appends).toBe(5);
     } finally {
@@ -205,22 +215,16 @@ describe('copyMailbox', () => {
     const m = await mailbox();
     const messages = [1, 2, 3].map((i) => ({ raw: rawMessage({ subject: `restored ${i}`, messageId: i === 3 ? null : undefined }) }));
     await appendMessages(m.source, 'Restored', messages);
-    const relay = await startImapRelay(m.target.host, m.target.port, { rewrite: true });
-    const target = { ...m.target, port: relay.port };
-    let checkpoint: CopyCheckpoint | undefined;
+    const { relay, target, state } = await firstCopyThrough(m, { rewrite: true });
     try {
-      await copier.copyMailbox(m.source, target, { onCheckpoint: (c) => (checkpoint = c) });
       // the folder is deleted and restored from a backup: same messages, new UIDVALIDITY
-      const client = await openImap(m.source);
-      try {
+      await onSession(m.source, async (client) => {
         await client.mailboxDelete('Restored');
-      } finally {
-        await closeImap(client);
-      }
+      });
       await appendMessages(m.source, 'Restored', messages);
-      const before = checkpoint?.folders.Restored?.uidValidity;
-      const again = await copier.copyMailbox(m.source, target, { checkpoint, onCheckpoint: (c) => (checkpoint = c) });
-      expect(checkpoint?.folders.Restored?.uidValidity).not.toBe(before);
+      const before = state.checkpoint?.folders.Restored?.uidValidity;
+      const again = await copier.copyMailbox(m.source, target, { checkpoint: state.checkpoint, onCheckpoint: (c) => (state.checkpoint = c) });
+      expect(state.checkpoint?.folders.Restored?.uidValidity).not.toBe(before);
       expect(again.messagesCopied).toBe(0);
       expect(relay.appends).toBe(3);
     } finally {

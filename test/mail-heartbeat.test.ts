@@ -5,12 +5,12 @@
  * the heartbeats around it carry the copy's progress. The activity runs in
  * the SDK's activity test environment against the real lab servers.
  */
-import { connect, createServer, type Socket } from 'node:net';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import { createMailDataActivities, type CopyHeartbeat } from '../activities/mailData';
 import type { ActivityDeps, Connectors } from '../activities/deps';
 import { createMailCopier } from '../connectors/mail';
+import { startTcpRelay } from '../lab/relays/tcp';
 import type { ImapEndpoint } from '../connectors/mail/types';
 import type { ConnectionSettings } from '../workflows/definitions';
 import { createTestMailbox, labInfo, type TestMailbox } from './helpers/imap';
@@ -20,12 +20,9 @@ jest.setTimeout(120_000);
 const STALL_MS = 8_000;
 
 /** Forwards both ways; once the client has sent `afterBytes`, holds its data for `ms`, once. */
-async function stallingRelay(target: ImapEndpoint, afterBytes: number, ms: number) {
-  const sockets = new Set<Socket>();
+function stallingRelay(target: ImapEndpoint, afterBytes: number, ms: number) {
   let stalled = false;
-  const server = createServer((client) => {
-    const upstream = connect(target.port, target.host);
-    sockets.add(client).add(upstream);
+  return startTcpRelay(target.host, target.port, (client, upstream) => {
     let sent = 0;
     client.on('data', (chunk: Buffer) => {
       sent += chunk.length;
@@ -41,13 +38,7 @@ async function stallingRelay(target: ImapEndpoint, afterBytes: number, ms: numbe
       upstream.write(chunk);
     });
     upstream.pipe(client);
-    for (const s of [client, upstream]) s.on('error', () => undefined).on('close', () => (client.destroy(), upstream.destroy()));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
-  };
 }
 
 let m: TestMailbox;

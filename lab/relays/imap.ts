@@ -14,7 +14,8 @@
  * `appends` counts the messages the server was handed: the crash tests
  * count what was sent again after a restart with it.
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { startTcpRelay } from './tcp';
 
 export interface ImapRelayOptions {
   /** rewrite every appended message (rewriteMessage) */
@@ -113,30 +114,14 @@ function clientStream(client: Socket, upstream: Socket, relay: ImapRelay, option
 }
 
 export async function startImapRelay(host: string, port: number, options: ImapRelayOptions = {}): Promise<ImapRelay> {
-  const sockets = new Set<Socket>();
   const relay: ImapRelay = { port: 0, appends: 0, opened: [], close: async () => undefined };
   // a compressed session would hide the APPENDs from the relay
   const hidden = new RegExp(` (?:${['COMPRESS=DEFLATE', ...(options.hide ?? [])].map((c) => c.replace(/[^\w=+-]/g, '')).join('|')})(?=[ \\]\r])`, 'g');
-  const server: Server = createServer((client) => {
-    const upstream = connect(port, host);
-    sockets.add(client).add(upstream);
+  const tcp = await startTcpRelay(host, port, (client, upstream) => {
     client.on('data', clientStream(client, upstream, relay, options));
     upstream.on('data', (chunk: Buffer) => client.write(Buffer.from(chunk.toString('latin1').replace(hidden, ''), 'latin1')));
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  relay.port = (server.address() as { port: number }).port;
-  relay.close = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
+  relay.port = tcp.port;
+  relay.close = tcp.close;
   return relay;
 }

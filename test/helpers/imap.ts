@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, utimes, writeFile } from 'node:fs/promises';
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { startTcpRelay } from '../../lab/relays/tcp';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { Attribute, Change } from 'ldapts';
@@ -150,20 +150,10 @@ export interface DropRelay {
  * A TCP relay in front of a real server that cuts each of the first `cuts`
  * sessions once the client has sent `afterBytes` bytes: a network drop in
  * the middle of a copy, with the real server on both sides of it.
- * `fromServer` may rewrite what the server sends (e.g. drop a capability).
  */
-export async function startDropRelay(
-  host: string,
-  port: number,
-  afterBytes: number,
-  cuts: number,
-  fromServer: (chunk: Buffer) => Buffer = (chunk) => chunk,
-): Promise<DropRelay> {
-  const sockets = new Set<Socket>();
+export async function startDropRelay(host: string, port: number, afterBytes: number, cuts: number): Promise<DropRelay> {
   const relay: DropRelay = { port: 0, drops: 0, close: async () => undefined };
-  const server: Server = createServer((client) => {
-    const upstream = tcpConnect(port, host);
-    sockets.add(client).add(upstream);
+  const tcp = await startTcpRelay(host, port, (client, upstream) => {
     const cut = relay.drops < cuts;
     let sent = 0;
     client.on('data', (chunk: Buffer) => {
@@ -176,27 +166,9 @@ export async function startDropRelay(
       }
       upstream.write(chunk);
     });
-    upstream.on('data', (chunk: Buffer) => client.write(fromServer(chunk)));
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
+    upstream.pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  relay.port = (server.address() as { port: number }).port;
-  relay.close = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
+  relay.port = tcp.port;
+  relay.close = tcp.close;
   return relay;
-}
-
-/** A target without MULTIAPPEND: the real server, with the capability taken out of what it announces. */
-export function startNoMultiappendRelay(host: string, port: number): Promise<DropRelay> {
-  return startDropRelay(host, port, Number.POSITIVE_INFINITY, 0, (chunk) => Buffer.from(chunk.toString('latin1').replace(/ MULTIAPPEND\b/g, ''), 'latin1'));
 }
