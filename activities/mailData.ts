@@ -30,6 +30,8 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
       const beat: CopyHeartbeat = { checkpoint: previous?.checkpoint ?? (input.checkpoint as CopyCheckpoint | undefined) };
       const log = logger.child({ mailbox: input.address, step: 'copyData', attempt: ctx.info.attempt });
       log.info({ resumed: Boolean(beat.checkpoint) }, 'mail copy starting');
+      // From the first checkpoint on: a heartbeat's details are what a retry resumes from.
+      const heartbeat = () => beat.checkpoint && ctx.heartbeat(beat);
       let reconnects = 0;
       return translated(
         async () => {
@@ -47,11 +49,11 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
               },
               onProgress: (progress) => {
                 beat.progress = progress;
-                ctx.heartbeat(beat);
+                heartbeat();
               },
               // not progress, but the copy is alive; its own stall limit ends a copy that only reconnects
               onReconnect: ({ reason, waitMs }) => {
-                ctx.heartbeat(beat);
+                heartbeat();
                 reconnects++;
                 log.warn({ reason, waitMs }, 'mail server pushed back; reconnecting');
               },

@@ -52,7 +52,7 @@ afterAll(async () => {
 });
 
 it('beats on progress only: silent while the target stalls, then moving again', async () => {
-  const relay = await stallingRelay(m.target, 400_000, STALL_MS);
+  const relay = await stallingRelay(m.target, 4_000_000, STALL_MS);
   const connectors = {
     sourceImap: () => m.source,
     targetImap: () => ({ ...m.target, port: relay.port }),
