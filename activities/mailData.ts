@@ -2,8 +2,12 @@
  * copyData: mail, then contacts and calendars. The mail copy heartbeats its
  * checkpoint; a retry (another worker, after a crash) starts from the last
  * heartbeat, and a later run from the checkpoint the workflow carried.
+ * Heartbeats come from the copy's own progress (a body read, a group stored,
+ * a folder done), never from a timer: a copy that stops moving misses its
+ * heartbeat timeout and is retried elsewhere.
  */
 import { Context } from '@temporalio/activity';
+import type { DavCheckpoint } from '../connectors/dav/types';
 import type { CopyCheckpoint, CopyProgress } from '../connectors/mail/types';
 import type { ConnectionSettings } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
@@ -16,14 +20,18 @@ export interface CopyHeartbeat {
 
 export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
   return {
-    async copyMail(input: { settings: ConnectionSettings; address: string; checkpoint?: unknown }) {
+    /**
+     * `syncFlags`: a delta pass also sets the flags changed on the source since the copy (the source wins) and
+     * reports what was deleted on the source; `deleteOnTarget` deletes that on the target too.
+     */
+    async copyMail(input: { settings: ConnectionSettings; address: string; checkpoint?: unknown; syncFlags?: boolean; deleteOnTarget?: boolean }) {
       const ctx = Context.current();
       const previous = ctx.info.heartbeatDetails as CopyHeartbeat | undefined;
       const beat: CopyHeartbeat = { checkpoint: previous?.checkpoint ?? (input.checkpoint as CopyCheckpoint | undefined) };
       const log = logger.child({ mailbox: input.address, step: 'copyData', attempt: ctx.info.attempt });
       log.info({ resumed: Boolean(beat.checkpoint) }, 'mail copy starting');
-      // A 25 MB message can take longer than one heartbeat window: keep beating between callbacks.
-      const timer = setInterval(() => ctx.heartbeat(beat), 5_000);
+      // From the first checkpoint on: a heartbeat's details are what a retry resumes from.
+      const heartbeat = () => beat.checkpoint && ctx.heartbeat(beat);
       let reconnects = 0;
       return translated(
         async () => {
@@ -32,6 +40,8 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             connectors.targetImap(input.address),
             {
               checkpoint: beat.checkpoint,
+              syncFlags: input.syncFlags,
+              deleteOnTarget: input.deleteOnTarget,
               signal: ctx.cancellationSignal,
               onCheckpoint: (checkpoint) => {
                 beat.checkpoint = checkpoint;
@@ -39,8 +49,11 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
               },
               onProgress: (progress) => {
                 beat.progress = progress;
+                heartbeat();
               },
+              // not progress, but the copy is alive; its own stall limit ends a copy that only reconnects
               onReconnect: ({ reason, waitMs }) => {
+                heartbeat();
                 reconnects++;
                 log.warn({ reason, waitMs }, 'mail server pushed back; reconnecting');
               },
@@ -55,18 +68,42 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             bytesCopied: result.bytesCopied,
             messagesExisting: result.messagesExisting,
             badItems: result.badItems.length,
+            flagsUpdated: result.flagsUpdated,
+            deletedOnSource: result.deletedOnSource,
             reconnects,
             checkpoint: beat.checkpoint,
           };
         },
-        async () => clearInterval(timer),
       );
     },
 
-    async copyContactsAndCalendars(input: { settings: ConnectionSettings; address: string }) {
+    /**
+     * Heartbeats the DAV checkpoint after every item, so a copy that stops
+     * moving misses its heartbeat timeout and is retried, and the retry (or a
+     * later run given `checkpoint`) continues after the last item handled.
+     */
+    async copyContactsAndCalendars(input: { settings: ConnectionSettings; address: string; checkpoint?: DavCheckpoint; badItemLimit?: number }) {
+      const ctx = Context.current();
+      const previous = ctx.info.heartbeatDetails as { checkpoint?: DavCheckpoint } | undefined;
+      let checkpoint = previous?.checkpoint ?? input.checkpoint;
       return translated(async () => {
-        const result = await connectors.dav.copyDav(connectors.sourceDav(input.settings), connectors.targetDav(), input.address);
-        return { contactsCopied: result.contacts.copied, eventsCopied: result.events.copied };
+        const result = await connectors.dav.copyDav(connectors.sourceDav(input.settings), connectors.targetDav(), input.address, {
+          checkpoint,
+          badItemLimit: input.badItemLimit,
+          signal: ctx.cancellationSignal,
+          onProgress: (next) => {
+            checkpoint = next;
+            ctx.heartbeat({ checkpoint });
+          },
+        });
+        return {
+          contactsCopied: result.contacts.copied,
+          eventsCopied: result.events.copied,
+          contactsExisting: result.contacts.existing,
+          eventsExisting: result.events.existing,
+          badItems: result.badItems,
+          checkpoint,
+        };
       });
     },
   };

@@ -4,7 +4,8 @@
  * file, one file per item named by its href). Radicale validates items and
  * rebuilds its cache from the files, so this is as good as PUT, and fast.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { paths, Side } from './config';
 import type { PimItem } from './seed/pim';
@@ -37,6 +38,19 @@ export async function writeCalendar(side: Side, address: string, items: PimItem[
   );
 }
 
+/**
+ * A running Radicale may write its item cache into a collection while it is
+ * being removed (rmdir then fails with ENOTEMPTY): move the principal out of
+ * the collection root in one rename first, so no request reaches it any more,
+ * then remove it, retrying while a request already under way finishes.
+ */
 export async function removePrincipal(side: Side, address: string): Promise<void> {
-  await rm(principalDir(side, address), { recursive: true, force: true });
+  const trash = join(paths.radicale(side).collections, `.removed-${randomUUID()}`);
+  try {
+    await rename(principalDir(side, address), trash);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  await rm(trash, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }

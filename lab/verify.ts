@@ -3,8 +3,13 @@
  * on both sides (raw bytes by SHA-256, flags incl. keywords, INTERNALDATE)
  * as multisets, so n identical copies on the source need n on the target.
  *
+ * For a target that rewrites what it stores (bytes differ by design),
+ * `compare: 'message-id'` identifies a message by its Message-ID (by subject
+ * when it has none) instead of its bytes; INTERNALDATE, flags and the count
+ * per folder are compared as before.
+ *
  * Library: `verifyMailbox(source, target, options)`.
- * CLI:     `tsx lab/verify.ts --address X [--json] [--strip-header X-TUID:]`
+ * CLI:     `tsx lab/verify.ts --address X [--json] [--strip-header X-TUID:] [--by-message-id]`
  *          logs in as the lab's admins (master user) on both sides; exits 1
  *          when the mailboxes differ.
  */
@@ -22,6 +27,8 @@ export interface VerifyOptions {
   ignoreHeaderPrefixes?: string[];
   /** source folder → target folder; other folders map as the copier maps them (special use, same name) */
   folderMap?: Record<string, string>;
+  /** what identifies a message: its bytes (default) or, for a rewriting target, its Message-ID */
+  compare?: 'bytes' | 'message-id';
 }
 
 export interface VerifyFinding {
@@ -69,17 +76,20 @@ export function stripHeaderLines(raw: Buffer, prefixes: readonly string[]): Buff
   return Buffer.from(kept.join('') + text.slice(headerEnd), 'latin1');
 }
 
-async function fingerprints(client: ImapFlow, folder: string, nativePath: string, prefixes: string[]): Promise<Fingerprint[]> {
+async function fingerprints(client: ImapFlow, folder: string, nativePath: string, prefixes: string[], compare: VerifyOptions['compare']): Promise<Fingerprint[]> {
   const box = await client.mailboxOpen(nativePath, { readOnly: true });
   const out: Fingerprint[] = [];
   if (box.exists === 0) return out;
-  const query = { uid: true, flags: true, internalDate: true, envelope: true, source: true };
+  const query = { uid: true, flags: true, internalDate: true, envelope: true, source: compare !== 'message-id' };
   for await (const msg of client.fetch('1:*', query, { uid: true })) {
     const date = msg.internalDate instanceof Date ? msg.internalDate : new Date(msg.internalDate ?? 0);
     out.push({
       folder,
       subject: msg.envelope?.subject ?? null,
-      hash: sha256(stripHeaderLines(msg.source ?? Buffer.alloc(0), prefixes)),
+      hash:
+        compare === 'message-id'
+          ? (msg.envelope?.messageId ?? `no Message-ID, subject ${msg.envelope?.subject ?? ''}`)
+          : sha256(stripHeaderLines(msg.source ?? Buffer.alloc(0), prefixes)),
       flags: storableFlags(msg.flags).join(' '),
       date: Math.floor(date.getTime() / 1000),
     });
@@ -116,7 +126,7 @@ export function compareFolder(targetFolder: string, source: Fingerprint[], targe
     ].filter(Boolean);
     findings.push({ kind: 'different', folder: a.folder, targetFolder, subject: a.subject, reason: why.join('; ') });
   }
-  for (const a of s) findings.push({ kind: 'missing', folder: a.folder, targetFolder, subject: a.subject, reason: 'not on the target (no message with the same bytes)' });
+  for (const a of s) findings.push({ kind: 'missing', folder: a.folder, targetFolder, subject: a.subject, reason: 'not on the target (no message with the same bytes, or Message-ID)' });
   for (const b of t) findings.push({ kind: 'extra', folder: '', targetFolder, subject: b.subject, reason: 'on the target only' });
   return findings;
 }
@@ -139,9 +149,9 @@ export async function verifyMailbox(source: ImapEndpoint, target: ImapEndpoint, 
     const report: VerifyReport = { equal: true, folders: [], missing: 0, extra: 0, different: 0, findings: [] };
     for (const [targetPath, sources] of byTarget) {
       const s: Fingerprint[] = [];
-      for (const p of sources) s.push(...(await fingerprints(src, p.source.path, p.source.nativePath, prefixes)));
+      for (const p of sources) s.push(...(await fingerprints(src, p.source.path, p.source.nativePath, prefixes, options.compare)));
       const native = tgtList.folders.find((f) => f.path === targetPath)?.nativePath;
-      const t = native === undefined ? [] : await fingerprints(tgt, targetPath, native, prefixes);
+      const t = native === undefined ? [] : await fingerprints(tgt, targetPath, native, prefixes, options.compare);
       if (native === undefined && s.length === 0) continue;
       report.folders.push({ source: sources.map((p) => p.source.path), target: targetPath, sourceMessages: s.length, targetMessages: t.length });
       const findings = compareFolder(targetPath, s, t);
@@ -184,10 +194,11 @@ async function main(argv: string[]): Promise<void> {
     .requiredOption('--address <address>', 'the mailbox address')
     .option('--json', 'print the report as JSON')
     .option('--strip-header <prefix...>', 'ignore header lines starting with this prefix (e.g. X-TUID:)', [])
+    .option('--by-message-id', 'identify messages by Message-ID, not bytes (a target that rewrites messages)')
     .parse(argv);
-  const opts = program.opts<{ address: string; json?: boolean; stripHeader: string[] }>();
+  const opts = program.opts<{ address: string; json?: boolean; stripHeader: string[]; byMessageId?: boolean }>();
   const { source, target } = labEndpoints(readLabInfo(), opts.address);
-  const report = await verifyMailbox(source, target, { ignoreHeaderPrefixes: opts.stripHeader });
+  const report = await verifyMailbox(source, target, { ignoreHeaderPrefixes: opts.stripHeader, compare: opts.byMessageId ? 'message-id' : 'bytes' });
   if (opts.json) console.log(JSON.stringify(report, null, 2));
   else printReport(opts.address, report);
   process.exitCode = report.equal ? 0 : 1;

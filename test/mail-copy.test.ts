@@ -4,9 +4,12 @@
  */
 import { MailferryError } from '../shared/errors';
 import { BadItemLimitError, createMailCopier } from '../connectors/mail';
-import type { CopyCheckpoint, CopyProgress } from '../connectors/mail/types';
+import type { ImapFlow } from 'imapflow';
+import type { CopyCheckpoint, CopyProgress, ImapEndpoint } from '../connectors/mail/types';
+import { startImapRelay, type ImapRelayOptions } from '../lab/relays/imap';
 import { verifyMailbox } from '../lab/verify';
 import type { LabInfo } from '../lab/info';
+import { closeImap, openImap } from '../connectors/mail/connect';
 import {
   appendMessages,
   createTestMailbox,
@@ -26,6 +29,30 @@ async function mailbox(opts: Parameters<typeof createTestMailbox>[1] = {}): Prom
   const m = await createTestMailbox(info, opts);
   mailboxes.push(m);
   return m;
+}
+
+/** Runs `change` on a session of its own (the user working in a mailbox between two copies). */
+async function onSession(endpoint: ImapEndpoint, change: (client: ImapFlow) => Promise<unknown>): Promise<void> {
+  const client = await openImap(endpoint);
+  try {
+    await change(client);
+  } finally {
+    await closeImap(client);
+  }
+}
+
+/** The mailbox's target behind a lab relay, and a first copy to it whose latest checkpoint `state` keeps. */
+async function firstCopyThrough(m: TestMailbox, options: ImapRelayOptions) {
+  const relay = await startImapRelay(m.target.host, m.target.port, options);
+  const target = { ...m.target, port: relay.port };
+  const state: { checkpoint?: CopyCheckpoint } = {};
+  try {
+    await copier.copyMailbox(m.source, target, { onCheckpoint: (c) => (state.checkpoint = c) });
+  } catch (error) {
+    await relay.close();
+    throw error;
+  }
+  return { relay, target, state };
 }
 
 async function expectClean(m: TestMailbox): Promise<void> {
@@ -93,6 +120,119 @@ describe('copyMailbox', () => {
     await expectClean(m);
   });
 
+  it.each([
+    ['plain Dovecot', false],
+    ['a target that rewrites messages', true],
+  ])('delta on %s: syncFlags sets the flags changed on the source since the copy (the source wins)', async (_name, rewrite) => {
+    const m = await mailbox();
+    await appendMessages(m.source, 'INBOX', [1, 2, 3, 4, 5, 6].map((i) => ({ raw: rawMessage({ subject: `flags ${i}` }), flags: i % 2 ? ['\\Seen'] : [] })));
+    const relay = await startImapRelay(m.target.host, m.target.port, { rewrite });
+    const target = { ...m.target, port: relay.port };
+    try {
+      const first = await copier.copyMailbox(m.source, target);
+      expect(first.messagesCopied).toBe(6);
+      // the user keeps working on the source: flags 1–3 change, and the target's copy of 4 was flagged there
+      await onSession(m.source, async (client) => {
+        await client.mailboxOpen('INBOX');
+        await client.messageFlagsAdd('1:2', ['\\Flagged', '$Project']);
+        await client.messageFlagsRemove('3', ['\\Seen']);
+      });
+      await onSession(m.target, async (client) => {
+        await client.mailboxOpen('INBOX');
+        await client.messageFlagsAdd('4', ['\\Answered']);
+      });
+      const compare = rewrite ? 'message-id' : 'bytes';
+      expect((await verifyMailbox(m.source, m.target, { compare })).different).toBe(4);
+      const delta = await copier.copyMailbox(m.source, target, { checkpoint: undefined, syncFlags: true });
+      expect(delta.messagesCopied).toBe(0);
+      expect(delta.flagsUpdated).toBe(4);
+      expect(relay.appends).toBe(6);
+    } finally {
+      await relay.close();
+    }
+    const report = await verifyMailbox(m.source, m.target, { compare: rewrite ? 'message-id' : 'bytes' });
+    expect(report.findings).toEqual([]);
+  });
+
+  it.each([
+    ['plain Dovecot', false],
+    ['a target that rewrites messages', true],
+  ])('delta on %s: reports what was deleted on the source since the copy, and deletes it on the target only when asked', async (_name, rewrite) => {
+    const m = await mailbox();
+    await appendMessages(m.source, 'INBOX', [1, 2, 3, 4, 5].map((i) => ({ raw: rawMessage({ subject: `keep or not ${i}` }) })));
+    const relay = await startImapRelay(m.target.host, m.target.port, { rewrite });
+    const target = { ...m.target, port: relay.port };
+    let checkpoint: CopyCheckpoint | undefined;
+    try {
+      await copier.copyMailbox(m.source, target, { onCheckpoint: (c) => (checkpoint = c) });
+      // what was copied is known from the target's APPENDUID, compactly
+      expect(checkpoint?.folders.INBOX?.copied).toEqual([[1, expect.any(Number), 5]]);
+      await onSession(m.source, async (client) => {
+        await client.mailboxOpen('INBOX');
+        await client.messageDelete('2,4', { uid: true });
+      });
+      const reported = await copier.copyMailbox(m.source, target, { checkpoint, syncFlags: true, onCheckpoint: (c) => (checkpoint = c) });
+      expect(reported.deletedOnSource.map((d) => [d.subject, d.deletedOnTarget])).toEqual([
+        ['keep or not 2', false],
+        ['keep or not 4', false],
+      ]);
+      expect((await folderCounts(m.target)).INBOX).toBe(5);
+      const deleted = await copier.copyMailbox(m.source, target, { checkpoint, syncFlags: true, deleteOnTarget: true, onCheckpoint: (c) => (checkpoint = c) });
+      expect(deleted.deletedOnSource).toHaveLength(2);
+      expect(deleted.deletedOnSource.every((d) => d.deletedOnTarget)).toBe(true);
+      const again = await copier.copyMailbox(m.source, target, { checkpoint, syncFlags: true, deleteOnTarget: true });
+      expect(again.deletedOnSource).toEqual([]);
+      expect(relay.appends).toBe(5);
+    } finally {
+      await relay.close();
+    }
+    expect((await folderCounts(m.target)).INBOX).toBe(3);
+    expect((await verifyMailbox(m.source, m.target, { compare: rewrite ? 'message-id' : 'bytes' })).findings).toEqual([]);
+  });
+
+  it('follows a source folder renamed since the copy: renames its copy on the target, copies nothing twice', async () => {
+    const m = await mailbox();
+    await appendMessages(m.source, 'Projects', [1, 2, 3, 4].map((i) => ({ raw: rawMessage({ subject: `project ${i}` }) })));
+    const { relay, target, state } = await firstCopyThrough(m, { rewrite: true });
+    try {
+      await onSession(m.source, async (client) => {
+        await client.mailboxRename('Projects', 'Projects 2026');
+      });
+      await appendMessages(m.source, 'Projects 2026', [{ raw: rawMessage({ subject: 'project 5, after the rename' }) }]);
+      const after = await copier.copyMailbox(m.source, target, { checkpoint: state.checkpoint });
+      expect(after.messagesCopied).toBe(1);
+      expect(relay.appends).toBe(5);
+    } finally {
+      await relay.close();
+    }
+    const counts = await folderCounts(m.target);
+    expect(counts['Projects 2026']).toBe(5);
+    expect(counts.Projects).toBeUndefined();
+    expect((await verifyMailbox(m.source, m.target, { compare: 'message-id' })).findings).toEqual([]);
+  });
+
+  it('copies nothing twice after the source folder got a new UIDVALIDITY (restored), even on a rewriting target', async () => {
+    const m = await mailbox();
+    const messages = [1, 2, 3].map((i) => ({ raw: rawMessage({ subject: `restored ${i}`, messageId: i === 3 ? null : undefined }) }));
+    await appendMessages(m.source, 'Restored', messages);
+    const { relay, target, state } = await firstCopyThrough(m, { rewrite: true });
+    try {
+      // the folder is deleted and restored from a backup: same messages, new UIDVALIDITY
+      await onSession(m.source, async (client) => {
+        await client.mailboxDelete('Restored');
+      });
+      await appendMessages(m.source, 'Restored', messages);
+      const before = state.checkpoint?.folders.Restored?.uidValidity;
+      const again = await copier.copyMailbox(m.source, target, { checkpoint: state.checkpoint, onCheckpoint: (c) => (state.checkpoint = c) });
+      expect(state.checkpoint?.folders.Restored?.uidValidity).not.toBe(before);
+      expect(again.messagesCopied).toBe(0);
+      expect(relay.appends).toBe(3);
+    } finally {
+      await relay.close();
+    }
+    expect((await verifyMailbox(m.source, m.target, { compare: 'message-id' })).findings).toEqual([]);
+  });
+
   it('applies include, exclude, rename, age and size rules', async () => {
     const m = await mailbox();
     const recent = new Date(Date.now() - 86_400_000);
@@ -136,6 +276,25 @@ describe('copyMailbox', () => {
     const strict = copier.copyMailbox(m.source, m.target, { badItemLimit: 0 });
     await expect(strict).rejects.toBeInstanceOf(BadItemLimitError);
     await expect(strict).rejects.toMatchObject({ code: 'BAD_ITEM_LIMIT', badItems: [{ folder: 'INBOX', size: 0 }] });
+  });
+
+  it('appends nothing twice on a target without MULTIAPPEND that refuses message k of a group', async () => {
+    const m = await mailbox();
+    await appendMessages(m.source, 'INBOX', [1, 2, 3].map((i) => ({ raw: rawMessage({ subject: `fine ${i}` }) })));
+    // the fourth message of the group is empty, which Dovecot refuses after taking the first three
+    await writeSourceMaildirMessage(info, m.address, Buffer.alloc(0), new Date('2023-05-05T05:05:05Z'));
+    const relay = await startImapRelay(m.target.host, m.target.port, { hide: ['MULTIAPPEND'] });
+    try {
+      const result = await copier.copyMailbox(m.source, { ...m.target, port: relay.port });
+      expect(result.messagesCopied).toBe(3);
+      expect(result.badItems).toHaveLength(1);
+    } finally {
+      await relay.close();
+    }
+    expect((await folderCounts(m.target)).INBOX).toBe(3);
+    const report = await verifyMailbox(m.source, m.target);
+    expect(report.extra).toBe(0);
+    expect(report.missing).toBe(1);
   });
 
   it('rides out sessions cut mid-copy, reconnecting and resuming without duplicates', async () => {

@@ -66,6 +66,31 @@ describe('message identity', () => {
     expect(toCopy([0, 0], [0], 2)).toEqual([]);
   });
 
+  it('finds a rewritten copy (other size) by Message-ID and INTERNALDATE within the tolerance, once per copy', () => {
+    const meta = (uid: number, messageId: string | null, size: number, internalDate: number, subject: string | null = null): MessageMeta => ({ uid, messageId, size, internalDate, flags: [], subject, date: null });
+    const t0 = 1_700_000_000_000;
+    const source = [
+      meta(1, '<r@x>', 100, t0),
+      meta(2, '<r@x>', 100, t0),
+      meta(3, '<s@x>', 100, t0),
+      meta(4, null, 100, t0, 'no id'),
+      meta(5, '<u@x>', 100, t0),
+      meta(6, null, 100, t0, 'no id either'),
+    ];
+    // the target rewrote 1, 3 and 4 (bigger), stamped 3 a minute later; 5's and 6's look-alikes are a day / a second off
+    const target = [
+      meta(10, '<r@x>', 180, t0),
+      meta(11, '<s@x>', 170, t0 + 60_000),
+      meta(12, null, 160, t0, 'no id'),
+      meta(13, '<u@x>', 150, t0 + 86_400_000),
+      meta(14, null, 160, t0 + 1_000, 'no id either'),
+    ];
+    const plan = planMatches(source, target, 0);
+    expect(plan.ambiguous).toEqual([]);
+    // one of the two <r@x> is on the target; <u@x> and the second message without an id are copied
+    expect([...plan.copy].sort()).toEqual([2, 5, 6]);
+  });
+
   it('copies exactly source minus target for any multisets (target a sub-multiset)', () => {
     const pick = fc.array(fc.integer({ min: 0, max: contents.length - 1 }), { maxLength: 12 });
     fc.assert(

@@ -25,9 +25,20 @@ export interface DavHttp {
     namespace: string,
     depth?: '1',
   ): Promise<DAVResponse[]>;
-  /** creates `url` unless something already exists there; false when it did */
-  putNew(url: string, data: string, contentType: string): Promise<boolean>;
+  /** creates `url` unless something already exists there */
+  putNew(url: string, data: string, contentType: string): Promise<PutOutcome>;
+  /** the body at `url`, or null when nothing is there */
+  get(url: string): Promise<string | null>;
 }
+
+/**
+ * `taken`: something already exists at the URL (412). `refused`: the server
+ * answered 4xx for this one item (too large, invalid, UID already used…);
+ * `answer` is its status line and the start of its body, for the bad-item list.
+ */
+export type PutOutcome = { kind: 'created' } | { kind: 'taken' } | { kind: 'refused'; status: number; answer: string };
+
+const ANSWER_CHARS = 300;
 
 function rejectStatus(endpoint: DavEndpoint, url: string, status: number, statusText: string): never {
   const where = `${url} (as ${endpoint.user})`;
@@ -91,16 +102,27 @@ export function createDavHttp(endpoint: DavEndpoint): DavHttp {
         ),
       ),
     putNew: (url, data, contentType) =>
-      reachable(url, async () => {
+      reachable(url, async (): Promise<PutOutcome> => {
         const response = await fetch(url, {
           method: 'PUT',
           body: data,
           headers: { ...headers, 'Content-Type': contentType, 'If-None-Match': '*' },
         });
-        await response.arrayBuffer();
-        if (response.status === 412) return false;
+        const body = await response.text();
+        if (response.status === 412) return { kind: 'taken' };
+        if (response.ok) return { kind: 'created' };
+        // a refused login is not the item's fault; a 5xx is the server's, and a retry may heal it
+        if (response.status === 401 || response.status >= 500) rejectStatus(endpoint, url, response.status, response.statusText);
+        const answer = `${response.status} ${response.statusText} ${body.replace(/\s+/g, ' ').trim()}`.trim().slice(0, ANSWER_CHARS);
+        return { kind: 'refused', status: response.status, answer };
+      }),
+    get: (url) =>
+      reachable(url, async () => {
+        const response = await fetch(url, { headers });
+        const body = await response.text();
+        if (response.status === 404) return null;
         if (!response.ok) rejectStatus(endpoint, url, response.status, response.statusText);
-        return true;
+        return body;
       }),
   };
 }

@@ -9,14 +9,56 @@ export interface DavEndpoint {
   allowPlaintext?: boolean;
 }
 
+export interface DavKindCounts {
+  /** items read from the source */
+  source: number;
+  copied: number;
+  /** the target already held the UID */
+  existing: number;
+}
+
+/** An item the target refused (any 4xx) or the source could not return: listed, counted, not fatal. */
+export interface DavBadItem {
+  /** the collection's name, e.g. `calendar` */
+  collection: string;
+  uid: string;
+  /** SUMMARY of an event, FN of a contact */
+  summary: string;
+  /** the server's answer, e.g. `413 Request Entity Too Large` */
+  answer: string;
+}
+
 export interface DavCopyResult {
-  contacts: { source: number; copied: number; existing: number };
-  events: { source: number; copied: number; existing: number };
+  contacts: DavKindCounts;
+  events: DavKindCounts;
+  badItems: DavBadItem[];
+}
+
+/**
+ * Where a DAV copy stands, as a plain JSON value (the activity heartbeats it
+ * and the mailbox's record stores it unchanged). Collections in `done` are
+ * copied to the end; in `current`, every source item whose path sorts at or
+ * before `after` is on the target or listed in `result.badItems`.
+ */
+export interface DavCheckpoint {
+  done: string[];
+  current?: { collection: string; after: string };
+  /** totals so far, so a resumed copy reports the whole mailbox */
+  result: DavCopyResult;
+}
+
+export interface DavCopyOptions {
+  checkpoint?: DavCheckpoint;
+  /** called after every item and every collection: heartbeat it, persist it to resume */
+  onProgress?: (checkpoint: DavCheckpoint) => void;
+  /** more bad items than this fails the copy with BAD_ITEM_LIMIT (default 50) */
+  badItemLimit?: number;
+  signal?: AbortSignal;
 }
 
 export interface DavCopier {
   /** copies every address book and calendar of `address` (collections under `/<address>/`) */
-  copyDav(source: DavEndpoint, target: DavEndpoint, address: string): Promise<DavCopyResult>;
+  copyDav(source: DavEndpoint, target: DavEndpoint, address: string, options?: DavCopyOptions): Promise<DavCopyResult>;
 }
 
 /** Items per kind, counted by UID. */

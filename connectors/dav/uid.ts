@@ -22,3 +22,12 @@ export function itemUid(text: string): string | null {
   }
   return null;
 }
+
+/** What a person recognises an item by in the bad-item list: an event's SUMMARY, a contact's FN. */
+export function itemSummary(text: string): string {
+  for (const line of unfold(text)) {
+    const match = /^(?:[\w-]+\.)?(?:SUMMARY|FN)(?:;[^:]*)?:(.*)$/i.exec(line);
+    if (match && match[1]) return match[1].trim().replace(/\\([,;\\])/g, '$1').slice(0, 120);
+  }
+  return '';
+}

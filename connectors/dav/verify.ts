@@ -4,7 +4,7 @@
  */
 import { listCollections, type DavCollection } from './collections';
 import { createDavHttp, type DavHttp } from './http';
-import { listItems } from './items';
+import { collectionUids } from './items';
 import type { DavCounts, DavDifference, DavEndpoint, DavVerification } from './types';
 
 type UidsByCollection = Map<string, { kind: DavCollection['kind']; uids: Set<string> }>;
@@ -12,8 +12,7 @@ type UidsByCollection = Map<string, { kind: DavCollection['kind']; uids: Set<str
 async function uidsByCollection(http: DavHttp, address: string): Promise<UidsByCollection> {
   const result: UidsByCollection = new Map();
   for (const collection of await listCollections(http, address)) {
-    const items = await listItems(http, collection);
-    result.set(collection.name, { kind: collection.kind, uids: new Set(items.map((i) => i.uid)) });
+    result.set(collection.name, { kind: collection.kind, uids: await collectionUids(http, collection) });
   }
   return result;
 }

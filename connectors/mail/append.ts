@@ -11,6 +11,7 @@
 import type { ImapFlow } from 'imapflow';
 import { encodePath, formatDateTime, formatFlag } from 'imapflow/lib/tools';
 import { imapErrorOf } from './connect';
+import { uidSet } from './copyMap';
 
 export interface AppendItem {
   body: Buffer;
@@ -32,7 +33,16 @@ interface Attribute {
   isLiteral8?: boolean;
 }
 /** exec() parks the reader until next() is called, so the caller must always release it. */
-type Exec = (command: string, attributes: Array<Attribute | Attribute[]>) => Promise<{ next: () => void }>;
+type Exec = (
+  command: string,
+  attributes: Array<Attribute | Attribute[]>,
+) => Promise<{ next: () => void; response?: { attributes?: Array<{ section?: Array<{ value?: unknown }> }> } }>;
+
+/** The target UIDs the server gave the appended messages (UIDPLUS), under its folder's UIDVALIDITY. */
+export interface Appended {
+  uidValidity: string;
+  uids: number[];
+}
 
 function messageAttributes(client: ImapFlow, item: AppendItem): Array<Attribute | Attribute[]> {
   const flags = item.flags.map((f) => formatFlag(f)).filter((f): f is string => !!f);
@@ -53,13 +63,14 @@ function rejectedOrRethrow(err: unknown): never {
   throw err;
 }
 
-/** Appends every item to `nativePath`, all or nothing; throws AppendRejected when the server says no. */
-export async function appendGroup(client: ImapFlow, nativePath: string, items: AppendItem[]): Promise<void> {
-  if (items.length === 0) return;
-  if (items.length === 1 || !client.capabilities.has('MULTIAPPEND')) {
-    for (const item of items) await appendOne(client, nativePath, item);
-    return;
-  }
+/**
+ * Appends every item to `nativePath` in one MULTIAPPEND, all or nothing;
+ * throws AppendRejected when the server says no. The caller appends one at a
+ * time where the server lacks MULTIAPPEND: a loop here would leave the
+ * messages before a refused one appended, and the caller would send them again.
+ */
+export async function appendGroup(client: ImapFlow, nativePath: string, items: AppendItem[]): Promise<Appended | null> {
+  if (items.length === 0) return null;
   // exec() is imapflow's internal command entry point; its public append() takes one message.
   const exec = (client as unknown as { exec: Exec }).exec.bind(client);
   const attributes: Array<Attribute | Attribute[]> = [{ type: 'ATOM', value: encodePath(client, nativePath) }];
@@ -67,16 +78,22 @@ export async function appendGroup(client: ImapFlow, nativePath: string, items: A
   try {
     const response = await exec('APPEND', attributes);
     response.next();
+    // [APPENDUID <uidvalidity> <uid-set>] in the tagged OK
+    const [code, uidValidity, set] = (response.response?.attributes?.[0]?.section ?? []).map((a) => String(a.value ?? ''));
+    const uids = code?.toUpperCase() === 'APPENDUID' && uidValidity && set ? uidSet(set) : [];
+    return uids.length === items.length ? { uidValidity: uidValidity!, uids } : null;
   } catch (err) {
     rejectedOrRethrow(err);
   }
 }
 
-export async function appendOne(client: ImapFlow, nativePath: string, item: AppendItem): Promise<void> {
+export async function appendOne(client: ImapFlow, nativePath: string, item: AppendItem): Promise<Appended | null> {
   try {
     const res = await client.append(nativePath, item.body, item.flags, item.internalDate);
     // imapflow resolves false/undefined when it did not send the command at all (not logged in).
     if (!res) throw Object.assign(new Error('APPEND was not sent: the session is not usable'), { code: 'NoConnection' });
+    // imapflow guesses a UID by SEARCH without UIDPLUS; only the server's APPENDUID carries UIDVALIDITY
+    return res.uid && res.uidValidity ? { uidValidity: String(res.uidValidity), uids: [res.uid] } : null;
   } catch (err) {
     rejectedOrRethrow(err);
   }

@@ -6,9 +6,10 @@
  * checkpoint.
  */
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
-import { AppendRejected, appendGroup, appendOne, type AppendItem } from './append';
+import { AppendRejected, appendGroup, appendOne, type AppendItem, type Appended } from './append';
+import { addCopies, copies, withoutSources } from './copyMap';
 import { skipReason } from './filters';
-import { planMatches, settleByHash, type MessageMeta } from './identity';
+import { pairMessages, planMatches, settleByHash, type MessageMeta } from './identity';
 import { fetchInventory, hashBodies, storableFlags } from './inventory';
 import type { FolderPair } from './folders';
 import { ByteBoundedQueue } from './queue';
@@ -44,17 +45,20 @@ interface Sessions {
   target: ImapFlow;
 }
 
+type FolderState = CopyRun['checkpoint']['folders'][string];
+
 export async function copyFolder(sessions: Sessions, pair: FolderPair, run: CopyRun): Promise<void> {
   const { source, target } = sessions;
   const path = pair.source.path;
   const box = await source.mailboxOpen(pair.source.nativePath, { readOnly: true });
   const uidValidity = String(box.uidValidity);
-  const saved = run.checkpoint.folders[path];
+  const saved = run.checkpoint.folders[path] ?? (await followRename(target, pair, run, uidValidity));
   const state = saved && saved.uidValidity === uidValidity ? saved : { uidValidity, lastUid: 0, done: false };
   run.checkpoint.folders[path] = state;
   // What the checkpoint this run started from covers was put on the target by an earlier attempt: count it
   // as already there, once per run (a reconnect pass must not count it again), so copied + existing adds up.
   const firstVisit = run.firstVisit(path);
+  if (run.options.syncFlags && firstVisit && pair.targetExists) await deltaFolder(sessions, pair, run, state);
   if (state.done && box.uidNext - 1 <= state.lastUid) {
     run.sourceCounts.set(path, box.exists);
     if (firstVisit) run.messagesExisting += box.exists;
@@ -68,6 +72,74 @@ export async function copyFolder(sessions: Sessions, pair: FolderPair, run: Copy
   if (work.length > 0) await streamFolder(sessions, pair, run, work, state);
   state.done = true;
   run.saveCheckpoint();
+}
+
+/**
+ * The delta pass of one folder: sets the flags of each copied message on the
+ * target to the source's (the source wins), and finds, through the map of
+ * what was copied, the target messages whose source message is gone.
+ */
+async function deltaFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, state: FolderState): Promise<void> {
+  const { source, target } = sessions;
+  const sourceAll = await fetchInventory(source);
+  const sourceMessages = sourceAll.filter((m) => skipReason(m, run.options, Date.now()) === undefined);
+  const box = await target.mailboxOpen(pair.targetNative);
+  const targetMessages = await fetchInventory(target);
+  for (const [from, to] of pairMessages(sourceMessages, targetMessages)) {
+    if (from.flags.join(' ') === to.flags.join(' ')) continue;
+    await target.messageFlagsSet(String(to.uid), from.flags, { uid: true });
+    run.flagsUpdated++;
+  }
+  if (state.copied && state.targetUidValidity === String(box.uidValidity)) {
+    const present = new Set(sourceAll.map((m) => m.uid));
+    const onTarget = new Map(targetMessages.map((m) => [m.uid, m]));
+    const gone = new Set<number>();
+    const doomed: number[] = [];
+    for (const [from, to] of copies(state.copied)) {
+      if (present.has(from)) continue;
+      const copy = onTarget.get(to);
+      if (copy && run.options.deleteOnTarget) doomed.push(to);
+      if (copy) run.deletedOnSource.push({ folder: pair.source.path, subject: copy.subject, date: copy.date, deletedOnTarget: !!run.options.deleteOnTarget });
+      // kept in the map while the copy stays, so every delta pass reports it
+      if (!copy || run.options.deleteOnTarget) gone.add(from);
+    }
+    if (doomed.length > 0) await target.messageDelete(doomed.join(','), { uid: true });
+    if (gone.size > 0) {
+      state.copied = withoutSources(state.copied, gone);
+      run.saveCheckpoint();
+    }
+  }
+  await target.mailboxClose();
+}
+
+/** Records which target messages a group's appends became (UIDPLUS), for later delta passes. */
+function recordCopies(state: FolderState, sourceUids: number[], appended: Appended | null): void {
+  if (!appended) return;
+  if (state.targetUidValidity !== appended.uidValidity) {
+    state.targetUidValidity = appended.uidValidity;
+    state.copied = [];
+  }
+  state.copied = addCopies(state.copied ?? [], sourceUids.map((uid, i) => [uid, appended.uids[i]!] as const));
+}
+
+/**
+ * A source folder the checkpoint does not know, with the UIDVALIDITY of a
+ * checkpointed folder that is gone from the source, is that folder renamed
+ * (servers keep UIDVALIDITY across RENAME). Its copy on the target is renamed
+ * to match and its checkpoint carried over, so nothing is copied twice.
+ * Only where the target folder has the source folder's name (no rename rule,
+ * no special-use mapping) and the new name is free on the target.
+ */
+async function followRename(target: ImapFlow, pair: FolderPair, run: CopyRun, uidValidity: string): Promise<FolderState | undefined> {
+  if (pair.targetExists || pair.target !== pair.source.path) return undefined;
+  const [oldPath, state] =
+    Object.entries(run.checkpoint.folders).find(([p, s]) => s.uidValidity === uidValidity && !run.sourcePaths.has(p)) ?? [];
+  const oldTarget = run.targetFolders.folders.find((f) => f.path === oldPath);
+  if (!oldPath || !state || !oldTarget) return undefined;
+  await target.mailboxRename(oldTarget.nativePath, pair.targetNative);
+  pair.targetExists = true;
+  delete run.checkpoint.folders[oldPath];
+  return state;
 }
 
 async function ensureTargetFolder(target: ImapFlow, pair: FolderPair): Promise<void> {
@@ -118,7 +190,8 @@ async function planFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, la
 
 async function streamFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, work: WorkItem[], state: { lastUid: number }): Promise<void> {
   const queue = new ByteBoundedQueue<Ready>(READ_AHEAD_BYTES);
-  void readAhead(sessions.source, work, queue);
+  // a body read from the source is progress too: the heartbeat moves while a large group is being written
+  void readAhead(sessions.source, work, queue, () => run.progress(pair.source.path));
   let group: Ready[] = [];
   const flush = async () => {
     if (group.length === 0) return;
@@ -152,7 +225,7 @@ async function streamFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, 
 }
 
 /** The source side: FETCHes the bodies to copy, in chunks, and queues every work item in order. */
-async function readAhead(source: ImapFlow, work: WorkItem[], queue: ByteBoundedQueue<Ready>): Promise<void> {
+async function readAhead(source: ImapFlow, work: WorkItem[], queue: ByteBoundedQueue<Ready>, onRead: () => void): Promise<void> {
   let iterator: AsyncGenerator<FetchMessageObject, unknown> | undefined;
   try {
     for (let start = 0; start < work.length; ) {
@@ -178,6 +251,7 @@ async function readAhead(source: ImapFlow, work: WorkItem[], queue: ByteBoundedQ
         if (msg && msg.uid === item.meta.uid && msg.source) {
           const meta = msg.flags ? { ...item.meta, flags: storableFlags(msg.flags) } : item.meta;
           await queue.push({ ...item, meta, body: msg.source }, msg.source.length);
+          onRead();
           next = await iterator?.next();
         } else {
           await queue.push({ ...item, vanished: true }, 0);
@@ -214,14 +288,20 @@ async function writeGroup(target: ImapFlow, pair: FolderPair, run: CopyRun, grou
   const toCopy = group.filter((g) => g.body);
   const bad: BadItem[] = [];
   let copied = toCopy;
+  // one command for the group when the server takes MULTIAPPEND (atomic: a refusal appended nothing)
+  let together = toCopy.length > 1 && target.capabilities.has('MULTIAPPEND');
+  const state = run.checkpoint.folders[pair.source.path] as FolderState;
   try {
-    await appendGroup(target, pair.targetNative, toCopy.map(appendItem));
+    if (together) recordCopies(state, toCopy.map((item) => item.meta.uid), await appendGroup(target, pair.targetNative, toCopy.map(appendItem)));
   } catch (err) {
     if (!(err instanceof AppendRejected)) throw err;
+    together = false;
+  }
+  if (!together) {
     copied = [];
     for (const item of toCopy) {
       try {
-        await appendOne(target, pair.targetNative, appendItem(item));
+        recordCopies(state, [item.meta.uid], await appendOne(target, pair.targetNative, appendItem(item)));
         copied.push(item);
       } catch (oneErr) {
         if (!(oneErr instanceof AppendRejected)) throw oneErr;
@@ -235,6 +315,8 @@ async function writeGroup(target: ImapFlow, pair: FolderPair, run: CopyRun, grou
     if (item.action === 'existing') run.messagesExisting++;
     else if (item.action === 'skip') run.messagesSkipped++;
     else if (item.action === 'too-large') bad.push(badItem(pair, item.meta, item.reason ?? 'too large for the target'));
+    // listed, so the checkpoint that moves past it never hides a message that is on neither side
+    else if (item.vanished) bad.push(badItem(pair, item.meta, 'the source did not return its body (FETCH answered without it)'));
   }
   // Counted last: passing the limit throws, and what was appended above must already be counted.
   for (const item of bad) run.addBadItem(item);

@@ -8,7 +8,17 @@
  * where it is not (duplicates, no Message-ID, a shared Message-ID) are
  * settled by SHA-256 of the raw bytes, matched as multisets so that n
  * identical copies on the source end as n copies on the target.
+ *
+ * A target that rewrites what it stores (Exchange Online renders an appended
+ * message anew: other bytes, other size) defeats both keys. So a source
+ * message with no exact match still finds its copy by Message-ID plus an
+ * INTERNALDATE within REWRITE_TOLERANCE_MS (without a Message-ID: by subject
+ * and INTERNALDATE to the second), among the target messages whose own key
+ * matches no source message (bytes the copier never sent as they are).
  */
+
+/** INTERNALDATE drift a rewriting target may introduce (servers round or re-stamp it). */
+export const REWRITE_TOLERANCE_MS = 2 * 60 * 60 * 1000;
 
 export interface MessageMeta {
   uid: number;
@@ -57,16 +67,44 @@ function groupBy(messages: readonly MessageMeta[]): Map<string, MessageMeta[]> {
  * again, but they take their place on the target, so a later duplicate of
  * them is still copied.
  */
+function rewriteKey(m: Pick<MessageMeta, 'messageId' | 'subject'>): string {
+  const id = m.messageId?.trim();
+  return id ? `id ${id}` : `subject ${m.subject ?? ''}`;
+}
+
+/**
+ * The claim on target copies that a rewriting target left: target messages
+ * whose own key matches no source message, found again by Message-ID and
+ * INTERNALDATE (or subject and INTERNALDATE), each claimed once.
+ */
+function rewrittenCopies(sourceGroups: Map<string, MessageMeta[]>, targetGroups: Map<string, MessageMeta[]>): (m: MessageMeta) => MessageMeta | null {
+  const rewritten = new Map<string, MessageMeta[]>();
+  for (const [key, group] of targetGroups) {
+    if (sourceGroups.has(key)) continue;
+    for (const m of group) rewritten.set(rewriteKey(m), [...(rewritten.get(rewriteKey(m)) ?? []), m]);
+  }
+  return (m) => {
+    const candidates = rewritten.get(rewriteKey(m));
+    const tolerance = m.messageId?.trim() ? REWRITE_TOLERANCE_MS : 999;
+    const at = candidates?.findIndex((t) => Math.abs(t.internalDate - m.internalDate) <= tolerance) ?? -1;
+    return at < 0 ? null : (candidates?.splice(at, 1)[0] ?? null);
+  };
+}
+
 export function planMatches(source: readonly MessageMeta[], target: readonly MessageMeta[], lastUid: number): MatchPlan {
   const targetGroups = groupBy(target);
+  const sourceGroups = groupBy(source);
+  const claimRewritten = rewrittenCopies(sourceGroups, targetGroups);
   const copy = new Set<number>();
   const ambiguous: MatchGroup[] = [];
-  for (const [key, group] of groupBy(source)) {
+  for (const [key, group] of sourceGroups) {
     const fresh = group.filter((m) => m.uid > lastUid);
     if (fresh.length === 0) continue;
     const onTarget = targetGroups.get(key) ?? [];
     if (onTarget.length === 0) {
-      for (const m of fresh) copy.add(m.uid);
+      // what the checkpoint vouches for claims its rewritten copy first
+      for (const m of group.filter((g) => g.uid <= lastUid)) claimRewritten(m);
+      for (const m of fresh) if (!claimRewritten(m)) copy.add(m.uid);
     } else if (group.length === 1 && onTarget.length === 1) {
       continue;
     } else {
@@ -74,6 +112,28 @@ export function planMatches(source: readonly MessageMeta[], target: readonly Mes
     }
   }
   return { copy, ambiguous };
+}
+
+/**
+ * Each source message with the target message known to be its copy without
+ * hashing (a key unique on both sides, or a rewritten copy): what a delta
+ * pass syncs flags between. Messages in ambiguous groups are left out.
+ */
+export function pairMessages(source: readonly MessageMeta[], target: readonly MessageMeta[]): Array<[MessageMeta, MessageMeta]> {
+  const targetGroups = groupBy(target);
+  const sourceGroups = groupBy(source);
+  const claimRewritten = rewrittenCopies(sourceGroups, targetGroups);
+  const pairs: Array<[MessageMeta, MessageMeta]> = [];
+  for (const [key, group] of sourceGroups) {
+    const onTarget = targetGroups.get(key) ?? [];
+    if (group.length === 1 && onTarget.length === 1) pairs.push([group[0]!, onTarget[0]!]);
+    else if (onTarget.length === 0)
+      for (const m of group) {
+        const copy = claimRewritten(m);
+        if (copy) pairs.push([m, copy]);
+      }
+  }
+  return pairs;
 }
 
 /** Multiset match of one ambiguous group by content hash; returns the source UIDs to copy. */

@@ -40,6 +40,8 @@ async function closeSessions(sessions: Sessions | undefined): Promise<void> {
 async function copyAllFolders(sessions: Sessions, run: CopyRun): Promise<void> {
   const [sourceFolders, targetFolders] = [await listFolders(sessions.source), await listFolders(sessions.target)];
   const pairs = planFolders(sourceFolders, targetFolders, run.options);
+  run.sourcePaths = new Set(sourceFolders.folders.map((f) => f.path));
+  run.targetFolders = targetFolders;
   run.foldersTotal = pairs.length;
   run.foldersDone = 0;
   for (const pair of pairs) {
@@ -104,6 +106,8 @@ export function createMailCopier(config: MailCopierConfig = {}): MailCopier {
         messagesExisting: run.messagesExisting,
         messagesSkipped: run.messagesSkipped,
         badItems: run.badItems,
+        flagsUpdated: run.flagsUpdated,
+        deletedOnSource: run.deletedOnSource,
         durationMs: Date.now() - started,
       };
     },

@@ -4,7 +4,8 @@
  * report them.
  */
 import { MailferryError } from '../../shared/errors';
-import type { BadItem, CopyCheckpoint, CopyOptions, CopyProgress } from './types';
+import type { FolderListing } from './folders';
+import type { BadItem, CopyCheckpoint, CopyOptions, CopyProgress, DeletedOnSource } from './types';
 
 /** BAD_ITEM_LIMIT, carrying the items so the row's report can list them. */
 export class BadItemLimitError extends MailferryError {
@@ -26,6 +27,11 @@ export class CopyRun {
   bytesCopied = 0;
   messagesExisting = 0;
   messagesSkipped = 0;
+  flagsUpdated = 0;
+  readonly deletedOnSource: DeletedOnSource[] = [];
+  /** the source folders of the current pass, and the target's folders as listed at its start */
+  sourcePaths = new Set<string>();
+  targetFolders: FolderListing = { delimiter: '/', folders: [] };
   foldersDone = 0;
   foldersTotal = 0;
   private checkpointsEmitted = 0;

@@ -12,9 +12,23 @@ export interface ImapEndpoint {
   password: string;
 }
 
-/** Per source folder: every message with UID ≤ lastUid is on the target. */
+/**
+ * Per source folder: every message with UID ≤ lastUid is on the target or
+ * listed as a bad item. `copied` maps what this copy appended, as runs
+ * `[source UID, target UID, length]` from the target's APPENDUID, valid while
+ * the target folder keeps `targetUidValidity` (absent without UIDPLUS).
+ */
 export interface CopyCheckpoint {
-  folders: Record<string, { uidValidity: string; lastUid: number; done: boolean }>;
+  folders: Record<string, { uidValidity: string; lastUid: number; done: boolean; copied?: Array<[number, number, number]>; targetUidValidity?: string }>;
+}
+
+/** A message the copy placed on the target whose source message is gone (deleted since the copy). */
+export interface DeletedOnSource {
+  folder: string;
+  subject: string | null;
+  date: string | null;
+  /** removed from the target as well (deleteOnTarget) */
+  deletedOnTarget: boolean;
 }
 
 export interface CopyProgress {
@@ -46,6 +60,10 @@ export interface CopyResult {
   /** filtered out by age/size/folder rules */
   messagesSkipped: number;
   badItems: BadItem[];
+  /** messages on the target whose flags were set to the source's (syncFlags) */
+  flagsUpdated: number;
+  /** found by a delta pass (syncFlags) through the checkpoint's map of what was copied */
+  deletedOnSource: DeletedOnSource[];
   durationMs: number;
 }
 
@@ -60,6 +78,14 @@ export interface CopyOptions {
   /** more failed messages than this fails the copy with BAD_ITEM_LIMIT (default 50) */
   badItemLimit?: number;
   checkpoint?: CopyCheckpoint;
+  /**
+   * A delta pass: set the flags of every message already copied to the
+   * source's (the source wins, as imapsync does by default: until the cutover
+   * the user works on the source). Costs one more inventory per folder.
+   */
+  syncFlags?: boolean;
+  /** in a delta pass, also delete on the target what was deleted on the source since the copy (default: only report it) */
+  deleteOnTarget?: boolean;
   onProgress?: (progress: CopyProgress) => void;
   /** called after each durable step; persist it to resume after a crash */
   onCheckpoint?: (checkpoint: CopyCheckpoint) => void;

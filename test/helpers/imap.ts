@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, utimes, writeFile } from 'node:fs/promises';
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { startTcpRelay } from '../../lab/relays/tcp';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { Attribute, Change } from 'ldapts';
@@ -152,11 +152,8 @@ export interface DropRelay {
  * the middle of a copy, with the real server on both sides of it.
  */
 export async function startDropRelay(host: string, port: number, afterBytes: number, cuts: number): Promise<DropRelay> {
-  const sockets = new Set<Socket>();
   const relay: DropRelay = { port: 0, drops: 0, close: async () => undefined };
-  const server: Server = createServer((client) => {
-    const upstream = tcpConnect(port, host);
-    sockets.add(client).add(upstream);
+  const tcp = await startTcpRelay(host, port, (client, upstream) => {
     const cut = relay.drops < cuts;
     let sent = 0;
     client.on('data', (chunk: Buffer) => {
@@ -170,21 +167,8 @@ export async function startDropRelay(host: string, port: number, afterBytes: num
       upstream.write(chunk);
     });
     upstream.pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  relay.port = (server.address() as { port: number }).port;
-  relay.close = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
+  relay.port = tcp.port;
+  relay.close = tcp.close;
   return relay;
 }
