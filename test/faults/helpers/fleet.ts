@@ -13,7 +13,7 @@ import { createSourceDirectory } from '../../../connectors/directory';
 import { verifyDav, type DavEndpoint } from '../../../connectors/dav';
 import { listCollections } from '../../../connectors/dav/collections';
 import { createDavHttp } from '../../../connectors/dav/http';
-import { listItems } from '../../../connectors/dav/items';
+import { itemPages, listHrefs } from '../../../connectors/dav/items';
 import { closeImap, openImap } from '../../../connectors/mail/connect';
 import type { Session } from '../../../client/connection';
 import { csvOf, csvSourceOf, type TestUser, type TestUsers } from '../../helpers/backbone';
@@ -83,7 +83,8 @@ async function davDuplicates(target: DavEndpoint, address: string): Promise<stri
   const out: string[] = [];
   for (const collection of await listCollections(http, address)) {
     const seen = new Map<string, number>();
-    for (const item of await listItems(http, collection)) seen.set(item.uid, (seen.get(item.uid) ?? 0) + 1);
+    for await (const page of itemPages(http, collection, await listHrefs(http, collection)))
+      for (const item of page.items) seen.set(item.uid, (seen.get(item.uid) ?? 0) + 1);
     for (const [uid, n] of seen) if (n > 1) out.push(...Array.from({ length: n - 1 }, () => `${collection.name}/${uid}`));
   }
   return out;
