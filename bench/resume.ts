@@ -14,7 +14,7 @@ import { closeImap, openImap } from '../connectors/mail/connect';
 import type { ImapEndpoint } from '../connectors/mail/types';
 import { GROUP_BYTES, GROUP_MESSAGES } from '../connectors/mail/copy';
 import { Rng } from '../lab/seed/rng';
-import { startImapRelay } from '../lab/imapRelay';
+import { startImapRelay } from '../lab/relays/imap';
 import { copyInChild } from './copy';
 import { wipeTarget, type BenchMailbox } from './lab';
 import { verdictText, verifyAll } from './verify';
@@ -108,10 +108,10 @@ export async function resumeBench(box: BenchMailbox, seed: number, workDir: stri
     killFraction,
     checkpointsBeforeKill,
     onTargetWhenKilled,
-    receivedAfterRestart: { ...relay.count },
+    receivedAfterRestart: { messages: relay.appends, bytes: relay.appendedBytes },
     resumedCopied: resumed.messagesCopied,
     resumedExisting: resumed.messagesExisting,
-    reTransferred: relay.count.messages - missingAtRestart,
+    reTransferred: relay.appends - missingAtRestart,
     checkpointWindow: { messages: GROUP_MESSAGES, bytes: GROUP_BYTES },
     verdict: verdictText(await verifyAll([box])),
   };

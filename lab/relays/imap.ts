@@ -30,6 +30,8 @@ export interface ImapRelay {
   port: number;
   /** messages handed to the server in APPEND commands so far */
   appends: number;
+  /** their bytes as the client sent them (before any rewriting) */
+  appendedBytes: number;
   /** the mailbox argument of every SELECT and EXAMINE, as sent */
   opened: string[];
   close(): Promise<void>;
@@ -77,6 +79,7 @@ function clientStream(client: Socket, upstream: Socket, relay: ImapRelay, option
           const message = options.rewrite ? rewriteMessage(received) : received;
           upstream.write(Buffer.concat([Buffer.from(`${literal.prefix}{${message.length}+}\r\n`, 'latin1'), message]));
           relay.appends += 1;
+          relay.appendedBytes += received.length;
           options.onAppend?.(relay.appends);
         }
         literal = null;
@@ -114,7 +117,7 @@ function clientStream(client: Socket, upstream: Socket, relay: ImapRelay, option
 }
 
 export async function startImapRelay(host: string, port: number, options: ImapRelayOptions = {}): Promise<ImapRelay> {
-  const relay: ImapRelay = { port: 0, appends: 0, opened: [], close: async () => undefined };
+  const relay: ImapRelay = { port: 0, appends: 0, appendedBytes: 0, opened: [], close: async () => undefined };
   // a compressed session would hide the APPENDs from the relay
   const hidden = new RegExp(` (?:${['COMPRESS=DEFLATE', ...(options.hide ?? [])].map((c) => c.replace(/[^\w=+-]/g, '')).join('|')})(?=[ \\]\r])`, 'g');
   const tcp = await startTcpRelay(host, port, (client, upstream) => {
