@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { CopyCheckpoint, CopyProgress } from '../connectors/mail/types';
-import type { ConnectionSettings } from '../workflows/definitions';
+import type { ConnectionSettings } from '../shared/domain';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
 

@@ -66,6 +66,6 @@ export function createConnectors(env: WorkerEnv, secrets: SecretBox, client: Cli
       password: env.MAILFERRY_SMTP_PASSWORD,
       allowPlaintext: env.MAILFERRY_SMTP_ALLOW_PLAINTEXT,
     }),
-    ledger: createTemporalLedger(client),
+    ledger: createTemporalLedger(client, { taskQueue: env.MAILFERRY_TASK_QUEUE }),
   };
 }

@@ -1,7 +1,11 @@
 /**
  * One row: one mailbox. Runs the staged-migration steps for one address, from
- * the step the ledger says is next, and leaves its outcome as the ledger entry
- * of that address (its result, or the details of its failure).
+ * the step its record says is next, and returns its outcome (its result, or
+ * the details of its failure) to the batch.
+ *
+ * Every run ends by handing its outcome to the mailbox's record
+ * (workflows/record.ts), which outlives the run: that, not this closed run, is
+ * what re-runs, rollback and the final report read.
  *
  * A batch runs a row in two runs of the same workflow ID: `provision`
  * (verifyMeu → convertToMailbox → setTargetAddress) and, after the batch's
@@ -13,10 +17,12 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   isCancellation,
   proxyActivities,
   TimeoutFailure,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { suggestedFix } from '../shared/errors';
@@ -37,6 +43,17 @@ const copy = proxyActivities<Activities>({
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
 });
+
+/** The record is written through the Temporal service: retried while it is briefly away. */
+const ledger = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30 },
+});
+
+/** Hands the outcome to the record; also while the run is being cancelled (a stop), so the record says where it stopped. */
+async function report(input: MailboxInput, outcome: MailboxOutcome): Promise<void> {
+  await CancellationScope.nonCancellable(() => ledger.recordOutcome({ org: input.org, outcome, runId: workflowInfo().runId }));
+}
 
 const PROVISION_STEPS: Step[] = ['verifyMeu', 'convertToMailbox', 'setTargetAddress'];
 
@@ -104,6 +121,7 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
     }
     const done: RowState = input.phase === 'provision' ? 'ready' : 'completed';
     show(current, done);
+    await report(input, outcome);
     return outcome;
   } catch (err) {
     const stopped = isCancellation(err);
@@ -118,6 +136,7 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
     outcome.error = error;
     outcome.checkpoint = lastHeartbeat(err) ?? outcome.checkpoint;
     show(current, stopped ? 'stopped' : 'failed', error.code);
+    await report(input, outcome);
     throw ApplicationFailure.create({
       type: error.code,
       message: `${input.address}: ${current} failed: ${error.message}`,
@@ -137,9 +156,9 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
       await directory.convertToMailbox({ address, forceChangePassword: input.forceChangePassword, password: input.password });
       return;
     case 'setTargetAddress': {
-      const change = await directory.setTargetAddress({ settings, address });
-      // Keep the address mailferry replaced the first time, not our own value on a reset.
-      if (outcome.previousTargetAddress === undefined) outcome.previousTargetAddress = change.previous;
+      const change = await directory.setTargetAddress({ org: input.org, settings, address });
+      // the record's previous value, kept the first time mailferry changed it (absent: forwarding was ours already)
+      if (change.previous !== undefined) outcome.previousTargetAddress = change.previous;
       return;
     }
     case 'copyData': {
@@ -163,7 +182,7 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
   }
 }
 
-/** Undo forwarding: the ledger entry keeps the copy totals and checkpoint, so a later re-run only resets forwarding. */
+/** Undo forwarding: the record keeps the copy totals and checkpoint, so a later re-run only resets forwarding. */
 async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
   upsertSearchAttributes([
     { key: MailferryStep, value: 'rollback' },
@@ -192,14 +211,17 @@ async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
       { key: MailferryState, value: 'failed' },
       { key: MailferryFailureKind, value: error.code },
     ]);
-    // the ledger entry stays that of the completed migration: forwarding still points at the cloud
+    // the record stays that of the completed migration: forwarding still points at the cloud
+    const kept: MailboxOutcome = { ...outcome, state: 'completed', error };
+    await report(input, kept);
     throw ApplicationFailure.create({
       type: error.code,
       message: `${input.address}: rollback failed: ${error.message}`,
       nonRetryable: true,
-      details: [{ ...outcome, state: 'completed', error } satisfies MailboxOutcome],
+      details: [kept],
     });
   }
   upsertSearchAttributes([{ key: MailferryState, value: 'rolledBack' }]);
+  await report(input, outcome);
   return outcome;
 }
