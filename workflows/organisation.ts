@@ -92,9 +92,7 @@ function refuseBatch(state: OrganisationState): string | null {
   if (state.completed) return `The migration of ${state.org} is complete; no more batches can start`;
   if (state.completing) return `Complete Migration of ${state.org} is running; no more batches can start`;
   if (!state.settings) return 'No connection settings yet: run `mailferry settings set` first';
-  if (state.activeBatch !== null) {
-    return `Batch ${state.activeBatch} is still active: only one batch runs at a time. Wait for it or stop it with \`mailferry batch stop\``;
-  }
+  // the active batch is refused by the handler, after it checked the batch's real state
   return null;
 }
 
@@ -250,7 +248,7 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
     startBatchUpdate,
     async (request: StartBatchRequest) => {
       // Re-checked here: two updates may both pass the validator before either runs.
-      const refusal = refuseBatch(state) ?? (await activeBatchRefusal()) ?? refuseBatch(state);
+      const refusal = refuseBatch(state) ?? (await activeBatchRefusal());
       if (refusal || !state.settings) throw ApplicationFailure.nonRetryable(refusal ?? 'No settings', 'BATCH_REFUSED');
       const batch = state.nextBatch++;
       const workflowId = batchWorkflowId(state.org, batch);
