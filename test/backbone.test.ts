@@ -119,7 +119,11 @@ test('a CSV batch provisions, forwards and copies every valid row, reports by e-
   }
   expect(result.messagesCopied).toBe(40 + 25);
 
-  const mails = await readSinkMessages(info, { since, subject: `${org} batch ${batch}` });
+  // the e-mails go out from workflows of their own, just after the batch wrote the reports
+  const mails = await waitFor('both report e-mails', async () => {
+    const found = await readSinkMessages(info, { since, subject: `${org} batch ${batch}` });
+    return found.length >= 2 && found;
+  });
   const ready = mails.find((m) => m.mail.subject?.includes('Mailboxes Ready'));
   const complete = mails.find((m) => m.mail.subject?.includes('Migration Complete'));
   expect(ready).toBeDefined();
