@@ -4,7 +4,8 @@
  * bench/results/<date>.json. Targets are reported, never asserted.
  *
  *   --quick            small sizes, one round: for developing the bench itself
- *   --sections a,b     any of copy,orchestration,growth,resume (default all)
+ *   --sections a,b     any of copy,orchestration,growth,resume,records (default all)
+ *   --records N        records section: mailbox records created in bulk (default 50000; quick 2000)
  *   --rounds N         copy rounds per tool (default 3)
  *   --offlineimap-rounds N   offlineimap runs each way (default 1: its 5-parallel run takes ~160 s
  *                      and its sequential one ~250 s here, so 3 rounds alone would exceed 20 minutes)
@@ -26,10 +27,11 @@ import { provisionCloud, seededMailboxes } from './lab';
 import { killWorkers } from './mailferry';
 import { orchestrationBench } from './orchestration';
 import { machine, ratio, renderTable, type BenchReport } from './report';
+import { recordsBench } from './records';
 import { resumeBench } from './resume';
 import { summarise } from './stats';
 
-const SECTIONS = ['copy', 'orchestration', 'growth', 'resume'] as const;
+const SECTIONS = ['copy', 'orchestration', 'growth', 'resume', 'records'] as const;
 const MB = 2 ** 20;
 
 interface Options {
@@ -41,6 +43,7 @@ interface Options {
   tools?: string;
   rows?: number;
   growth?: string;
+  records?: number;
   setupSeconds: number;
   render?: string;
 }
@@ -191,6 +194,10 @@ async function main(o: Options): Promise<void> {
       log,
     );
   }
+  if (sections.has('records')) {
+    log('6. records');
+    report.records = await recordsBench(info, o.records ?? (o.quick ? 2000 : 50_000), log);
+  }
   if (sections.has('resume')) {
     log('5. resume');
     report.resume = await resumeBench(boxes[0], o.quick ? 2 : 15, workDir);
@@ -222,6 +229,7 @@ const program = new Command('bench')
   .option('--tools <list>', 'copy section: only these tools (name prefixes)')
   .option('--rows <n>', 'orchestration batch rows', (v) => Number(v))
   .option('--growth <sizes>', 'growth mailbox sizes, comma-separated')
+  .option('--records <n>', 'records section: mailbox records created in bulk', (v: string) => Number(v))
   .option('--render <file>', 'print the table of a results file')
   .option('--profile', 'CPU-profile the first copy-step run', false)
   .option('--setup-seconds <n>', 'time run.sh spent starting servers (added to the wall time)', (v) => Number(v), 0)

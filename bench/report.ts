@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { GrowthPoint } from './growth';
 import type { OrchestrationResult } from './orchestration';
+import type { RecordsResult } from './records';
 import type { ResumeResult } from './resume';
 import type { ToolSummary } from './stats';
 
@@ -20,6 +21,7 @@ export interface BenchReport {
   orchestration?: OrchestrationResult;
   growth?: GrowthPoint[];
   resume?: ResumeResult;
+  records?: RecordsResult;
   targets: Array<{ target: string; value: string; met: boolean | null }>;
 }
 
@@ -122,6 +124,14 @@ export function renderTable(r: BenchReport): string {
     );
     out.push(
       `   resumed run: ${s.resumedCopied} copied, ${s.resumedExisting} found already there; re-transferred ${s.reTransferred} (window ${s.checkpointWindow.messages} messages / ${fmt(s.checkpointWindow.bytes / MB)} MB); ${s.verdict}`,
+    );
+  }
+  if (r.records) {
+    const m = r.records;
+    out.push('');
+    out.push(`6. Ledger: ${m.records} mailbox records created in bulk (${fmt(m.createSeconds, 1)} s)`);
+    out.push(
+      `   batch status ${fmt(m.batchStatusSeconds, 2)} s; re-run plan of a ${m.rerunPlanRows}-row CSV ${fmt(m.rerunPlanSeconds, 1)} s; reports consolidated (${m.consolidatedRows} rows) ${fmt(m.consolidatedSeconds, 1)} s`,
     );
   }
   out.push('');
