@@ -1,7 +1,7 @@
 /**
  * copyData: mail, then contacts and calendars. The mail copy heartbeats its
  * checkpoint; a retry (another worker, after a crash) starts from the last
- * heartbeat, and a later run from the checkpoint the workflow carried.
+ * heartbeat, and a later run from the checkpoint in the mailbox's record.
  */
 import { Context } from '@temporalio/activity';
 import type { CopyCheckpoint, CopyProgress } from '../connectors/mail/types';
@@ -16,10 +16,13 @@ export interface CopyHeartbeat {
 
 export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
   return {
-    async copyMail(input: { settings: ConnectionSettings; address: string; checkpoint?: unknown }) {
+    async copyMail(input: { org: string; settings: ConnectionSettings; address: string; checkpoint?: unknown }) {
       const ctx = Context.current();
       const previous = ctx.info.heartbeatDetails as CopyHeartbeat | undefined;
-      const beat: CopyHeartbeat = { checkpoint: previous?.checkpoint ?? (input.checkpoint as CopyCheckpoint | undefined) };
+      const recorded = async () => (await connectors.ledger.lookup(input.org, input.address))?.outcome?.checkpoint;
+      const beat: CopyHeartbeat = {
+        checkpoint: (previous?.checkpoint ?? input.checkpoint ?? (await recorded())) as CopyCheckpoint | undefined,
+      };
       const log = logger.child({ mailbox: input.address, step: 'copyData', attempt: ctx.info.attempt });
       log.info({ resumed: Boolean(beat.checkpoint) }, 'mail copy starting');
       // A 25 MB message can take longer than one heartbeat window: keep beating between callbacks.

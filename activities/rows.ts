@@ -123,7 +123,6 @@ export function createRowActivities({ connectors, secrets }: ActivityDeps) {
             step: null,
             forceChangePassword: c.forceChangePassword ?? outcome?.forceChangePassword ?? false,
             password: c.password ?? outcome?.password,
-            checkpoint: outcome?.checkpoint,
             previousTargetAddress: outcome?.previousTargetAddress,
             copy: outcome?.copy,
           });

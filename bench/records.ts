@@ -10,13 +10,16 @@ import { join } from 'node:path';
 import { batchStatus, dryRun, startBatch } from '../client/batch';
 import { consolidatedRows } from '../activities/consolidated';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { LabInfo } from '../lab/info';
 import { MailferryMailbox, MailferryOrg } from '../shared/searchAttributes';
 import { mapLimit } from '../shared/mapLimit';
-import { RECORD_HANDLERS, RECORD_WORKFLOW_TYPE, recordWorkflowId, type MailboxOutcome } from '../shared/domain';
+import { RECORD_HANDLERS, RECORD_WORKFLOW_TYPE, recordWorkflowId, type BatchRow, type MailboxOutcome } from '../shared/domain';
 import { benchOrganisation, benchSession, csvFor, startWorker } from './mailferry';
 
 export interface RecordsResult {
+  /** the largest payloads at 1,000 rows × 50 folders (see largestPayloads) */
+  payloads: { batchCarriedBytes: number; recordBytes: number };
   records: number;
   createSeconds: number;
   batchStatusSeconds: number;
@@ -27,6 +30,46 @@ export interface RecordsResult {
 }
 
 const seconds = (since: number) => (Date.now() - since) / 1000;
+
+/**
+ * The largest payloads at 1,000 rows × 50 folders, encoded as Temporal would
+ * (before the codec): the batch's continue-as-new input (rows carry no
+ * checkpoint: the record keeps it) and a record's state with one mailbox's
+ * 50-folder checkpoint.
+ */
+export function largestPayloads(rows = 1000, folders = 50): { batchCarriedBytes: number; recordBytes: number } {
+  const checkpoint = {
+    folders: Object.fromEntries(
+      Array.from({ length: folders }, (_, f) => [
+        `Archive/${2000 + f}/Projects ${f}`,
+        { uidValidity: '1764547200', lastUid: 123456, done: true },
+      ]),
+    ),
+  };
+  const sealed = (n: number) => `sealed:v1:default:${'A'.repeat(n)}`;
+  const addresses = Array.from({ length: rows }, (_, i) => `mailbox.number.${i}@tailspintoys.com`);
+  const copy = { messagesCopied: 12345, bytesCopied: 987654321, messagesExisting: 12, badItems: 0, contactsCopied: 40, eventsCopied: 80 };
+  const batchRows = addresses.map((address, i): BatchRow => ({
+    line: i + 2,
+    address,
+    plan: { kind: 'resume', from: 'copyData' },
+    state: 'completed',
+    step: 'copyData',
+    copy,
+    forceChangePassword: false,
+    password: sealed(40),
+    previousTargetAddress: `SMTP:${address}`,
+  }));
+  const input = {
+    org: 'tailspintoys',
+    batch: 1,
+    source: { kind: 'csv', fileName: 'batch.csv', csv: '' },
+    carried: { phase: 'copying', rows: batchRows, rejected: [], reports: [], mail: [], adaptiveLog: [] },
+  };
+  const record = { org: 'tailspintoys', address: addresses[0], batches: [1, 2, 3], outcome: { ...outcomeOf(addresses[0], 1), checkpoint } };
+  const size = (v: unknown) => defaultPayloadConverter.toPayload(v)?.data?.length ?? 0;
+  return { batchCarriedBytes: size(input), recordBytes: size({ carried: record }) };
+}
 
 function outcomeOf(address: string, i: number): MailboxOutcome {
   const failed = i % 10 === 0;
@@ -99,6 +142,7 @@ export async function recordsBench(info: LabInfo, count: number, log: (m: string
     const rows = await consolidatedRows(ledger, org);
     const consolidatedSeconds = seconds(started);
     return {
+      payloads: largestPayloads(),
       records: count,
       createSeconds,
       batchStatusSeconds,

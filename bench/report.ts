@@ -131,6 +131,9 @@ export function renderTable(r: BenchReport): string {
     out.push('');
     out.push(`6. Ledger: ${m.records} mailbox records created in bulk (${fmt(m.createSeconds, 1)} s)`);
     out.push(
+      `   largest payloads at 1,000 rows × 50 folders: batch continue-as-new input ${fmt(m.payloads.batchCarriedBytes / 1024, 0)} KB, a record with its checkpoint ${fmt(m.payloads.recordBytes / 1024, 1)} KB (limit 2,048 KB)`,
+    );
+    out.push(
       `   batch status ${fmt(m.batchStatusSeconds, 2)} s; re-run plan of a ${m.rerunPlanRows}-row CSV ${fmt(m.rerunPlanSeconds, 1)} s; reports consolidated (${m.consolidatedRows} rows) ${fmt(m.consolidatedSeconds, 1)} s`,
     );
   }

@@ -75,7 +75,7 @@ export interface RowError {
   fix: string;
 }
 
-/** What a re-run does with a row, from the record (DESIGN 9); the row carries the copy checkpoint, once. */
+/** What a re-run does with a row, from the record (DESIGN 9). */
 export type RowPlan = { kind: 'new' } | { kind: 'resume'; from: Step } | { kind: 'resetTargetAddress' };
 
 export interface CopyTotals {
@@ -98,7 +98,11 @@ export interface MailboxOutcome {
   lastCompletedStep: Step | null;
   failedStep?: Step;
   error?: RowError;
-  /** opaque copy checkpoint, carried so a failed copy resumes instead of starting over */
+  /**
+   * opaque copy checkpoint, so a failed copy resumes instead of starting over.
+   * Kept by the record only: batches never carry it (1,000 rows × 50 folders
+   * would outgrow a payload); the copy reads it from the record.
+   */
   checkpoint?: unknown;
   copy?: CopyTotals;
   /** targetAddress before mailferry set it (for rollback) */
@@ -119,7 +123,6 @@ export interface MailboxInput {
   phase: MailboxPhase;
   /** the first step this run performs; earlier ones are done (from the ledger) */
   startAt: Step;
-  checkpoint?: unknown;
   previous?: Pick<MailboxOutcome, 'copy' | 'previousTargetAddress'>;
   settings: ConnectionSettings;
 }
@@ -166,7 +169,6 @@ export interface BatchRow {
   copy?: CopyTotals;
   forceChangePassword: boolean;
   password?: Sealed;
-  checkpoint?: unknown;
   previousTargetAddress?: string | null;
 }
 
@@ -273,7 +275,7 @@ export interface BatchStatus {
   eta: BatchEta | null;
   adaptive: { enabled: boolean; adminMax: number; log: BatchState['adaptiveLog'] };
   copyRate: { bytesPerSecond: number; messagesPerSecond: number } | null;
-  rows: Array<Omit<BatchRow, 'password' | 'checkpoint'> & { fix?: string }>;
+  rows: Array<Omit<BatchRow, 'password'> & { fix?: string }>;
   reports: string[];
   mail: ReportMailRef[];
   /** set by the CLI when the batch's execution did not end by itself: terminated, timed out, cancelled */
@@ -425,7 +427,6 @@ export function endedFromOutside(
       message: `The run ended as ${status.toLowerCase().replace('_', ' ')} from outside mailferry during ${failedStep}; that step may be half done`,
       fix: 'Re-run the CSV or `mailferry batch resume --mailbox <address>`: the row resumes at that step.',
     },
-    checkpoint: before?.checkpoint,
     copy: before?.copy,
     previousTargetAddress: before?.previousTargetAddress,
     password: before?.password,

@@ -137,7 +137,9 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
       return notifyOrganisation(run);
     }
     await condition(allHandlersFinished);
-    return continueAsNew<typeof batchWorkflow>({ ...input, carried: run.state });
+    // the CSV was read at validation: later runs need only the rows, not the file again
+    const source = input.source.kind === 'csv' ? { ...input.source, csv: '' } : input.source;
+    return continueAsNew<typeof batchWorkflow>({ ...input, source, carried: run.state });
   }
   return notifyOrganisation(run);
 }
@@ -368,7 +370,6 @@ function mailboxInputOf(run: Run, row: BatchRow, phase: MailboxPhase): MailboxIn
     forceChangePassword: row.forceChangePassword,
     phase,
     startAt,
-    checkpoint: row.checkpoint,
     previous: { copy: row.copy, previousTargetAddress: row.previousTargetAddress },
     settings: run.input.settings,
   };
@@ -434,7 +435,6 @@ async function reportEndedFromOutside(run: Run, row: BatchRow, err: unknown): Pr
       batch: run.input.batch,
       state: row.state,
       lastCompletedStep: null,
-      checkpoint: row.checkpoint,
       copy: row.copy,
       previousTargetAddress: row.previousTargetAddress,
       password: row.password,
@@ -450,7 +450,6 @@ function applyOutcome(row: BatchRow, outcome: MailboxOutcome, startAt: BatchRow[
   row.step = outcome.failedStep ?? outcome.lastCompletedStep;
   row.error = outcome.error;
   row.copy = outcome.copy;
-  row.checkpoint = outcome.checkpoint;
   row.previousTargetAddress = outcome.previousTargetAddress;
   if (outcome.state === 'failed' || outcome.state === 'stopped')
     row.plan = { kind: 'resume', from: outcome.failedStep ?? startAt ?? 'verifyMeu' };

@@ -56,8 +56,8 @@ export function summarise(input: BatchInput, state: BatchState): BatchStatus {
             messagesPerSecond: Math.round((stats.messages / stats.seconds) * 10) / 10,
           }
         : null,
-    // passwords and checkpoints stay out of what the CLI prints
-    rows: state.rows.map(({ password: _p, checkpoint: _c, ...row }) => ({ ...row, fix: row.error?.fix })),
+    // passwords stay out of what the CLI prints
+    rows: state.rows.map(({ password: _p, ...row }) => ({ ...row, fix: row.error?.fix })),
     reports: state.reports,
     mail: state.mail ?? [],
   };

@@ -51,8 +51,10 @@ const ledger = proxyActivities<Activities>({
 });
 
 /** Hands the outcome to the record; also while the run is being cancelled (a stop), so the record says where it stopped. */
-async function report(input: MailboxInput, outcome: MailboxOutcome): Promise<void> {
+async function report(input: MailboxInput, outcome: MailboxOutcome): Promise<MailboxOutcome> {
   await CancellationScope.nonCancellable(() => ledger.recordOutcome({ org: input.org, outcome, runId: workflowInfo().runId }));
+  // the checkpoint stays with the record: the batch would carry it for every row
+  return { ...outcome, checkpoint: undefined };
 }
 
 const PROVISION_STEPS: Step[] = ['verifyMeu', 'convertToMailbox', 'setTargetAddress'];
@@ -96,7 +98,6 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
     batch: input.batch,
     state: 'provisioning',
     lastCompletedStep: input.startAt === STEPS[0] ? null : STEPS[STEPS.indexOf(input.startAt) - 1],
-    checkpoint: input.checkpoint,
     copy: input.previous?.copy,
     previousTargetAddress: input.previous?.previousTargetAddress,
     password: input.password,
@@ -121,8 +122,7 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
     }
     const done: RowState = input.phase === 'provision' ? 'ready' : 'completed';
     show(current, done);
-    await report(input, outcome);
-    return outcome;
+    return await report(input, outcome);
   } catch (err) {
     const stopped = isCancellation(err);
     const error: RowError = stopped
@@ -136,12 +136,12 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
     outcome.error = error;
     outcome.checkpoint = lastHeartbeat(err) ?? outcome.checkpoint;
     show(current, stopped ? 'stopped' : 'failed', error.code);
-    await report(input, outcome);
+    const reported = await report(input, outcome);
     throw ApplicationFailure.create({
       type: error.code,
       message: `${input.address}: ${current} failed: ${error.message}`,
       nonRetryable: true,
-      details: [outcome],
+      details: [reported],
     });
   }
 }
@@ -162,7 +162,8 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
       return;
     }
     case 'copyData': {
-      const mail = await copy.copyMail({ settings, address, checkpoint: outcome.checkpoint });
+      // no checkpoint yet in this run: the copy reads the record's
+      const mail = await copy.copyMail({ org: input.org, settings, address, checkpoint: outcome.checkpoint });
       outcome.checkpoint = mail.checkpoint;
       const dav = await copy.copyContactsAndCalendars({ settings, address });
       const before = outcome.copy;
@@ -193,7 +194,6 @@ async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
     batch: input.batch,
     state: 'rolledBack',
     lastCompletedStep: 'copyData',
-    checkpoint: input.checkpoint,
     copy: input.previous?.copy,
     previousTargetAddress: input.previous?.previousTargetAddress,
     password: input.password,
@@ -213,15 +213,14 @@ async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
     ]);
     // the record stays that of the completed migration: forwarding still points at the cloud
     const kept: MailboxOutcome = { ...outcome, state: 'completed', error };
-    await report(input, kept);
+    const reported = await report(input, kept);
     throw ApplicationFailure.create({
       type: error.code,
       message: `${input.address}: rollback failed: ${error.message}`,
       nonRetryable: true,
-      details: [kept],
+      details: [reported],
     });
   }
   upsertSearchAttributes([{ key: MailferryState, value: 'rolledBack' }]);
-  await report(input, outcome);
-  return outcome;
+  return report(input, outcome);
 }

@@ -192,7 +192,6 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
           forceChangePassword: o.forceChangePassword,
           phase: 'rollback',
           startAt: 'setTargetAddress',
-          checkpoint: o.checkpoint,
           previous: { copy: o.copy, previousTargetAddress: o.previousTargetAddress },
           settings,
         },

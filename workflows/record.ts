@@ -62,7 +62,8 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
 
   setHandler(recordQuery, () => record);
   setHandler(recordOutcomeSignal, ({ outcome, runId }) => {
-    record.outcome = outcome;
+    // a run that copied nothing yet (a reset, a rollback, a copy that failed before its first checkpoint) keeps the last one
+    record.outcome = { ...outcome, checkpoint: outcome.checkpoint ?? record.outcome?.checkpoint };
     record.runId = runId;
     if (!record.batches.includes(outcome.batch)) record.batches = [...record.batches, outcome.batch].sort((a, b) => a - b);
     // a run started before the record kept a previous value may still carry one: the first kept wins
