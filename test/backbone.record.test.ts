@@ -7,7 +7,6 @@
  * convert-to-meu, `batch sync` and Complete Migration (every mailbox in its
  * final report).
  */
-import { execFileSync } from 'node:child_process';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { createSourceDirectory } from '../connectors/directory';
@@ -17,14 +16,23 @@ import { dryRun } from '../client/batch';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addCloudMeu, batchResult, csvOf, csvSourceOf, labOrganisation, ROOT, runBatch, TestUsers } from './helpers/backbone';
+import {
+  addCloudMeu,
+  batchResult,
+  csvOf,
+  csvSourceOf,
+  labOrganisation,
+  runBatch,
+  targetAddressOf,
+  temporalCli,
+  TestUsers,
+} from './helpers/backbone';
 import { batchStatusOf, ownQueue, waitFor, type OwnQueue } from './helpers/operators';
 import { readSinkMessages } from './helpers/smtpSink';
 
 let info: LabInfo;
 let q: OwnQueue;
 let users: TestUsers;
-const temporalCli = execFileSync('bash', [join(ROOT, 'scripts', 'ensure-temporal-cli.sh')], { encoding: 'utf8' }).trim();
 
 beforeAll(async () => {
   info = readLabInfo();
@@ -42,15 +50,6 @@ function sourceDirectory() {
   return createSourceDirectory({ url: o.url, suffix: o.suffix, bindDn: o.bindDn, password: o.password });
 }
 
-async function targetAddressOf(address: string): Promise<string | null> {
-  const dir = sourceDirectory();
-  try {
-    return (await dir.findMailbox(address))?.targetAddress ?? null;
-  } finally {
-    await dir.close();
-  }
-}
-
 async function setTargetAddress(address: string, value: string | null): Promise<void> {
   const dir = sourceDirectory();
   try {
@@ -65,14 +64,7 @@ async function deleteClosedRuns(org: string): Promise<number> {
   const query = `MailferryOrg = "${org}" AND ExecutionStatus != "Running"`;
   const runs: { workflowId: string; runId: string }[] = [];
   for await (const wf of q.session.client.workflow.list({ query })) runs.push({ workflowId: wf.workflowId, runId: wf.runId });
-  for (const r of runs)
-    execFileSync(
-      temporalCli,
-      ['workflow', 'delete', '--yes', '--workflow-id', r.workflowId, '--run-id', r.runId, '--address', process.env.TEMPORAL_ADDRESS!],
-      {
-        encoding: 'utf8',
-      },
-    );
+  for (const r of runs) temporalCli('workflow', 'delete', '--yes', '--workflow-id', r.workflowId, '--run-id', r.runId);
   await waitFor(
     'the deleted runs to be gone',
     async () => {
@@ -132,13 +124,13 @@ test('after every closed run is deleted, re-run, rollback, convert-to-meu, sync 
   expect(s2[rolled.address].plan).toEqual({ kind: 'resetTargetAddress' });
   expect(s2[failing.address].plan).toEqual({ kind: 'resume', from: 'verifyMeu' });
   expect(s2[failing.address].state).toBe('completed');
-  expect(await targetAddressOf(migrated.address)).not.toBeNull();
+  expect(await targetAddressOf(info, migrated.address)).not.toBeNull();
 
   // again, nothing closed is left; then rollback gives back the forwarding of before the first batch, not mailferry's own
   await deleteClosedRuns(org);
   const back = await rollbackMailbox(q.session, org, 'jest', rolled.address);
   expect(back.state).toBe('rolledBack');
-  expect(await targetAddressOf(rolled.address)).toBe(original);
+  expect(await targetAddressOf(info, rolled.address)).toBe(original);
 
   await deleteClosedRuns(org);
   const sync = await syncBatch(q.session, org, 'jest', first.batch);

@@ -6,8 +6,6 @@
  * `settings set`. An SMTP outage during a batch delays its e-mails, never the
  * batch, and each recipient gets each report exactly once.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { startLabServer, stopLabServer } from '../lab/control';
 import { batchStatus, startBatch, stopBatch } from '../client/batch';
@@ -15,14 +13,13 @@ import { completeMigration } from '../client/finish';
 import { orgState } from '../client/org';
 import { applySettings, buildSettings } from '../client/settings';
 import { batchFinishedSignal, batchWorkflowId, organisationWorkflowId, type BatchResult } from '../workflows/definitions';
-import { batchResult, csvOf, csvSourceOf, labOrganisation, ROOT, runBatch, TestUsers } from './helpers/backbone';
+import { batchResult, csvOf, csvSourceOf, labOrganisation, runBatch, temporalCli, TestUsers } from './helpers/backbone';
 import { batchStatusOf, ownQueue, waitFor, type OwnQueue } from './helpers/operators';
 import { readSinkMessages } from './helpers/smtpSink';
 
 let info: LabInfo;
 let q: OwnQueue;
 let users: TestUsers;
-const temporalCli = execFileSync('bash', [join(ROOT, 'scripts', 'ensure-temporal-cli.sh')], { encoding: 'utf8' }).trim();
 
 beforeAll(async () => {
   info = readLabInfo();
@@ -42,22 +39,7 @@ test('a batch terminated with the Temporal CLI frees the slot: status says so an
   const org = await labOrganisation(q.session, 'wedge-term', 1);
   const { batch } = await runBatch(q.session, org, csvSourceOf(q.session, csvOf([[big.address, '', 'False']])));
   await waitFor('the row in flight', async () => (await batchStatusOf(q.session, org, batch)).active === 1);
-  execFileSync(
-    temporalCli,
-    [
-      'workflow',
-      'terminate',
-      '--workflow-id',
-      batchWorkflowId(org, batch),
-      '--reason',
-      'jest: an SRE',
-      '--address',
-      process.env.TEMPORAL_ADDRESS!,
-    ],
-    {
-      encoding: 'utf8',
-    },
-  );
+  temporalCli('workflow', 'terminate', '--workflow-id', batchWorkflowId(org, batch), '--reason', 'jest: an SRE');
 
   const status = await batchStatus(q.session, org, batch);
   expect(status.execution?.status).toBe('TERMINATED');
