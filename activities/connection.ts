@@ -5,7 +5,7 @@
  * migration supports. Nothing is changed.
  */
 import { preflight } from '../connectors/directory/verify';
-import type { ConnectionSettings } from '../workflows/definitions';
+import type { ConnectionSettings } from '../shared/domain';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
 

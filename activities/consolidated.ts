@@ -1,12 +1,11 @@
 /**
  * The consolidated report: one row per mailbox across every batch of the
- * organisation, read from the ledger (each mailbox's last run). Complete
- * Migration attaches it as FinalReport.csv; `mailferry reports consolidated`
- * prints it at any time.
+ * organisation, read from the mailbox records in one visibility list (their
+ * memo holds the latest outcome). Complete Migration attaches it as
+ * FinalReport.csv; `mailferry reports consolidated` prints it at any time.
  */
 import type { Ledger } from '../connectors/ledger/types';
-import type { MailboxOutcome } from '../workflows/definitions';
-import { mapLimit } from './mapLimit';
+import type { RecordSummary } from '../shared/domain';
 
 export const CONSOLIDATED_COLUMNS = [
   'EmailAddress',
@@ -31,11 +30,12 @@ export type ConsolidatedRow = Record<(typeof CONSOLIDATED_COLUMNS)[number], stri
   MessagesCopied: number;
 };
 
-function rowOf(address: string, batches: number[], o: MailboxOutcome | null, running: boolean): ConsolidatedRow {
+function rowOf(r: RecordSummary): ConsolidatedRow {
+  const o = r.outcome;
   return {
-    EmailAddress: address,
-    Batches: batches.join(' '),
-    State: running ? 'running' : (o?.state ?? 'unknown'),
+    EmailAddress: r.address,
+    Batches: r.batches.join(' '),
+    State: o?.state ?? 'unknown',
     LastCompletedStep: o?.lastCompletedStep ?? '',
     FailedStep: o?.failedStep ?? '',
     MessagesCopied: o?.copy?.messagesCopied ?? 0,
@@ -49,12 +49,6 @@ function rowOf(address: string, batches: number[], o: MailboxOutcome | null, run
   };
 }
 
-/** `beat` is called per mailbox so a long read can heartbeat. */
-export async function consolidatedRows(ledger: Ledger, org: string, beat: () => void = () => undefined): Promise<ConsolidatedRow[]> {
-  const mailboxes = await ledger.mailboxes(org);
-  const entries = await mapLimit(mailboxes, 8, async (m) => {
-    beat();
-    return ledger.lookup(org, m.address);
-  });
-  return mailboxes.map((m, i) => rowOf(m.address, m.batches, entries[i]?.outcome ?? null, entries[i]?.running ?? false));
+export async function consolidatedRows(ledger: Ledger, org: string): Promise<ConsolidatedRow[]> {
+  return (await ledger.mailboxes(org)).map(rowOf);
 }

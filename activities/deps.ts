@@ -10,7 +10,7 @@ import type { Ledger } from '../connectors/ledger/types';
 import type { ImapEndpoint, MailCopier } from '../connectors/mail/types';
 import type { ReportMailer } from '../connectors/smtp/types';
 import type { OrgSecrets } from '../shared/secrets';
-import type { ConnectionSettings } from '../workflows/definitions';
+import type { ConnectionSettings } from '../shared/domain';
 
 export interface Connectors {
   /** opened per call from the organisation's settings; the caller closes it */

@@ -1,7 +1,7 @@
 /** The provisioning steps: verify the MEU, convert it to a mailbox, set forwarding (TargetAddress). */
 import { ApplicationFailure } from '@temporalio/common';
 import { verifyMeu as checkMeu } from '../connectors/directory/verify';
-import type { ConnectionSettings, Sealed } from '../workflows/definitions';
+import type { ConnectionSettings, Sealed } from '../shared/domain';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
 
@@ -70,11 +70,21 @@ export function createDirectoryActivities({ connectors, secrets, logger }: Activ
       }, closeBoth(d));
     },
 
-    async setTargetAddress(input: { settings: ConnectionSettings; address: string }) {
+    /**
+     * Sets forwarding to the cloud. The value it replaces goes into the
+     * mailbox's record before the write, once: a retry after a successful
+     * write, or a re-run, finds mailferry's own value there and the record
+     * keeps the true previous one. `previous` is the record's.
+     */
+    async setTargetAddress(input: { org: string; settings: ConnectionSettings; address: string }) {
       const d = open(input.settings);
       return translated(async () => {
-        const change = await d.source.setTargetAddress(input.address, d.cloud.routingAddress(input.address));
-        return { changed: change.changed, previous: change.previous, detail: change.detail };
+        const routing = d.cloud.routingAddress(input.address);
+        const current = (await d.source.findMailbox(input.address))?.targetAddress ?? null;
+        const previous =
+          current === routing ? undefined : await connectors.ledger.rememberPreviousTargetAddress(input.org, input.address, current);
+        const change = await d.source.setTargetAddress(input.address, routing);
+        return { changed: change.changed, previous, detail: change.detail };
       }, closeBoth(d));
     },
   };

@@ -1,14 +1,21 @@
 /**
  * Finishing a migration (seed steps 5 and 7): which mailboxes may become mail
- * users, the ledger entry a rollback starts from, and Complete Migration's
- * clean-up, warnings and final report across every batch.
+ * users, the record a rollback starts from, and Complete Migration's final
+ * report, warnings and clean-up across every batch.
  */
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { toCsv, writeReportFile } from '../shared/csv';
-import { ORG_NAME_PATTERN, type ConnectionSettings, type MailboxOutcome, type RowState } from '../workflows/definitions';
+import {
+  ORG_NAME_PATTERN,
+  reportMessageId,
+  type ConnectionSettings,
+  type FinalReport,
+  type MailboxOutcome,
+  type RowState,
+} from '../shared/domain';
 import { consolidatedRows, CONSOLIDATED_COLUMNS } from './consolidated';
-import { mapLimit } from './mapLimit';
+import { mapLimit } from '../shared/mapLimit';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
 
@@ -24,14 +31,6 @@ export interface FinishInput {
   settings: ConnectionSettings;
   by: string;
   batches: number[];
-}
-
-export interface FinishResult {
-  /** cloud MEUs whose on-premises mailbox mailferry never migrated (a warning, not a stop) */
-  notMigrated: { address: string; reason: string }[];
-  mailboxes: number;
-  batchRecordsDeleted: number;
-  reports: string[];
 }
 
 export function createFinishActivities({ connectors, reports, logger }: ActivityDeps) {
@@ -63,23 +62,25 @@ export function createFinishActivities({ connectors, reports, logger }: Activity
     },
 
     /**
-     * Complete Migration: the final report per mailbox across all batches, the
-     * MEUs never migrated, the batch workflows deleted (each batch's result
-     * stays in the organisation's history and its reports on disk; the mailbox
-     * runs stay: they are the ledger), and the final status e-mail.
+     * Complete Migration, first step: the final report per mailbox across all
+     * batches (from the records, all still open) and the MEUs never migrated,
+     * written to disk with the e-mail that carries them. Nothing is deleted
+     * here, so running it again is harmless.
      */
-    async finishMigration(input: FinishInput): Promise<FinishResult> {
+    async writeFinalReport(input: FinishInput): Promise<FinalReport> {
       if (!ORG_NAME_PATTERN.test(input.org)) throw new Error(`Refusing report path for organisation name ${JSON.stringify(input.org)}`);
       const ctx = Context.current();
       return translated(async () => {
-        const rows = await consolidatedRows(ledger, input.org, () => ctx.heartbeat());
+        ctx.heartbeat();
+        const rows = await consolidatedRows(ledger, input.org);
+        ctx.heartbeat();
         const migrated = new Set(
           rows.filter((r) => r.State === 'completed' || r.State === 'rolledBack').map((r) => r.EmailAddress.toLowerCase()),
         );
         const known = new Map(rows.map((r) => [r.EmailAddress.toLowerCase(), r]));
 
         const cloud = connectors.cloudDirectory();
-        let notMigrated: FinishResult['notMigrated'];
+        let notMigrated: FinalReport['notMigrated'];
         try {
           notMigrated = (await cloud.listRecipients())
             .filter((r) => r.recipientType === 'MailUser' && !migrated.has(r.address.toLowerCase()))
@@ -95,18 +96,16 @@ export function createFinishActivities({ connectors, reports, logger }: Activity
           await cloud.close().catch(() => undefined);
         }
 
-        let batchRecordsDeleted = 0;
-        for (const batch of input.batches) batchRecordsDeleted += await ledger.deleteBatchRecords(input.org, batch);
-
         const dir = join(reports.dir, input.org, 'final');
-                const finalCsv = toCsv(rows, CONSOLIDATED_COLUMNS);
-        const warningCsv = toCsv(
-          notMigrated.map((n) => ({ EmailAddress: n.address, Reason: n.reason })),
-          ['EmailAddress', 'Reason'],
-        );
         const files = [
-          { name: 'FinalReport.csv', content: finalCsv },
-          { name: 'NotMigrated.csv', content: warningCsv },
+          { name: 'FinalReport.csv', content: toCsv(rows, CONSOLIDATED_COLUMNS) },
+          {
+            name: 'NotMigrated.csv',
+            content: toCsv(
+              notMigrated.map((n) => ({ EmailAddress: n.address, Reason: n.reason })),
+              ['EmailAddress', 'Reason'],
+            ),
+          },
         ];
         const paths = await Promise.all(
           files.map(async (f) => {
@@ -128,19 +127,39 @@ export function createFinishActivities({ connectors, reports, logger }: Activity
         ];
         const title = `Migration completed: ${input.org}`;
         const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-        await connectors.mailer.send({
-          from: reports.from,
-          to: [input.settings.adminEmail],
-          subject: `[mailferry] ${title} (${count('completed')} migrated, ${notMigrated.length} never migrated)`,
-          text: `${title}\n\n${lines.map(([k, v]) => `${k}: ${v}`).join('\n')}\n\nReports attached: ${files.map((f) => f.name).join(', ')}\n`,
-          html: `<h2>${esc(title)}</h2><table>${lines.map(([k, v]) => `<tr><th align="left">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`,
-          attachments: files.map((f) => ({ filename: f.name, content: f.content })),
-        });
-        logger.info(
-          { org: input.org, mailboxes: rows.length, notMigrated: notMigrated.length, batchRecordsDeleted },
-          'migration completed',
-        );
-        return { notMigrated, mailboxes: rows.length, batchRecordsDeleted, reports: paths };
+        return {
+          notMigrated,
+          mailboxes: rows.length,
+          reports: paths,
+          mail: {
+            org: input.org,
+            messageId: reportMessageId(input.org, 'final', 'migrationCompleted'),
+            to: [input.settings.adminEmail],
+            subject: `[mailferry] ${title} (${count('completed')} migrated, ${notMigrated.length} never migrated)`,
+            text: `${title}\n\n${lines.map(([k, v]) => `${k}: ${v}`).join('\n')}\n\nReports attached: ${files.map((f) => f.name).join(', ')}\n`,
+            html: `<h2>${esc(title)}</h2><table>${lines.map(([k, v]) => `<tr><th align="left">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`,
+            attachments: paths,
+          },
+        };
+      });
+    },
+
+    /**
+     * Complete Migration, last step (after the final e-mail went out): the
+     * batch workflows are deleted and every mailbox record ends. Each part
+     * skips what is already done, so a crash half-way is safe to run again.
+     */
+    async cleanUpMigration(input: { org: string; batches: number[] }): Promise<{ batchRecordsDeleted: number; recordsClosed: number }> {
+      const ctx = Context.current();
+      return translated(async () => {
+        let batchRecordsDeleted = 0;
+        for (const batch of input.batches) {
+          ctx.heartbeat();
+          batchRecordsDeleted += await ledger.deleteBatchRecords(input.org, batch);
+        }
+        const recordsClosed = await ledger.closeRecords(input.org, () => ctx.heartbeat());
+        logger.info({ org: input.org, batchRecordsDeleted, recordsClosed }, 'migration cleaned up');
+        return { batchRecordsDeleted, recordsClosed };
       });
     },
   };

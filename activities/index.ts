@@ -7,6 +7,7 @@ import { createConnectionActivities } from './connection';
 import type { ActivityDeps } from './deps';
 import { createDirectoryActivities } from './directory';
 import { createFinishActivities } from './finish';
+import { createLedgerActivities } from './ledger';
 import { createMailDataActivities } from './mailData';
 import { createReportActivities } from './reports';
 import { createRowActivities } from './rows';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMailDataActivities(deps),
     ...createReportActivities(deps),
     ...createFinishActivities(deps),
+    ...createLedgerActivities(deps),
   };
 }
 

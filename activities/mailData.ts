@@ -1,7 +1,7 @@
 /**
  * copyData: mail, then contacts and calendars. The mail copy heartbeats its
  * checkpoint; a retry (another worker, after a crash) starts from the last
- * heartbeat, and a later run from the checkpoint the workflow carried.
+ * heartbeat, and a later run from the checkpoint in the mailbox's record.
  * Heartbeats come from the copy's own progress (a body read, a group stored,
  * a folder done), never from a timer: a copy that stops moving misses its
  * heartbeat timeout and is retried elsewhere.
@@ -9,7 +9,7 @@
 import { Context } from '@temporalio/activity';
 import type { DavCheckpoint } from '../connectors/dav/types';
 import type { CopyCheckpoint, CopyProgress } from '../connectors/mail/types';
-import type { ConnectionSettings } from '../workflows/definitions';
+import type { ConnectionSettings } from '../shared/domain';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
 
@@ -24,10 +24,20 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
      * `syncFlags`: a delta pass also sets the flags changed on the source since the copy (the source wins) and
      * reports what was deleted on the source; `deleteOnTarget` deletes that on the target too.
      */
-    async copyMail(input: { settings: ConnectionSettings; address: string; checkpoint?: unknown; syncFlags?: boolean; deleteOnTarget?: boolean }) {
+    async copyMail(input: {
+      org: string;
+      settings: ConnectionSettings;
+      address: string;
+      checkpoint?: unknown;
+      syncFlags?: boolean;
+      deleteOnTarget?: boolean;
+    }) {
       const ctx = Context.current();
       const previous = ctx.info.heartbeatDetails as CopyHeartbeat | undefined;
-      const beat: CopyHeartbeat = { checkpoint: previous?.checkpoint ?? (input.checkpoint as CopyCheckpoint | undefined) };
+      const recorded = async () => (await connectors.ledger.lookup(input.org, input.address))?.outcome?.checkpoint;
+      const beat: CopyHeartbeat = {
+        checkpoint: (previous?.checkpoint ?? input.checkpoint ?? (await recorded())) as CopyCheckpoint | undefined,
+      };
       const log = logger.child({ mailbox: input.address, step: 'copyData', attempt: ctx.info.attempt });
       log.info({ resumed: Boolean(beat.checkpoint) }, 'mail copy starting');
       // From the first checkpoint on: a heartbeat's details are what a retry resumes from.

@@ -3,13 +3,13 @@
  * directory and attached to a status e-mail sent to the admin and the extra
  * recipients given at batch start.
  */
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { toCsv, writeReportFile } from '../shared/csv';
-import { ORG_NAME_PATTERN, type BatchStatus } from '../workflows/definitions';
+import { ORG_NAME_PATTERN, reportMessageId, type BatchStatus, type PreparedMail, type ReportKind } from '../shared/domain';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
-
-export type ReportKind = 'mailboxesReady' | 'migrationComplete' | 'stopped';
 
 export interface BatchReportInput {
   kind: ReportKind;
@@ -140,10 +140,15 @@ function summaryLines(input: BatchReportInput): [string, string][] {
   ];
 }
 
-export function createReportActivities({ connectors, reports }: ActivityDeps) {
+/** Where the sent mark of a message lives: beside the organisation's reports, named by the Message-ID. */
+function sentMarkPath(dir: string, org: string, messageId: string): string {
+  return join(dir, org, 'sent', `${createHash('sha256').update(messageId).digest('hex').slice(0, 32)}.json`);
+}
+
+export function createReportActivities({ connectors, reports, logger }: ActivityDeps) {
   return {
-    /** Writes the kind's CSV reports, e-mails them, and returns the files' paths. */
-    async sendBatchReport(input: BatchReportInput): Promise<string[]> {
+    /** Writes the kind's CSV reports and returns their paths with the e-mail that carries them (sent by sendReportMail). */
+    async writeBatchReport(input: BatchReportInput): Promise<{ paths: string[]; mail: PreparedMail }> {
       if (!ORG_NAME_PATTERN.test(input.org)) throw new Error(`Refusing report path for organisation name ${JSON.stringify(input.org)}`);
       return translated(async () => {
         const dir = join(reports.dir, input.org, `batch-${input.batch}`, input.kind);
@@ -157,15 +162,50 @@ export function createReportActivities({ connectors, reports }: ActivityDeps) {
         );
         const lines = summaryLines(input);
         const title = `${titles[input.kind]}: ${input.org} batch ${input.batch}`;
-        await connectors.mailer.send({
+        return {
+          paths,
+          mail: {
+            org: input.org,
+            messageId: reportMessageId(input.org, input.batch, input.kind),
+            to: [input.adminEmail, ...input.notify],
+            subject: `[mailferry] ${title} (${input.status.created} created, ${input.status.failed} failed)`,
+            text: `${title}\n\n${lines.map(([k, v]) => `${k}: ${v}`).join('\n')}\n\nReports attached: ${files.map((f) => f.name).join(', ')}\n`,
+            html: `<h2>${escapeHtml(title)}</h2><table>${lines.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table><p>Reports attached: ${files.map((f) => escapeHtml(f.name)).join(', ')}</p>`,
+            attachments: paths,
+          },
+        };
+      });
+    },
+
+    /**
+     * Sends a prepared report e-mail once: a message whose sent mark exists is
+     * not sent again (a retry after the SMTP server took it), and every copy
+     * carries the same Message-ID, so a mail system that sees two keeps one.
+     */
+    async sendReportMail(mail: PreparedMail): Promise<{ sent: boolean }> {
+      if (!ORG_NAME_PATTERN.test(mail.org)) throw new Error(`Refusing report path for organisation name ${JSON.stringify(mail.org)}`);
+      const mark = sentMarkPath(reports.dir, mail.org, mail.messageId);
+      const already = await readFile(mark, 'utf8').then(
+        () => true,
+        () => false,
+      );
+      if (already) return { sent: false };
+      return translated(async () => {
+        const attachments = await Promise.all(
+          mail.attachments.map(async (path) => ({ filename: basename(path), content: await readFile(path, 'utf8') })),
+        );
+        const { messageId } = await connectors.mailer.send({
           from: reports.from,
-          to: [input.adminEmail, ...input.notify],
-          subject: `[mailferry] ${title} (${input.status.created} created, ${input.status.failed} failed)`,
-          text: `${title}\n\n${lines.map(([k, v]) => `${k}: ${v}`).join('\n')}\n\nReports attached: ${files.map((f) => f.name).join(', ')}\n`,
-          html: `<h2>${escapeHtml(title)}</h2><table>${lines.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table><p>Reports attached: ${files.map((f) => escapeHtml(f.name)).join(', ')}</p>`,
-          attachments: files.map((f) => ({ filename: f.name, content: f.content })),
+          to: mail.to,
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+          attachments,
+          messageId: mail.messageId,
         });
-        return paths;
+        await writeReportFile(mark, JSON.stringify({ messageId, subject: mail.subject, at: new Date().toISOString() }));
+        logger.info({ org: mail.org, messageId }, 'report e-mail sent');
+        return { sent: true };
       });
     },
   };

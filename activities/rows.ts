@@ -8,10 +8,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { CsvStructureError, validateCsv } from '../shared/csv';
 import { errorCodes } from '../shared/errors';
 import type { LedgerEntry } from '../connectors/ledger/types';
-import type { BatchRow, BatchSource, ConnectionSettings, RowPlan, Sealed, ValidationIssue } from '../workflows/definitions';
+import type { BatchRow, BatchSource, ConnectionSettings, RowPlan, Sealed, ValidationIssue } from '../shared/domain';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
-import { mapLimit } from './mapLimit';
+import { mapLimit } from '../shared/mapLimit';
 
 interface Candidate {
   line: number;
@@ -25,8 +25,8 @@ function planFrom(entry: LedgerEntry | null): RowPlan {
   if (!outcome) return { kind: 'new' };
   // a rolled-back mailbox keeps its cloud data: re-running it only points forwarding at the cloud again
   if (outcome.state === 'completed' || outcome.state === 'rolledBack') return { kind: 'resetTargetAddress' };
-  if (outcome.state === 'ready') return { kind: 'resume', from: 'copyData', checkpoint: outcome.checkpoint };
-  return { kind: 'resume', from: outcome.failedStep ?? 'verifyMeu', checkpoint: outcome.checkpoint };
+  if (outcome.state === 'ready') return { kind: 'resume', from: 'copyData' };
+  return { kind: 'resume', from: outcome.failedStep ?? 'verifyMeu' };
 }
 
 export function createRowActivities({ connectors, secrets }: ActivityDeps) {
@@ -118,12 +118,11 @@ export function createRowActivities({ connectors, secrets }: ActivityDeps) {
             line: c.line,
             address: c.address,
             // a sync pass copies from the last checkpoint: only what arrived since
-            plan: input.source.kind === 'sync' ? { kind: 'resume', from: 'copyData', checkpoint: outcome?.checkpoint } : planFrom(entry),
+            plan: input.source.kind === 'sync' ? { kind: 'resume', from: 'copyData' } : planFrom(entry),
             state: 'queued',
             step: null,
             forceChangePassword: c.forceChangePassword ?? outcome?.forceChangePassword ?? false,
             password: c.password ?? outcome?.password,
-            checkpoint: outcome?.checkpoint,
             previousTargetAddress: outcome?.previousTargetAddress,
             copy: outcome?.copy,
           });

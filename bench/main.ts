@@ -4,7 +4,8 @@
  * bench/results/<date>.json. Targets are reported, never asserted.
  *
  *   --quick            small sizes, one round: for developing the bench itself
- *   --sections a,b     any of copy,orchestration,growth,resume (default all)
+ *   --sections a,b     any of copy,orchestration,growth,resume,records (default all)
+ *   --records N        records section: mailbox records created in bulk (default 50000; quick 2000)
  *   --rounds N         copy rounds per tool (default 3)
  *   --offlineimap-rounds N   offlineimap runs each way (default 1: its 5-parallel run takes ~160 s
  *                      and its sequential one ~250 s here, so 3 rounds alone would exceed 20 minutes)
@@ -28,10 +29,11 @@ import { provisionCloud, seededMailboxes } from './lab';
 import { killWorkers } from './mailferry';
 import { orchestrationBench } from './orchestration';
 import { machine, ratio, renderTable, type BenchReport } from './report';
+import { recordsBench } from './records';
 import { resumeBench } from './resume';
 import { summarise } from './stats';
 
-const SECTIONS = ['copy', 'orchestration', 'growth', 'resume'] as const;
+const SECTIONS = ['copy', 'orchestration', 'growth', 'resume', 'records'] as const;
 const MB = 2 ** 20;
 
 interface Options {
@@ -44,6 +46,7 @@ interface Options {
   rows?: number;
   cluster: boolean;
   growth?: string;
+  records?: number;
   setupSeconds: number;
   render?: string;
 }
@@ -208,6 +211,10 @@ async function main(o: Options): Promise<void> {
       log,
     );
   }
+  if (sections.has('records')) {
+    log('6. records');
+    report.records = await recordsBench(info, o.records ?? (o.quick ? 2000 : 50_000), log);
+  }
   if (sections.has('resume')) {
     log('5. resume');
     const seed = Number(process.env.BENCH_SEED ?? Math.floor(Math.random() * 1e9));
@@ -243,6 +250,7 @@ const program = new Command('bench')
   .option('--rows <n>', 'orchestration batch rows', (v) => Number(v))
   .option('--cluster', 'orchestration on Temporal on PostgreSQL too', false)
   .option('--growth <sizes>', 'growth mailbox sizes, comma-separated')
+  .option('--records <n>', 'records section: mailbox records created in bulk', (v: string) => Number(v))
   .option('--render <file>', 'print the table of a results file')
   .option('--profile', 'CPU-profile the first copy-step run', false)
   .option('--setup-seconds <n>', 'time run.sh spent starting servers (added to the wall time)', (v) => Number(v), 0)

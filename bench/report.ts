@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { growthRatios, type GrowthPoint } from './growth';
 import type { OrchestrationResult } from './orchestration';
+import type { RecordsResult } from './records';
 import type { ResumeResult } from './resume';
 import type { ToolSummary } from './stats';
 
@@ -22,6 +23,7 @@ export interface BenchReport {
   orchestrationCluster?: OrchestrationResult;
   growth?: GrowthPoint[];
   resume?: ResumeResult;
+  records?: RecordsResult;
   targets: Array<{ target: string; value: string; met: boolean | null }>;
 }
 
@@ -126,6 +128,17 @@ export function renderTable(r: BenchReport): string {
     );
     out.push(
       `   after the restart the target received ${s.receivedAfterRestart?.messages ?? '-'} messages (${fmt((s.receivedAfterRestart?.bytes ?? 0) / MB, 1)} MB, counted by a relay) for ${s.messages - s.onTargetWhenKilled} missing: re-transferred ${s.reTransferred} (window ${s.checkpointWindow.messages} messages / ${fmt(s.checkpointWindow.bytes / MB)} MB); ${s.verdict}`,
+    );
+  }
+  if (r.records) {
+    const m = r.records;
+    out.push('');
+    out.push(`6. Ledger: ${m.records} mailbox records created in bulk (${fmt(m.createSeconds, 1)} s)`);
+    out.push(
+      `   largest payloads at 1,000 rows × 50 folders: batch continue-as-new input ${fmt(m.payloads.batchCarriedBytes / 1024, 0)} KB, a record with its checkpoint ${fmt(m.payloads.recordBytes / 1024, 1)} KB (limit 2,048 KB)`,
+    );
+    out.push(
+      `   batch status ${fmt(m.batchStatusSeconds, 2)} s; re-run plan of a ${m.rerunPlanRows}-row CSV ${fmt(m.rerunPlanSeconds, 1)} s; reports consolidated (${m.consolidatedRows} rows) ${fmt(m.consolidatedSeconds, 1)} s`,
     );
   }
   out.push('');

@@ -20,6 +20,7 @@ import {
   type BatchSource,
   type BatchStatus,
   type OrganisationState,
+  type ReportMailRef,
   type StartBatchRequest,
 } from '../workflows/definitions';
 import type { Session } from './connection';
@@ -104,11 +105,43 @@ export function pickBatch(state: OrganisationState, requested: number | undefine
   return latest;
 }
 
+const NOTES: Record<string, string> = {
+  TERMINATED:
+    'the batch was terminated from outside mailferry (Temporal CLI or Web UI): rows in flight did not finish; re-run the CSV or `mailferry batch resume --failed` to go on',
+  TIMED_OUT: 'the batch timed out: rows in flight did not finish; re-run the CSV to go on',
+  CANCELED: 'the batch was cancelled from outside mailferry: rows in flight did not finish; re-run the CSV to go on',
+  FAILED: 'the batch failed: see its error in the Web UI; re-run the CSV to go on',
+};
+
+/** What the server says about the batch's execution and its report e-mails, beside the status the batch itself keeps. */
+async function withExecution(session: Session, status: BatchStatus, workflowId: string): Promise<BatchStatus> {
+  const described = await session.client.workflow.getHandle(workflowId).describe();
+  const note = NOTES[described.status.name];
+  const mail = await Promise.all(
+    (status.mail ?? []).map(async (m) => {
+      const d = await session.client.workflow
+        .getHandle(m.workflowId)
+        .describe()
+        .catch(() => null);
+      const delivery: ReportMailRef['delivery'] = !d
+        ? 'unknown'
+        : d.status.name === 'RUNNING'
+          ? 'pending'
+          : d.status.name === 'COMPLETED'
+            ? 'sent'
+            : 'failed';
+      return { ...m, delivery };
+    }),
+  );
+  return { ...status, mail, ...(note ? { execution: { status: described.status.name, note } } : {}) };
+}
+
 export async function batchStatus(session: Session, org: string, batch?: number): Promise<BatchStatus> {
   const state = await orgState(session.client, org);
   const n = pickBatch(state, batch);
   try {
-    return await session.client.workflow.getHandle(batchWorkflowId(org, n)).query(batchStatusQuery);
+    const handle = session.client.workflow.getHandle(batchWorkflowId(org, n));
+    return await withExecution(session, await handle.query(batchStatusQuery), batchWorkflowId(org, n));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError && state.completed)
       throw new CliError(
@@ -165,6 +198,7 @@ export function formatStatus(s: BatchStatus): string {
     `  total ${s.total}  created ${s.created}  active ${s.active}  completed ${s.completed}  failed ${s.failed}  waiting ${s.waiting}  rejected ${s.rejected.length}`,
     ...(s.copyRate ? [`  copy rate ${(s.copyRate.bytesPerSecond / 1e6).toFixed(2)} MB/s, ${s.copyRate.messagesPerSecond} messages/s`] : []),
     ...(s.eta ? [`  ETA ${s.eta.finishesAt} (${s.eta.basis})`] : []),
+    ...(s.execution ? [`  ${s.execution.status}: ${s.execution.note}`] : []),
     ...(s.adaptive.enabled ? [`  adaptive concurrency, at most ${s.adaptive.adminMax}`] : []),
     ...s.adaptive.log.map((e) => `    ${e.at}: ${e.from} → ${e.to} (${e.reason})`),
     '',
@@ -183,5 +217,13 @@ export function formatStatus(s: BatchStatus): string {
       `  ${String(r.line).padStart(4)}  ${r.address.padEnd(40)}  ${'rejected'.padEnd(12)}  ${'-'.padEnd(17)}  ${r.code}: ${r.message} Fix: ${r.fix}`,
     );
   if (s.reports.length) lines.push('', '  reports:', ...s.reports.map((p) => `    ${p}`));
+  if (s.mail?.length)
+    lines.push(
+      '',
+      '  report e-mails:',
+      ...s.mail.map(
+        (m) => `    ${m.kind}: ${m.delivery ?? 'pending'}${m.delivery === 'pending' ? ' (retried until the SMTP server takes it)' : ''}`,
+      ),
+    );
   return lines.join('\n');
 }

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { dataConverterOptions, loadCodec } from '../shared/codec';
 import { createSecretBox, type SecretBox } from '../shared/secrets';
-import { TASK_QUEUE } from '../workflows/definitions';
+import { TASK_QUEUE } from '../shared/domain';
 import { CliError, EXIT } from './errors';
 
 const clientEnv = z.object({

@@ -38,6 +38,8 @@ export function startOrgOperation(org: string, taskQueue: string = TASK_QUEUE) {
     taskQueue,
     args: [{ org }],
     workflowIdConflictPolicy: 'USE_EXISTING',
+    // a run that ended by Complete Migration is never started again; a failed or terminated one may be
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
     memo: { summary: `mailferry organisation ${org}` },
   });
 }

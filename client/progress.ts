@@ -6,7 +6,7 @@
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { CopyHeartbeat } from '../activities/mailData';
 import type { CopyProgress } from '../connectors/mail/types';
-import { mailboxWorkflowId } from '../workflows/definitions';
+import { mailboxWorkflowId } from '../shared/domain';
 import type { Session } from './connection';
 
 export async function copyProgress(session: Session, org: string, address: string): Promise<CopyProgress | null> {

@@ -5,6 +5,7 @@
  * this process.
  */
 import { readFileSync } from 'node:fs';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { z } from 'zod';
 import { readLabInfo } from '../lab/info';
 import { organisationWorkflowId, setSettingsUpdate, type ConnectionSettings } from '../workflows/definitions';
@@ -133,14 +134,30 @@ export function buildSettings(raw: SettingsOptions, session: Session, org: strin
   };
 }
 
-/** Tests the settings on the organisation (connection test + preflight) and keeps them only if the test passes. */
+/**
+ * Tests the settings on the organisation (connection test + preflight) and
+ * keeps them only if the test passes. A completed migration stays completed:
+ * the server refuses a new run of its workflow, and the CLI says what to do.
+ */
 export async function applySettings(session: Session, org: string, settings: ConnectionSettings) {
-  return refusedAsCliError(() =>
-    session.client.workflow.executeUpdateWithStart(setSettingsUpdate, {
-      args: [settings],
-      startWorkflowOperation: startOrgOperation(org, session.taskQueue),
-    }),
-  );
+  try {
+    return await refusedAsCliError(() =>
+      session.client.workflow.executeUpdateWithStart(setSettingsUpdate, {
+        args: [settings],
+        startWorkflowOperation: startOrgOperation(org, session.taskQueue),
+      }),
+    );
+  } catch (err) {
+    if (
+      err instanceof WorkflowExecutionAlreadyStartedError ||
+      (err as { cause?: unknown }).cause instanceof WorkflowExecutionAlreadyStartedError
+    )
+      throw new CliError(
+        `The migration of ${org} is complete (Complete Migration ran): its settings no longer change. Start a new migration under another name: \`mailferry --org <new-name> settings set …\``,
+        EXIT.REFUSED,
+      );
+    throw err;
+  }
 }
 
 export async function retestSettings(session: Session, org: string) {

@@ -5,7 +5,7 @@
  * Ends with the batch's summary when it finishes.
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import { FINISHED_PHASES, type BatchStatus } from '../workflows/definitions';
+import { FINISHED_PHASES, type BatchStatus } from '../shared/domain';
 import { batchStatus, formatStatus } from './batch';
 import type { Session } from './connection';
 import { copyProgress } from './progress';

@@ -57,6 +57,8 @@ it('beats on progress only: silent while the target stalls, then moving again', 
     sourceImap: () => m.source,
     targetImap: () => ({ ...m.target, port: relay.port }),
     mail: createMailCopier(),
+    // a first copy: the mailbox has no record yet, so no checkpoint to resume from
+    ledger: { lookup: async () => null } as Partial<Connectors["ledger"]> as Connectors["ledger"],
   } as Partial<Connectors> as Connectors;
   const activities = createMailDataActivities({ connectors, logger: pino({ level: 'silent' }) } as Partial<ActivityDeps> as ActivityDeps);
   const env = new MockActivityEnvironment();
@@ -64,7 +66,7 @@ it('beats on progress only: silent while the target stalls, then moving again', 
   env.on('heartbeat', (details: CopyHeartbeat) => beats.push({ at: Date.now(), copied: details.progress?.messagesCopied ?? 0 }));
   const started = Date.now();
   try {
-    const result = (await env.run(activities.copyMail, { settings: {} as ConnectionSettings, address: m.address })) as {
+    const result = (await env.run(activities.copyMail, { org: 'heartbeat', settings: {} as ConnectionSettings, address: m.address })) as {
       messagesCopied: number;
     };
     expect(result.messagesCopied).toBe(300);

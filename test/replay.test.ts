@@ -14,7 +14,7 @@ const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
 
 test('recorded histories cover every workflow type', () => {
   const types = new Set(files.map((f) => f.replace(/-\d+\.json$/, '')));
-  expect([...types].sort()).toEqual(['batchWorkflow', 'mailboxWorkflow', 'organisationWorkflow']);
+  expect([...types].sort()).toEqual(['batchWorkflow', 'mailboxRecordWorkflow', 'mailboxWorkflow', 'organisationWorkflow', 'reportMailWorkflow']);
 });
 
 test('every recorded history replays on the current workflow code', async () => {

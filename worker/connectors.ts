@@ -69,6 +69,6 @@ export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Cl
       password: env.MAILFERRY_SMTP_PASSWORD,
       allowPlaintext: env.MAILFERRY_SMTP_ALLOW_PLAINTEXT,
     }),
-    ledger: createTemporalLedger(client),
+    ledger: createTemporalLedger(client, { taskQueue: env.MAILFERRY_TASK_QUEUE }),
   };
 }

@@ -4,7 +4,7 @@
  * result the organisation keeps, and how rows added by `batch add` join.
  */
 import { workflowInfo } from '@temporalio/workflow';
-import type { BatchEta, BatchInput, BatchResult, BatchRow, BatchState, BatchStatus, RowState, ValidationIssue } from './definitions';
+import type { BatchEta, BatchInput, BatchResult, BatchRow, BatchState, BatchStatus, RowState, ValidationIssue } from '../shared/domain';
 
 const ACTIVE: RowState[] = ['provisioning', 'copying'];
 const CREATED: RowState[] = ['ready', 'copying', 'completed'];
@@ -56,9 +56,10 @@ export function summarise(input: BatchInput, state: BatchState): BatchStatus {
             messagesPerSecond: Math.round((stats.messages / stats.seconds) * 10) / 10,
           }
         : null,
-    // passwords and checkpoints stay out of what the CLI prints
-    rows: state.rows.map(({ password: _p, checkpoint: _c, ...row }) => ({ ...row, fix: row.error?.fix })),
+    // passwords stay out of what the CLI prints
+    rows: state.rows.map(({ password: _p, ...row }) => ({ ...row, fix: row.error?.fix })),
     reports: state.reports,
+    mail: state.mail ?? [],
   };
 }
 

@@ -1,7 +1,11 @@
 /**
  * One row: one mailbox. Runs the staged-migration steps for one address, from
- * the step the ledger says is next, and leaves its outcome as the ledger entry
- * of that address (its result, or the details of its failure).
+ * the step its record says is next, and returns its outcome (its result, or
+ * the details of its failure) to the batch.
+ *
+ * Every run ends by handing its outcome to the mailbox's record
+ * (workflows/record.ts), which outlives the run: that, not this closed run, is
+ * what re-runs, rollback and the final report read.
  *
  * A batch runs a row in two runs of the same workflow ID: `provision`
  * (verifyMeu → convertToMailbox → setTargetAddress) and, after the batch's
@@ -13,10 +17,12 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   isCancellation,
   proxyActivities,
   TimeoutFailure,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { suggestedFix } from '../shared/errors';
@@ -37,6 +43,19 @@ const copy = proxyActivities<Activities>({
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
 });
+
+/** The record is written through the Temporal service: retried while it is briefly away. */
+const ledger = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30 },
+});
+
+/** Hands the outcome to the record; also while the run is being cancelled (a stop), so the record says where it stopped. */
+async function report(input: MailboxInput, outcome: MailboxOutcome): Promise<MailboxOutcome> {
+  await CancellationScope.nonCancellable(() => ledger.recordOutcome({ org: input.org, outcome, runId: workflowInfo().runId }));
+  // the checkpoint stays with the record: the batch would carry it for every row
+  return { ...outcome, checkpoint: undefined };
+}
 
 const PROVISION_STEPS: Step[] = ['verifyMeu', 'convertToMailbox', 'setTargetAddress'];
 
@@ -79,7 +98,6 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
     batch: input.batch,
     state: 'provisioning',
     lastCompletedStep: input.startAt === STEPS[0] ? null : STEPS[STEPS.indexOf(input.startAt) - 1],
-    checkpoint: input.checkpoint,
     copy: input.previous?.copy,
     previousTargetAddress: input.previous?.previousTargetAddress,
     password: input.password,
@@ -104,7 +122,7 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
     }
     const done: RowState = input.phase === 'provision' ? 'ready' : 'completed';
     show(current, done);
-    return outcome;
+    return await report(input, outcome);
   } catch (err) {
     const stopped = isCancellation(err);
     const error: RowError = stopped
@@ -118,11 +136,12 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
     outcome.error = error;
     outcome.checkpoint = lastHeartbeat(err) ?? outcome.checkpoint;
     show(current, stopped ? 'stopped' : 'failed', error.code);
+    const reported = await report(input, outcome);
     throw ApplicationFailure.create({
       type: error.code,
       message: `${input.address}: ${current} failed: ${error.message}`,
       nonRetryable: true,
-      details: [outcome],
+      details: [reported],
     });
   }
 }
@@ -137,13 +156,14 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
       await directory.convertToMailbox({ address, forceChangePassword: input.forceChangePassword, password: input.password });
       return;
     case 'setTargetAddress': {
-      const change = await directory.setTargetAddress({ settings, address });
-      // Keep the address mailferry replaced the first time, not our own value on a reset.
-      if (outcome.previousTargetAddress === undefined) outcome.previousTargetAddress = change.previous;
+      const change = await directory.setTargetAddress({ org: input.org, settings, address });
+      // the record's previous value, kept the first time mailferry changed it (absent: forwarding was ours already)
+      if (change.previous !== undefined) outcome.previousTargetAddress = change.previous;
       return;
     }
     case 'copyData': {
-      const mail = await copy.copyMail({ settings, address, checkpoint: outcome.checkpoint });
+      // no checkpoint yet in this run: the copy reads the record's
+      const mail = await copy.copyMail({ org: input.org, settings, address, checkpoint: outcome.checkpoint, syncFlags: input.delta });
       outcome.checkpoint = mail.checkpoint;
       const dav = await copy.copyContactsAndCalendars({ settings, address });
       const before = outcome.copy;
@@ -153,7 +173,7 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
         // A pass counts everything on the target when it started as existing, earlier passes' copies included:
         // keep only what mailferry did not copy itself, so copied + existing is what the target holds.
         messagesExisting: Math.max(0, mail.messagesExisting - (before?.messagesCopied ?? 0)),
-        badItems: mail.badItems,
+        badItems: mail.badItems + dav.badItems.length,
         contactsCopied: (before?.contactsCopied ?? 0) + dav.contactsCopied,
         eventsCopied: (before?.eventsCopied ?? 0) + dav.eventsCopied,
         reconnects: mail.reconnects,
@@ -163,7 +183,7 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
   }
 }
 
-/** Undo forwarding: the ledger entry keeps the copy totals and checkpoint, so a later re-run only resets forwarding. */
+/** Undo forwarding: the record keeps the copy totals and checkpoint, so a later re-run only resets forwarding. */
 async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
   upsertSearchAttributes([
     { key: MailferryStep, value: 'rollback' },
@@ -174,7 +194,6 @@ async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
     batch: input.batch,
     state: 'rolledBack',
     lastCompletedStep: 'copyData',
-    checkpoint: input.checkpoint,
     copy: input.previous?.copy,
     previousTargetAddress: input.previous?.previousTargetAddress,
     password: input.password,
@@ -192,14 +211,16 @@ async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
       { key: MailferryState, value: 'failed' },
       { key: MailferryFailureKind, value: error.code },
     ]);
-    // the ledger entry stays that of the completed migration: forwarding still points at the cloud
+    // the record stays that of the completed migration: forwarding still points at the cloud
+    const kept: MailboxOutcome = { ...outcome, state: 'completed', error };
+    const reported = await report(input, kept);
     throw ApplicationFailure.create({
       type: error.code,
       message: `${input.address}: rollback failed: ${error.message}`,
       nonRetryable: true,
-      details: [{ ...outcome, state: 'completed', error } satisfies MailboxOutcome],
+      details: [reported],
     });
   }
   upsertSearchAttributes([{ key: MailferryState, value: 'rolledBack' }]);
-  return outcome;
+  return report(input, outcome);
 }

@@ -2,15 +2,22 @@
  * The organisation: one source → target migration. Keeps the tested
  * connection settings across batches, allows one active batch at a time,
  * starts batches and keeps their history. It stays small on purpose: each
- * mailbox's own workflow is the ledger of that mailbox, so this state does not
- * grow with the number of mailboxes. Long-lived: continues-as-new when the
- * server suggests it.
+ * mailbox's record workflow (record.ts) holds that mailbox's ledger, so this
+ * state does not grow with the number of mailboxes. Long-lived: continues-as-new
+ * when the server suggests it.
+ *
+ * The active-batch slot follows the batch's real execution, never a signal's
+ * word: a batch's "finished" signal, a new start and Complete Migration each
+ * ask the server how the active batch stands, so a batch that failed to
+ * start, failed, or was terminated from outside frees the slot, and a stray
+ * or forged signal frees nothing.
  */
 import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
+  executeChild,
   ParentClosePolicy,
   proxyActivities,
   setHandler,
@@ -22,6 +29,7 @@ import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, Mailfer
 import { batchWorkflow } from './batch';
 import { convertWorkflow } from './convert';
 import { mailboxWorkflow } from './mailbox';
+import { reportMailWorkflow } from './reportMail';
 import {
   batchFinishedSignal,
   batchWorkflowId,
@@ -33,6 +41,7 @@ import {
   setSettingsUpdate,
   startBatchUpdate,
   type BatchSource,
+  type CompleteMigrationResult,
   type ConnectionSettings,
   type OrganisationInput,
   type OrganisationState,
@@ -47,6 +56,16 @@ const finish = proxyActivities<Activities>({
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
+
+/** The batch's real state: a few quick server calls, or up to the settle time while a batch closes. */
+const check = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
+});
+
+/** A batch's "finished" signal comes just before it closes: how long its real state may take to agree. */
+const SETTLE_SECONDS = 20;
 
 /** A connection test answers quickly or not at all: do not retry a wrong password for minutes. */
 const probe = proxyActivities<Activities>({
@@ -69,12 +88,11 @@ function sourceLabel(source: BatchSource): string {
   return source.kind === 'sync' ? `sync of batch ${source.batch}` : 'resume';
 }
 
-function refuseBatch(state: OrganisationState, completing = false): string | null {
-  if (state.completed || completing) return `The migration of ${state.org} is complete; no more batches can start`;
+function refuseBatch(state: OrganisationState): string | null {
+  if (state.completed) return `The migration of ${state.org} is complete; no more batches can start`;
+  if (state.completing) return `Complete Migration of ${state.org} is running; no more batches can start`;
   if (!state.settings) return 'No connection settings yet: run `mailferry settings set` first';
-  if (state.activeBatch !== null) {
-    return `Batch ${state.activeBatch} is still active: only one batch runs at a time. Wait for it or stop it with \`mailferry batch stop\``;
-  }
+  // the active batch is refused by the handler, after it checked the batch's real state
   return null;
 }
 
@@ -90,12 +108,43 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
   };
 
   setHandler(organisationStateQuery, () => state);
-  let completing = false;
+  /** batches whose "finished" signal came in: each is checked against the server before the slot is freed */
+  const checks: number[] = [];
+
+  /** Frees the slot when the active batch `batch` is really over; records what the check found either way. */
+  async function reconcile(batch: number, settleSeconds: number): Promise<void> {
+    if (state.activeBatch !== batch) return;
+    const found = await check.batchExecution({ org: state.org, batch, settleSeconds });
+    const running = found.status === 'RUNNING';
+    state.lastReconcile = {
+      batch,
+      at: new Date().toISOString(),
+      status: found.status,
+      freed: !running && state.activeBatch === batch,
+      why: running
+        ? `batch ${batch} is still running: a "finished" signal or a new request does not free its slot`
+        : `batch ${batch} ended as ${found.status}`,
+    };
+    if (running || state.activeBatch !== batch) return;
+    state.activeBatch = null;
+    const entry = state.batches.find((b) => b.batch === batch);
+    if (entry) {
+      entry.finished = true;
+      entry.endedAs = found.status;
+      if (found.result) entry.result = found.result;
+    }
+  }
+  const activeBatchRefusal = async (): Promise<string | null> => {
+    if (state.activeBatch !== null) await reconcile(state.activeBatch, 0);
+    return state.activeBatch === null
+      ? null
+      : `Batch ${state.activeBatch} is still active: only one batch runs at a time. Wait for it or stop it with \`mailferry batch stop\``;
+  };
   const refusal = (why: string | null) => {
     if (why) throw ApplicationFailure.nonRetryable(why, 'REFUSED');
   };
   const needSettings = (): ConnectionSettings => {
-    if (state.completed || completing) refusal(`The migration of ${state.org} is complete`);
+    if (state.completed || state.completing) refusal(`The migration of ${state.org} is complete`);
     if (!state.settings) refusal('No connection settings yet: run `mailferry settings set` first');
     return state.settings as ConnectionSettings;
   };
@@ -143,7 +192,6 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
           forceChangePassword: o.forceChangePassword,
           phase: 'rollback',
           startAt: 'setTargetAddress',
-          checkpoint: o.checkpoint,
           previous: { copy: o.copy, previousTargetAddress: o.previousTargetAddress },
           settings,
         },
@@ -165,28 +213,20 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
     completeMigrationUpdate,
     async (request) => {
       const settings = needSettings();
-      completing = true;
+      const busy = await activeBatchRefusal();
+      if (busy) refusal(`${busy.split(':')[0]}: wait for it (\`mailferry batch wait\`) or stop it before completing the migration`);
+      state.completing = true;
       try {
-        const result = await finish.finishMigration({
-          org: state.org,
-          settings,
-          by: request.by,
-          batches: state.batches.map((b) => b.batch),
-        });
-        state.completed = true;
-        return result;
+        return await completeMigration(state, settings, request.by);
       } finally {
-        completing = false;
+        // done, or failed part-way: either way a new attempt may run (each step skips what is done)
+        state.completing = false;
       }
     },
     {
       validator: (_request: { by: string }) => {
         if (state.completed) throw new Error(`The migration of ${state.org} is already complete`);
-        if (completing) throw new Error(`The migration of ${state.org} is being completed`);
-        if (state.activeBatch !== null)
-          throw new Error(
-            `Batch ${state.activeBatch} is still active: wait for it (\`mailferry batch wait\`) or stop it before completing the migration`,
-          );
+        if (state.completing) throw new Error(`The migration of ${state.org} is being completed`);
       },
     },
   );
@@ -207,7 +247,7 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
     startBatchUpdate,
     async (request: StartBatchRequest) => {
       // Re-checked here: two updates may both pass the validator before either runs.
-      const refusal = refuseBatch(state);
+      const refusal = refuseBatch(state) ?? (await activeBatchRefusal());
       if (refusal || !state.settings) throw ApplicationFailure.nonRetryable(refusal ?? 'No settings', 'BATCH_REFUSED');
       const batch = state.nextBatch++;
       const workflowId = batchWorkflowId(state.org, batch);
@@ -221,7 +261,7 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
         source: sourceLabel(request.source),
         finished: false,
       });
-      await startChild(batchWorkflow, {
+      const started = startChild(batchWorkflow, {
         workflowId,
         args: [
           {
@@ -247,6 +287,19 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
         ],
         memo: { summary: `batch ${batch} of ${state.org}, started by ${request.startedBy}` },
       });
+      try {
+        await started;
+      } catch (err) {
+        // a batch that never started holds no slot
+        state.activeBatch = null;
+        const entry = state.batches.find((b) => b.batch === batch)!;
+        entry.finished = true;
+        entry.endedAs = 'NOT_STARTED';
+        throw ApplicationFailure.nonRetryable(
+          `Batch ${batch} could not start: ${err instanceof Error ? err.message : String(err)}`,
+          'BATCH_NOT_STARTED',
+        );
+      }
       return { batch, workflowId };
     },
     {
@@ -265,17 +318,42 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
     },
   );
 
+  // whoever sent it, the signal only asks for a check of the batch's real state
   setHandler(batchFinishedSignal, (result) => {
-    const entry = state.batches.find((b) => b.batch === result.batch);
-    if (entry) {
-      entry.finished = true;
-      entry.result = result;
-    }
-    if (state.activeBatch === result.batch) state.activeBatch = null;
+    if (state.activeBatch === result.batch && !checks.includes(result.batch)) checks.push(result.batch);
   });
 
-  await condition(() => (state.completed || workflowInfo().continueAsNewSuggested) && allHandlersFinished());
+  for (;;) {
+    await condition(() => checks.length > 0 || ((state.completed || workflowInfo().continueAsNewSuggested) && allHandlersFinished()));
+    const batch = checks.shift();
+    if (batch === undefined) break;
+    await reconcile(batch, SETTLE_SECONDS);
+  }
   if (!state.completed) {
     await continueAsNew<typeof organisationWorkflow>({ org: input.org, carried: state });
   }
+}
+
+/**
+ * Complete Migration, in an order that is safe to repeat: the final report
+ * (kept in the state once written, so a re-run after a crash reports the same
+ * mailboxes), the final e-mail (sent once), and only then the clean-up.
+ */
+async function completeMigration(state: OrganisationState, settings: ConnectionSettings, by: string): Promise<CompleteMigrationResult> {
+  const batches = state.batches.map((b) => b.batch);
+  const report = (state.finalReport ??= await finish.writeFinalReport({ org: state.org, settings, by, batches }));
+  // a second attempt starts a new run of the same ID; its sent mark keeps it from sending twice
+  await executeChild(reportMailWorkflow, {
+    workflowId: `${state.org}/final/mail`,
+    args: [report.mail],
+    memo: { summary: `final e-mail of ${state.org}` },
+  });
+  const cleaned = await finish.cleanUpMigration({ org: state.org, batches });
+  state.completed = true;
+  return {
+    notMigrated: report.notMigrated,
+    mailboxes: report.mailboxes,
+    batchRecordsDeleted: cleaned.batchRecordsDeleted,
+    reports: report.reports,
+  };
 }

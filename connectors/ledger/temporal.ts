@@ -1,99 +1,156 @@
-/** The ledger read through the Temporal client: describe, result and visibility queries. */
-import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+/**
+ * The ledger kept in Temporal itself: one open record workflow per mailbox
+ * (workflows/record.ts, found by ID or by its search attributes), read with a
+ * query for one mailbox and with visibility lists of open records (their memo
+ * holds a summary) for many. Closed runs are never the source: retention may
+ * have deleted them. A mailbox run's execution is described only to know
+ * whether one is open now, or ended from outside without reporting.
+ */
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../../shared/searchAttributes';
-import { batchWorkflowId, mailboxWorkflowId, STEPS, type MailboxOutcome, type RowState, type Step } from '../../workflows/definitions';
+import {
+  batchWorkflowId,
+  mailboxWorkflowId,
+  outcomeOfRecord,
+  RECORD_HANDLERS,
+  RECORD_WORKFLOW_TYPE,
+  endedFromOutside,
+  recordWorkflowId,
+  type BatchResult,
+  type MailboxOutcome,
+  type MailboxRecord,
+  type RecordSummary,
+} from '../../shared/domain';
+import { mapLimit } from '../../shared/mapLimit';
 import type { Ledger, LedgerEntry } from './types';
 
 const quote = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
-export function createTemporalLedger(client: Client): Ledger {
-  async function lookup(org: string, address: string): Promise<LedgerEntry | null> {
-    const handle = client.workflow.getHandle(mailboxWorkflowId(org, address));
-    let description;
+/** Execution states in which a run stopped without running its own code to the end, so it reported nothing. */
+const ENDED_FROM_OUTSIDE = new Set(['TERMINATED', 'TIMED_OUT', 'CANCELLED', 'CANCELED']);
+
+export interface TemporalLedgerOptions {
+  /** where record workflows run; needed only to write (the worker's task queue) */
+  taskQueue?: string;
+}
+
+export function createTemporalLedger(client: Client, options: TemporalLedgerOptions = {}): Ledger {
+  const recordAttributes = (org: string, address: string) => [
+    { key: MailferryOrg, value: org },
+    { key: MailferryMailbox, value: address },
+  ];
+  const taskQueue = () => {
+    if (!options.taskQueue) throw new Error('This ledger is read-only: give it the task queue of the record workflows to write');
+    return options.taskQueue;
+  };
+
+  async function readRecord(org: string, address: string): Promise<MailboxRecord | null> {
     try {
-      description = await handle.describe();
+      return await client.workflow.getHandle(recordWorkflowId(org, address)).query<MailboxRecord>(RECORD_HANDLERS.query);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
       throw err;
     }
-    const base = { workflowId: description.workflowId, runId: description.runId };
-    switch (description.status.name) {
-      case 'RUNNING':
-        return { ...base, outcome: null, running: true };
-      case 'COMPLETED':
-        return { ...base, outcome: (await handle.result()) as MailboxOutcome, running: false };
-      case 'FAILED':
-        try {
-          await handle.result();
-        } catch (err) {
-          const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
-          const outcome = cause instanceof ApplicationFailure ? (cause.details?.[0] as MailboxOutcome | undefined) : undefined;
-          if (outcome) return { ...base, outcome, running: false };
-        }
-        break;
-      default:
-        break;
+  }
+
+  async function describeRun(org: string, address: string) {
+    try {
+      return await client.workflow.getHandle(mailboxWorkflowId(org, address)).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
     }
-    // Terminated, timed out or cancelled from outside: the search attributes still say where it was.
-    const step = description.typedSearchAttributes.get(MailferryStep) as Step | undefined;
-    const batch = description.typedSearchAttributes.get(MailferryBatch) ?? 0;
-    const failedStep = step && (STEPS as readonly string[]).includes(step) ? step : 'verifyMeu';
-    const outcome: MailboxOutcome = {
-      address,
-      batch: Number(batch),
-      state: 'failed',
-      lastCompletedStep: STEPS.indexOf(failedStep) > 0 ? STEPS[STEPS.indexOf(failedStep) - 1] : null,
-      failedStep,
-      error: {
-        code: description.status.name,
-        message: `The run ended as ${description.status.name.toLowerCase()}`,
-        fix: 'Resume the row.',
-      },
-      forceChangePassword: false,
-    };
-    return { ...base, outcome, running: false };
+  }
+
+  async function record(org: string, outcome: MailboxOutcome, runId: string): Promise<void> {
+    const address = outcome.address.toLowerCase();
+    await client.workflow.signalWithStart(RECORD_WORKFLOW_TYPE, {
+      workflowId: recordWorkflowId(org, address),
+      taskQueue: taskQueue(),
+      args: [{ org, address }],
+      signal: RECORD_HANDLERS.outcome,
+      signalArgs: [{ outcome, runId }],
+      typedSearchAttributes: recordAttributes(org, address),
+    });
+  }
+
+  async function openRecords(query: string): Promise<RecordSummary[]> {
+    const out: RecordSummary[] = [];
+    const full = `WorkflowType = ${quote(RECORD_WORKFLOW_TYPE)} AND ExecutionStatus = "Running" AND ${query}`;
+    for await (const wf of client.workflow.list({ query: full, pageSize: 1000 })) {
+      const summary = wf.memo?.record as RecordSummary | undefined;
+      if (summary) out.push(summary);
+    }
+    return out;
   }
 
   return {
-    lookup,
-    async addressesOfBatch(org, batch, states, options) {
+    async lookup(org, address): Promise<LedgerEntry | null> {
+      const [rec, run] = await Promise.all([readRecord(org, address), describeRun(org, address)]);
+      if (!rec && !run) return null;
+      let outcome = rec ? outcomeOfRecord(rec) : null;
+      const status = run?.status.name ?? '';
+      if (run && ENDED_FROM_OUTSIDE.has(status) && run.runId !== rec?.runId) {
+        // ended without reporting (Temporal CLI, Web UI, a timeout): say so, and keep it in the record
+        outcome = endedFromOutside(
+          address,
+          status,
+          { step: run.typedSearchAttributes.get(MailferryStep), batch: run.typedSearchAttributes.get(MailferryBatch) },
+          outcome,
+        );
+        if (options.taskQueue) await record(org, outcome, run.runId);
+      }
+      return {
+        outcome,
+        running: status === 'RUNNING',
+        workflowId: mailboxWorkflowId(org, address),
+        batches: rec?.batches ?? [],
+      };
+    },
+
+    record,
+
+    async rememberPreviousTargetAddress(org, address, value) {
+      const a = address.toLowerCase();
+      const start = new WithStartWorkflowOperation(RECORD_WORKFLOW_TYPE, {
+        workflowId: recordWorkflowId(org, a),
+        taskQueue: taskQueue(),
+        args: [{ org, address: a }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: recordAttributes(org, a),
+      });
+      return client.workflow.executeUpdateWithStart<Workflow, string | null, [string | null]>(RECORD_HANDLERS.rememberPrevious, {
+        args: [value],
+        startWorkflowOperation: start,
+      });
+    },
+
+    async addressesOfBatch(org, batch, states, opts) {
       const stateClause = states.map((s) => `${MailferryState.name} = ${quote(s)}`).join(' OR ');
-      const query = `${MailferryOrg.name} = ${quote(org)} AND ${MailferryBatch.name} = ${batch} AND WorkflowType = "mailboxWorkflow" AND (${stateClause})`;
-      const found = new Set<string>();
-      for await (const wf of client.workflow.list({ query })) {
-        const address = wf.typedSearchAttributes.get(MailferryMailbox);
-        if (address) found.add(String(address));
-      }
-      // The latest run decides: a row failed in batch 3 but completed since is not "failed".
-      const latest: string[] = [];
-      for (const address of found) {
-        const entry = await lookup(org, address);
-        if (entry?.outcome && (options?.laterRuns || entry.outcome.batch === batch) && states.includes(entry.outcome.state as RowState))
-          latest.push(address);
-      }
-      return latest;
+      const query = opts?.laterRuns
+        ? `${MailferryOrg.name} = ${quote(org)}`
+        : `${MailferryOrg.name} = ${quote(org)} AND ${MailferryBatch.name} = ${batch} AND (${stateClause})`;
+      return (await openRecords(query))
+        .filter((r) =>
+          opts?.laterRuns
+            ? r.batches.includes(batch) && r.outcome !== null && states.includes(r.outcome.state)
+            : r.outcome?.batch === batch && states.includes(r.outcome.state),
+        )
+        .map((r) => r.address)
+        .sort();
     },
+
     async mailboxes(org) {
-      const query = `${MailferryOrg.name} = ${quote(org)} AND WorkflowType = "mailboxWorkflow"`;
-      const batches = new Map<string, Set<number>>();
-      for await (const wf of client.workflow.list({ query })) {
-        const address = wf.typedSearchAttributes.get(MailferryMailbox);
-        const batch = wf.typedSearchAttributes.get(MailferryBatch);
-        if (!address) continue;
-        const set = batches.get(String(address)) ?? new Set<number>();
-        if (batch !== undefined) set.add(Number(batch));
-        batches.set(String(address), set);
-      }
-      return [...batches]
-        .map(([address, set]) => ({ address, batches: [...set].sort((a, b) => a - b) }))
-        .sort((a, b) => a.address.localeCompare(b.address));
+      return (await openRecords(`${MailferryOrg.name} = ${quote(org)}`)).sort((a, b) => a.address.localeCompare(b.address));
     },
+
     async deleteBatchRecords(org, batch) {
       const workflowId = batchWorkflowId(org, batch);
       let deleted = 0;
       for await (const wf of client.workflow.list({ query: `WorkflowId = ${quote(workflowId)}` })) {
-        if (wf.status.name === 'RUNNING') throw new Error(`Batch ${batch} of ${org} is still running; stop it before completing the migration`);
+        if (wf.status.name === 'RUNNING')
+          throw new Error(`Batch ${batch} of ${org} is still running; stop it before completing the migration`);
         await client.workflowService.deleteWorkflowExecution({
           namespace: client.options.namespace,
           workflowExecution: { workflowId, runId: wf.runId },
@@ -101,6 +158,27 @@ export function createTemporalLedger(client: Client): Ledger {
         deleted++;
       }
       return deleted;
+    },
+
+    async batchExecution(org, batch) {
+      const handle = client.workflow.getHandle(batchWorkflowId(org, batch));
+      let status: string;
+      try {
+        status = (await handle.describe()).status.name;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { status: 'NOT_FOUND' };
+        throw err;
+      }
+      return status === 'COMPLETED' ? { status, result: (await handle.result()) as BatchResult } : { status };
+    },
+
+    async closeRecords(org, beat = () => undefined) {
+      const open = await openRecords(`${MailferryOrg.name} = ${quote(org)}`);
+      await mapLimit(open, 16, async (r) => {
+        beat();
+        await client.workflow.getHandle(recordWorkflowId(org, r.address)).signal(RECORD_HANDLERS.close);
+      });
+      return open.length;
     },
   };
 }

@@ -1,28 +1,45 @@
 /**
- * The per-mailbox ledger: what the last mailbox run of an address left
- * behind. It is read from Temporal itself (each mailbox workflow is the record
- * of its own progress), so the organisation workflow's state stays small at
- * 50,000 mailboxes.
+ * The per-mailbox ledger: each mailbox's record, an open workflow that lives
+ * until Complete Migration (workflows/record.ts), so it outlives the
+ * namespace's retention of the runs that did the work. Bulk reads use the
+ * records' memo through visibility lists; nothing lists every run of every
+ * mailbox.
  */
-import type { MailboxOutcome, RowState } from '../../workflows/definitions';
+import type { BatchResult, MailboxOutcome, RecordSummary, RowState } from '../../shared/domain';
+
+/** A batch's execution as the server reports it; `result` when it completed. */
+export interface BatchExecution {
+  /** RUNNING, COMPLETED, FAILED, TERMINATED, TIMED_OUT, CANCELED, CONTINUED_AS_NEW, or NOT_FOUND */
+  status: string;
+  result?: BatchResult;
+}
 
 export interface LedgerEntry {
-  /** null while a run of this address is still open */
+  /** the latest outcome; while a run is open, the one before it (or null) */
   outcome: MailboxOutcome | null;
   running: boolean;
+  /** the open run's workflow ID while `running` */
   workflowId: string;
-  runId: string;
+  batches: number[];
 }
 
 export interface Ledger {
   lookup(org: string, address: string): Promise<LedgerEntry | null>;
+  /** a mailbox run's (or its batch's) report of how the run ended */
+  record(org: string, outcome: MailboxOutcome, runId: string): Promise<void>;
+  /** keeps `value` as the previous TargetAddress unless one is kept already; returns the kept one */
+  rememberPreviousTargetAddress(org: string, address: string, value: string | null): Promise<string | null>;
   /**
    * addresses whose latest run belongs to `batch` and is in one of `states`;
    * with `laterRuns`, addresses that were in `batch` whatever batch ran them last (a sync pass, a rollback)
    */
   addressesOfBatch(org: string, batch: number, states: RowState[], options?: { laterRuns?: boolean }): Promise<string[]>;
-  /** every address that ever had a mailbox run in `org`, with the batches that ran it (ascending) */
-  mailboxes(org: string): Promise<{ address: string; batches: number[] }[]>;
+  /** every record of `org`, sorted by address: one visibility list, no per-mailbox call */
+  mailboxes(org: string): Promise<RecordSummary[]>;
+  /** the latest run of a batch's workflow, as the server says (never a signal's word for it) */
+  batchExecution(org: string, batch: number): Promise<BatchExecution>;
   /** Complete Migration's clean-up: deletes every run of a finished batch workflow; returns how many */
   deleteBatchRecords(org: string, batch: number): Promise<number>;
+  /** Complete Migration's last step: every record of `org` ends; returns how many were open */
+  closeRecords(org: string, beat?: () => void): Promise<number>;
 }

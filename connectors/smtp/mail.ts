@@ -16,6 +16,9 @@ export const reportMailSchema = z.object({
   subject: singleLine('The subject').pipe(z.string().min(1)),
   text: z.string(),
   html: z.string(),
+  messageId: singleLine('The Message-ID')
+    .pipe(z.string().regex(/^<[^<>\s@]+@[^<>\s@]+>$/, { message: 'A Message-ID looks like <id@domain>' }))
+    .optional(),
   attachments: z.array(
     z.object({
       filename: singleLine('An attachment file name').pipe(

@@ -54,7 +54,7 @@ export function createReportMailer(endpoint: SmtpEndpoint): ReportMailer {
     async send(mail: ReportMail) {
       const parsed = reportMailSchema.safeParse(mail);
       if (!parsed.success) throw new ReportMailInvalidError(parsed.error.issues.map((i) => `${i.path.join('.') || 'mail'}: ${i.message}`));
-      const { from, to, subject, text, html, attachments } = parsed.data;
+      const { from, to, subject, text, html, attachments, messageId } = parsed.data;
       try {
         const info = await transport.sendMail({
           from,
@@ -62,6 +62,7 @@ export function createReportMailer(endpoint: SmtpEndpoint): ReportMailer {
           subject,
           text,
           html,
+          messageId,
           attachments: attachments.map(({ filename, content }) => ({ filename, content, contentType: 'text/csv; charset=utf-8' })),
         });
         return { messageId: info.messageId };

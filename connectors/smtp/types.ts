@@ -17,6 +17,8 @@ export interface ReportMail {
   text: string;
   html: string;
   attachments: { filename: string; content: string }[];
+  /** a stable `<…@…>` Message-ID, so a resent copy is recognisably the same message */
+  messageId?: string;
 }
 
 export interface ReportMailer {

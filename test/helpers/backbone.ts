@@ -4,7 +4,7 @@
  * own (workflow IDs and ledger are per organisation, so tests do not collide)
  * and lab users created for that test only.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { readLabInfo, type LabInfo } from '../../lab/info';
@@ -15,6 +15,7 @@ import { recipientDn, recipientRdn } from '../../lab/config';
 import { openSession, type Session } from '../../client/connection';
 import { buildSettings, applySettings } from '../../client/settings';
 import { startBatch } from '../../client/batch';
+import { createSourceDirectory } from '../../connectors/directory';
 import { batchWorkflowId, type BatchResult, type BatchSource } from '../../workflows/definitions';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -161,5 +162,22 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Runs the Temporal CLI against this test's server (`temporal workflow terminate|delete …`), as an SRE would. */
+export function temporalCli(...args: string[]): string {
+  const cli = execFileSync('bash', [join(ROOT, 'scripts', 'ensure-temporal-cli.sh')], { encoding: 'utf8' }).trim();
+  return execFileSync(cli, [...args, '--address', process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'], { encoding: 'utf8' });
+}
+
+/** The on-premises targetAddress of a mailbox (null: none). */
+export async function targetAddressOf(info: LabInfo, address: string): Promise<string | null> {
+  const o = info.onprem.ldap;
+  const dir = createSourceDirectory({ url: o.url, suffix: o.suffix, bindDn: o.bindDn, password: o.password });
+  try {
+    return (await dir.findMailbox(address))?.targetAddress ?? null;
+  } finally {
+    await dir.close();
   }
 }

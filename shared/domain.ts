@@ -1,0 +1,466 @@
+/**
+ * The domain as activities, connectors, the CLI and the workflows all see it:
+ * settings, rows, outcomes, states, steps, the mailbox record and the
+ * business-key workflow IDs. Plain types and functions only: nothing here
+ * imports Temporal, so code outside `workflows/` never loads workflow code.
+ *
+ * Secrets never appear here in plaintext: a `Sealed` string is encrypted by the
+ * client with the organisation's key (shared/secrets.ts) and opened only inside
+ * activities, so even a decoded payload in the Web UI shows ciphertext.
+ */
+
+/** `sealed:v2:<keyId>:<org>:<base64>`: ciphertext bound to its organisation that only activities can open. */
+export type Sealed = string;
+
+export const STEPS = ['verifyMeu', 'convertToMailbox', 'setTargetAddress', 'copyData'] as const;
+export type Step = (typeof STEPS)[number];
+export const PROVISIONING_STEPS: readonly Step[] = ['verifyMeu', 'convertToMailbox', 'setTargetAddress'];
+
+/** A row's state as the Web UI's MailferryState search attribute and `status` show it. */
+export type RowState =
+  | 'queued'
+  | 'provisioning'
+  | 'ready'
+  | 'copying'
+  | 'completed'
+  | 'failed'
+  | 'stopped'
+  | 'skipped'
+  /** forwarding undone by `mailbox rollback`: mail flows on-premises again, the cloud copy stays */
+  | 'rolledBack';
+
+// ---------------------------------------------------------------------------
+// Connection settings (DESIGN 1), kept by the organisation workflow
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  secure: boolean;
+}
+
+export interface ConnectionSettings {
+  adminEmail: string;
+  /** `DOMAIN\user` or a UPN, as the seed allows */
+  username: string;
+  password: Sealed;
+  mode: 'autodiscover' | 'manual';
+  /** manual mode: the Exchange server and RPC proxy FQDNs */
+  exchangeServer?: string;
+  rpcProxyServer?: string;
+  /** where the source organisation answers each protocol (autodiscover fills these) */
+  source: {
+    imap: Endpoint & { allowPlaintext?: boolean };
+    /** the Dovecot master-user login of the admin, used as `<mailbox>*<masterUser>` */
+    masterUser: string;
+    /** allowPlaintext: the admin's explicit consent to send a password without TLS to a host other than this machine */
+    /**
+     * bindDn: a DN, `DOMAIN\\user` or a UPN; caFile: PEM of the CA that signed the directory's certificate (verification is always on);
+     * startTls: upgrade ldap:// before binding; attributeMap: `exchange` (Active Directory with Exchange's schema, the default) or `ldap`
+     */
+    directory: {
+      url: string;
+      baseDn: string;
+      bindDn: string;
+      password?: Sealed;
+      allowPlaintext?: boolean;
+      caFile?: string;
+      startTls?: boolean;
+      attributeMap?: 'exchange' | 'ldap';
+    };
+    dav: { url: string; user: string; password?: Sealed; allowPlaintext?: boolean };
+  };
+  maxConcurrentMailboxes: number;
+}
+
+// ---------------------------------------------------------------------------
+// Rows, plans and outcomes
+
+export interface CsvRow {
+  line: number;
+  address: string;
+  password?: Sealed;
+  forceChangePassword: boolean;
+}
+
+export interface RowError {
+  code: string;
+  message: string;
+  fix: string;
+}
+
+/** What a re-run does with a row, from the record (DESIGN 9). */
+export type RowPlan = { kind: 'new' } | { kind: 'resume'; from: Step } | { kind: 'resetTargetAddress' };
+
+export interface CopyTotals {
+  messagesCopied: number;
+  bytesCopied: number;
+  messagesExisting: number;
+  badItems: number;
+  contactsCopied: number;
+  eventsCopied: number;
+  /** reconnects of the latest copy run only (throttling, dropped sessions): what adaptive concurrency reacts to */
+  reconnects?: number;
+}
+
+/** The record a mailbox run leaves behind: the ledger entry of that address. */
+export interface MailboxOutcome {
+  address: string;
+  batch: number;
+  state: RowState;
+  /** the last step that finished, null when none did */
+  lastCompletedStep: Step | null;
+  failedStep?: Step;
+  error?: RowError;
+  /**
+   * opaque copy checkpoint, so a failed copy resumes instead of starting over.
+   * Kept by the record only: batches never carry it (1,000 rows × 50 folders
+   * would outgrow a payload); the copy reads it from the record.
+   */
+  checkpoint?: unknown;
+  copy?: CopyTotals;
+  /** targetAddress before mailferry set it (for rollback) */
+  previousTargetAddress?: string | null;
+  password?: Sealed;
+  forceChangePassword: boolean;
+}
+
+export type MailboxPhase = 'provision' | 'copy' | 'resetTargetAddress' | 'rollback';
+
+export interface MailboxInput {
+  org: string;
+  batch: number;
+  line: number;
+  address: string;
+  password?: Sealed;
+  forceChangePassword: boolean;
+  phase: MailboxPhase;
+  /** the first step this run performs; earlier ones are done (from the ledger) */
+  startAt: Step;
+  previous?: Pick<MailboxOutcome, 'copy' | 'previousTargetAddress'>;
+  /** a delta pass (`batch sync`, `--complete-after`'s last pass): flags changed on the source are set on the target too */
+  delta?: boolean;
+  settings: ConnectionSettings;
+}
+
+// ---------------------------------------------------------------------------
+// Batch
+
+export type BatchSource =
+  | { kind: 'csv'; fileName: string; csv: Sealed }
+  | { kind: 'resume'; mailboxes?: string[]; failedOfBatch?: number }
+  /** a delta pass: copy again (only what is new) for every completed mailbox of `batch` */
+  | { kind: 'sync'; batch: number };
+
+/** Rows a batch run starts before it continues-as-new, keeping each run's history small (1,000 rows → 4+ runs). */
+export const DEFAULT_ROWS_PER_RUN = 250;
+
+export interface BatchInput {
+  org: string;
+  batch: number;
+  startedBy: string;
+  startedAt: string;
+  notify: string[];
+  settings: ConnectionSettings;
+  source: BatchSource;
+  /** rows started per run before continue-as-new (default DEFAULT_ROWS_PER_RUN) */
+  rowsPerRun?: number;
+  /** ISO time before which the batch waits (a durable timer `batch stop` cancels) */
+  startAfter?: string;
+  /** ISO time: after the copy, wait until then, make one last delta pass, then send Migration Complete */
+  completeAfter?: string;
+  /** halve the window when copies had to reconnect; raise it by one after `quietSeconds` without, up to the admin's cap */
+  adaptive?: { quietSeconds: number };
+  /** state carried over continue-as-new */
+  carried?: BatchState;
+}
+
+export interface BatchRow {
+  line: number;
+  address: string;
+  plan: RowPlan;
+  state: RowState;
+  step: Step | null;
+  error?: RowError;
+  copy?: CopyTotals;
+  forceChangePassword: boolean;
+  password?: Sealed;
+  previousTargetAddress?: string | null;
+}
+
+export interface ValidationIssue {
+  line: number;
+  address: string;
+  code: string;
+  message: string;
+  fix: string;
+}
+
+export type BatchPhase =
+  | 'scheduled'
+  | 'validating'
+  | 'provisioning'
+  | 'copying'
+  /** `--complete-after`: copied, waiting for the time of the last delta pass */
+  | 'awaitingCompletion'
+  | 'stopping'
+  | 'completed'
+  | 'stopped'
+  | 'failed';
+export const FINISHED_PHASES: readonly BatchPhase[] = ['completed', 'stopped', 'failed'];
+
+export interface BatchState {
+  phase: BatchPhase;
+  rows: BatchRow[];
+  rejected: ValidationIssue[];
+  stopRequested: boolean;
+  reports: string[];
+  readyMailSent: boolean;
+  /** the sliding window's width now; starts at the settings' value, changed by `setConcurrency` */
+  maxConcurrent: number;
+  /** how many runs this batch has had (continue-as-new count + 1) */
+  runs: number;
+  /** the admin's cap (settings or `setConcurrency`): adaptive mode never goes above it */
+  adminMax: number;
+  /** workflow time (ms) of the last window change or throttled copy; adaptive raises only after a quiet period */
+  lastAdaptAt: number;
+  /** the latest adaptive changes, newest last (at most 20) */
+  adaptiveLog: { at: string; from: number; to: number; reason: string }[];
+  /** `--complete-after`'s last delta pass has been started */
+  finalSyncDone?: boolean;
+  /** finished copies so far, measured in workflow time: the basis of the ETA */
+  copyStats: CopyStats;
+  /** report e-mails handed to their own workflows (sent in the background, retried through an SMTP outage) */
+  mail: ReportMailRef[];
+}
+
+export type ReportKind = 'mailboxesReady' | 'migrationComplete' | 'stopped';
+
+/** A report e-mail ready to send: its files are on disk; the sender reads them, so the payload stays small. */
+export interface PreparedMail {
+  org: string;
+  messageId: string;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+  attachments: string[];
+}
+
+/** One report e-mail of a batch: its workflow sends it (once: a stable Message-ID, a sent mark checked first). */
+export interface ReportMailRef {
+  kind: ReportKind;
+  workflowId: string;
+  messageId: string;
+  /** filled in by the CLI from the mail workflow's execution: pending until the SMTP server took it */
+  delivery?: 'pending' | 'sent' | 'failed' | 'unknown';
+}
+
+export interface CopyStats {
+  rows: number;
+  seconds: number;
+  bytes: number;
+  messages: number;
+}
+
+/** An estimate, with what it rests on so nobody reads more into it than there is. */
+export interface BatchEta {
+  secondsLeft: number;
+  finishesAt: string;
+  basis: string;
+}
+
+export interface BatchStatus {
+  org: string;
+  batch: number;
+  workflowId: string;
+  startedAt: string;
+  startedBy: string;
+  phase: BatchPhase;
+  total: number;
+  created: number;
+  active: number;
+  failed: number;
+  completed: number;
+  waiting: number;
+  rejected: ValidationIssue[];
+  maxConcurrent: number;
+  /** runs so far (continue-as-new count + 1) */
+  runs: number;
+  /** null until a copy has finished */
+  eta: BatchEta | null;
+  adaptive: { enabled: boolean; adminMax: number; log: BatchState['adaptiveLog'] };
+  copyRate: { bytesPerSecond: number; messagesPerSecond: number } | null;
+  rows: Array<Omit<BatchRow, 'password'> & { fix?: string }>;
+  reports: string[];
+  mail: ReportMailRef[];
+  /** set by the CLI when the batch's execution did not end by itself: terminated, timed out, cancelled */
+  execution?: { status: string; note: string };
+}
+
+export interface BatchResult {
+  batch: number;
+  phase: BatchPhase;
+  total: number;
+  created: number;
+  completed: number;
+  failed: number;
+  stopped: number;
+  rejected: number;
+  runs: number;
+  messagesCopied: number;
+  bytesCopied: number;
+  reports: string[];
+}
+
+// ---------------------------------------------------------------------------
+// Organisation
+
+export interface BatchSummary {
+  batch: number;
+  workflowId: string;
+  startedAt: string;
+  startedBy: string;
+  source: string;
+  finished: boolean;
+  result?: BatchResult;
+  /** how the batch's execution ended, as the server says (COMPLETED, FAILED, TERMINATED, …), once reconciled */
+  endedAs?: string;
+}
+
+export interface OrganisationState {
+  org: string;
+  settings: ConnectionSettings | null;
+  settingsTestedAt: string | null;
+  nextBatch: number;
+  activeBatch: number | null;
+  batches: BatchSummary[];
+  completed: boolean;
+  /** numbers the organisation's short operations (`<org>/convert/<n>`); absent in states carried before it existed */
+  nextOperation?: number;
+  /** Complete Migration is running: no batch starts meanwhile */
+  completing?: boolean;
+  /** Complete Migration's report, written before anything is cleaned up */
+  finalReport?: FinalReport;
+  /** the latest check of the active batch's real state (a "finished" signal is never taken on trust) */
+  lastReconcile?: { batch: number; at: string; status: string; freed: boolean; why: string };
+}
+
+export interface OrganisationInput {
+  org: string;
+  carried?: OrganisationState;
+}
+
+export interface StartBatchRequest {
+  startedBy: string;
+  notify: string[];
+  source: BatchSource;
+  rowsPerRun?: number;
+  startAfter?: string;
+  completeAfter?: string;
+  adaptive?: { quietSeconds: number };
+}
+
+/** Complete Migration's final report, kept by the organisation once written so a re-run reports the same mailboxes. */
+export interface FinalReport {
+  /** cloud MEUs whose on-premises mailbox mailferry never migrated (a warning, not a stop) */
+  notMigrated: { address: string; reason: string }[];
+  mailboxes: number;
+  reports: string[];
+  mail: PreparedMail;
+}
+
+export interface CompleteMigrationResult {
+  notMigrated: { address: string; reason: string }[];
+  mailboxes: number;
+  batchRecordsDeleted: number;
+  reports: string[];
+}
+
+// ---------------------------------------------------------------------------
+// The mailbox record: one long-lived workflow per mailbox, open until Complete Migration
+
+/** What the record of one mailbox holds: its latest outcome, every batch that ran it, the forwarding it replaced. */
+export interface MailboxRecord {
+  org: string;
+  address: string;
+  /** every batch that ran this mailbox, ascending */
+  batches: number[];
+  /** the latest run's outcome; null until a run reports (a first setTargetAddress may come before) */
+  outcome: MailboxOutcome | null;
+  /** the mailbox run that reported `outcome` */
+  runId: string | null;
+  /**
+   * targetAddress before mailferry first changed it (null: none); kept once,
+   * never overwritten by a retry or a re-run. Absent until mailferry changes it.
+   */
+  previousTargetAddress?: string | null;
+  updatedAt: string;
+}
+
+/** Handler names of the record workflow, for code that must not import workflows/definitions.ts. */
+export const RECORD_WORKFLOW_TYPE = 'mailboxRecordWorkflow';
+export const RECORD_HANDLERS = {
+  query: 'record',
+  outcome: 'recordOutcome',
+  rememberPrevious: 'rememberPreviousTargetAddress',
+  close: 'closeRecord',
+} as const;
+
+/** The record without checkpoint and password: the memo visibility lists return, small at 50,000 mailboxes. */
+export type RecordSummary = Omit<MailboxRecord, 'outcome'> & { outcome: Omit<MailboxOutcome, 'checkpoint' | 'password'> | null };
+
+export function summariseRecord(record: MailboxRecord): RecordSummary {
+  if (!record.outcome) return { ...record, outcome: null };
+  const { checkpoint: _c, password: _p, ...outcome } = record.outcome;
+  return { ...record, outcome };
+}
+
+/** A record's outcome as readers use it: the forwarding to restore is the record's, kept once. */
+export function outcomeOfRecord(record: MailboxRecord): MailboxOutcome | null {
+  if (!record.outcome) return null;
+  return { ...record.outcome, previousTargetAddress: record.previousTargetAddress ?? record.outcome.previousTargetAddress };
+}
+
+/** The truthful outcome of a run that ended from outside: where its search attributes say it was, and how it ended. */
+export function endedFromOutside(
+  address: string,
+  status: string,
+  attrs: { step?: unknown; batch?: unknown },
+  before: MailboxOutcome | null,
+): MailboxOutcome {
+  const step = typeof attrs.step === 'string' && (STEPS as readonly string[]).includes(attrs.step) ? (attrs.step as Step) : undefined;
+  const failedStep: Step =
+    step ?? (before?.lastCompletedStep ? (STEPS[STEPS.indexOf(before.lastCompletedStep) + 1] ?? 'copyData') : 'verifyMeu');
+  return {
+    address,
+    batch: Number(attrs.batch ?? before?.batch ?? 0),
+    state: 'failed',
+    lastCompletedStep: STEPS.indexOf(failedStep) > 0 ? STEPS[STEPS.indexOf(failedStep) - 1] : null,
+    failedStep,
+    error: {
+      code: status === 'CANCELED' ? 'CANCELLED' : status,
+      message: `The run ended as ${status.toLowerCase().replace('_', ' ')} from outside mailferry during ${failedStep}; that step may be half done`,
+      fix: 'Re-run the CSV or `mailferry batch resume --mailbox <address>`: the row resumes at that step.',
+    },
+    copy: before?.copy,
+    previousTargetAddress: before?.previousTargetAddress,
+    password: before?.password,
+    forceChangePassword: before?.forceChangePassword ?? false,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// IDs: business keys, so the Web UI reads like the domain
+
+export const TASK_QUEUE = 'mailferry';
+export const organisationWorkflowId = (org: string): string => org;
+export const batchWorkflowId = (org: string, batch: number): string => `${org}/batch/${batch}`;
+export const mailboxWorkflowId = (org: string, address: string): string => `${org}/mailbox/${address.toLowerCase()}`;
+export const recordWorkflowId = (org: string, address: string): string => `${org}/record/${address.toLowerCase()}`;
+export const reportMailWorkflowId = (org: string, batch: number, kind: ReportKind): string => `${org}/batch/${batch}/mail/${kind}`;
+/** Stable per organisation, batch and report: a resent copy is the same message to every mail system. */
+export const reportMessageId = (org: string, batch: number | 'final', kind: string): string =>
+  `<${org}.batch-${batch}.${kind}@mailferry.invalid>`;
+
+/** An org name goes into workflow IDs, report paths and e-mail subjects. */
+export const ORG_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;

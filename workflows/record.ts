@@ -1,0 +1,89 @@
+/**
+ * The record of one mailbox (`<org>/record/<address>`): open from the first
+ * time mailferry touches the mailbox until Complete Migration closes it, so
+ * what the mailbox reached outlives the namespace's retention of the runs
+ * that did the work. Mailbox runs hand it their outcome; it answers `record`
+ * with everything (checkpoint included) and keeps a small summary in its memo
+ * and search attributes, so a visibility list reads thousands of records at
+ * once. Continues-as-new well before its history grows large.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../shared/searchAttributes';
+import {
+  closeRecordSignal,
+  recordOutcomeSignal,
+  recordQuery,
+  rememberPreviousTargetAddressUpdate,
+  summariseRecord,
+  type MailboxRecord,
+} from './definitions';
+
+export interface RecordInput {
+  org: string;
+  address: string;
+  carried?: MailboxRecord;
+}
+
+/** Changes per run before continue-as-new: each is a handful of events, so a run stays far below the server's limits. */
+const CHANGES_PER_RUN = 200;
+
+export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
+  const record: MailboxRecord = input.carried ?? {
+    org: input.org,
+    address: input.address,
+    batches: [],
+    outcome: null,
+    runId: null,
+    updatedAt: new Date().toISOString(),
+  };
+  let changes = 0;
+  let closed = false;
+
+  const publish = () => {
+    changes++;
+    record.updatedAt = new Date().toISOString();
+    upsertMemo({ record: summariseRecord(record) });
+    upsertSearchAttributes([
+      { key: MailferryOrg, value: record.org },
+      { key: MailferryMailbox, value: record.address },
+      { key: MailferryBatch, value: record.outcome?.batch ?? 0 },
+      { key: MailferryState, value: record.outcome?.state ?? 'queued' },
+      { key: MailferryStep, value: record.outcome?.failedStep ?? record.outcome?.lastCompletedStep ?? 'none' },
+    ]);
+  };
+
+  setHandler(recordQuery, () => record);
+  setHandler(recordOutcomeSignal, ({ outcome, runId }) => {
+    // a run that copied nothing yet (a reset, a rollback, a copy that failed before its first checkpoint) keeps the last one
+    record.outcome = { ...outcome, checkpoint: outcome.checkpoint ?? record.outcome?.checkpoint };
+    record.runId = runId;
+    if (!record.batches.includes(outcome.batch)) record.batches = [...record.batches, outcome.batch].sort((a, b) => a - b);
+    // a run started before the record kept a previous value may still carry one: the first kept wins
+    if (record.previousTargetAddress === undefined && outcome.previousTargetAddress !== undefined)
+      record.previousTargetAddress = outcome.previousTargetAddress;
+    publish();
+  });
+  setHandler(rememberPreviousTargetAddressUpdate, (value) => {
+    if (record.previousTargetAddress === undefined) {
+      record.previousTargetAddress = value;
+      publish();
+    }
+    return record.previousTargetAddress ?? null;
+  });
+  setHandler(closeRecordSignal, () => {
+    closed = true;
+  });
+
+  publish();
+  await condition(() => closed || changes >= CHANGES_PER_RUN || workflowInfo().continueAsNewSuggested);
+  await condition(allHandlersFinished);
+  if (!closed) await continueAsNew<typeof mailboxRecordWorkflow>({ org: input.org, address: input.address, carried: record });
+}
