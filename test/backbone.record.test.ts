@@ -46,8 +46,7 @@ afterAll(async () => {
 });
 
 function sourceDirectory() {
-  const o = info.onprem.ldap;
-  return createSourceDirectory({ url: o.url, suffix: o.suffix, bindDn: o.bindDn, password: o.password });
+  return createSourceDirectory(info.onprem.ldap);
 }
 
 async function setTargetAddress(address: string, value: string | null): Promise<void> {

@@ -173,7 +173,8 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
         // A pass counts everything on the target when it started as existing, earlier passes' copies included:
         // keep only what mailferry did not copy itself, so copied + existing is what the target holds.
         messagesExisting: Math.max(0, mail.messagesExisting - (before?.messagesCopied ?? 0)),
-        badItems: mail.badItems + dav.badItems.length,
+        // results recorded before the DAV copy listed its bad items carry none
+        badItems: mail.badItems + (dav.badItems?.length ?? 0),
         contactsCopied: (before?.contactsCopied ?? 0) + dav.contactsCopied,
         eventsCopied: (before?.eventsCopied ?? 0) + dav.eventsCopied,
         reconnects: mail.reconnects,

@@ -94,7 +94,8 @@ afterAll(async () => {
 });
 
 test('an SRE finds the failed mailbox with a query, sees the failed step and why, and its input decoded with the password sealed', async () => {
-  const query = `MailferryState = "failed" AND MailferryOrg = "${org}"`;
+  // the mailbox's record carries the same attributes: the runs that did the steps are the mailboxWorkflow ones
+  const query = `MailferryState = "failed" AND MailferryOrg = "${org}" AND WorkflowType = "mailboxWorkflow"`;
   const failedId = mailboxWorkflowId(org, failing.address);
   // The list reads visibility, which trails the run by a moment.
   await waitFor('the failed row in visibility', async () => (await session.client.workflow.count(query)).count === 1);
