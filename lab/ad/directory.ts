@@ -136,7 +136,15 @@ export async function ensureAdBase(client: Client, adminPassword: string, defaul
     [`CN=Administrative Groups,${ORG_DN}`, container('Administrative Groups')],
     [ADMIN_GROUP_DN, container('Exchange Administrative Group (FYDIBOHF23SPDLT)')],
     [`CN=Servers,${ADMIN_GROUP_DN}`, container('Servers')],
-    [SERVER_DN, { objectClass: ['top', 'server', 'msExchExchangeServer'], cn: SERVER_NAME, serialNumber: SERVER_SERIAL[defaultVersion], legacyExchangeDN: SERVER_LEGACY_DN }],
+    [
+      SERVER_DN,
+      {
+        objectClass: ['top', 'server', 'msExchExchangeServer'],
+        cn: SERVER_NAME,
+        serialNumber: SERVER_SERIAL[defaultVersion],
+        legacyExchangeDN: SERVER_LEGACY_DN,
+      },
+    ],
     [`CN=Databases,${ADMIN_GROUP_DN}`, container('Databases')],
     [DATABASE_DN, container(`Mailbox Database ${key}`)],
     [`CN=UM DialPlan Container,${ORG_DN}`, container('UM DialPlan Container')],
@@ -164,6 +172,12 @@ export async function ensureAdBase(client: Client, adminPassword: string, defaul
     await client.modify(
       `CN=Domain Admins,CN=Users,${AD.domainDn}`,
       new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [adminDn] }) }),
+    );
+  } else {
+    // The DC outlives a lab folder (it is cached per machine): a new lab on the same port base brings a new password
+    await client.modify(
+      adminDn,
+      new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwd(adminPassword)] }) }),
     );
   }
 }
