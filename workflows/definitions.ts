@@ -50,4 +50,5 @@ export const recordOutcomeSignal = defineSignal<[{ outcome: MailboxOutcome; runI
 /** setTargetAddress, before it writes: keeps `value` as the previous TargetAddress unless one is kept already; returns the kept one. */
 export const rememberPreviousTargetAddressUpdate = defineUpdate<string | null, [string | null]>(RECORD_HANDLERS.rememberPrevious);
 /** Complete Migration: the record has been reported and ends. */
-export const closeRecordSignal = defineSignal(RECORD_HANDLERS.close);
+/** `by` names what closed the record (Complete Migration); the payload gate refuses a signal without an argument */
+export const closeRecordSignal = defineSignal<[{ by: string }]>(RECORD_HANDLERS.close);

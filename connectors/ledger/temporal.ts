@@ -176,7 +176,9 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
       const open = await openRecords(`${MailferryOrg.name} = ${quote(org)}`);
       await mapLimit(open, 16, async (r) => {
         beat();
-        await client.workflow.getHandle(recordWorkflowId(org, r.address)).signal(RECORD_HANDLERS.close);
+        await client.workflow
+          .getHandle(recordWorkflowId(org, r.address))
+          .signal(RECORD_HANDLERS.close, { by: `Complete Migration of ${org}` });
       });
       return open.length;
     },
