@@ -174,7 +174,7 @@ export function temporalCli(...args: string[]): string {
 /** The on-premises targetAddress of a mailbox (null: none). */
 export async function targetAddressOf(info: LabInfo, address: string): Promise<string | null> {
   const o = info.onprem.ldap;
-  const dir = createSourceDirectory({ url: o.url, suffix: o.suffix, bindDn: o.bindDn, password: o.password });
+  const dir = createSourceDirectory({ url: o.url, suffix: o.suffix, bindDn: o.bindDn, password: o.password, caFile: o.caFile });
   try {
     return (await dir.findMailbox(address))?.targetAddress ?? null;
   } finally {
