@@ -113,6 +113,11 @@ settings
   .option('--imap-tls', 'use implicit TLS for IMAP')
   .option('--allow-plaintext', 'allow passwords without TLS to servers other than this machine (IMAP, LDAP, DAV): an explicit choice')
   .option('--master-user <name>', 'login that has Full Access to every mailbox (default: --username)')
+  .option(
+    '--imap-admin-login <form>',
+    "how that login opens a mailbox: authzid (SASL PLAIN, Exchange 2007-2019), exchange-path (DOMAIN\\admin\\alias) or master (Dovecot's <mailbox>*<admin>)",
+    'master',
+  )
   .option('--ldap-url <url>', 'source directory URL')
   .option('--ldap-base-dn <dn>', 'source directory base DN')
   .option('--ldap-bind-dn <dn>', 'source directory bind name: a DN, DOMAIN\\user or a UPN')

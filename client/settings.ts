@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { z } from 'zod';
 import { readLabInfo } from '../lab/info';
+import { ADMIN_LOGINS } from '../shared/domain';
 import { organisationWorkflowId, setSettingsUpdate, type ConnectionSettings } from '../workflows/definitions';
 import type { Session } from './connection';
 import { CliError, EXIT } from './errors';
@@ -29,6 +30,7 @@ export const settingsOptionsSchema = z.object({
   imapTls: z.boolean().default(false),
   allowPlaintext: z.boolean().default(false),
   masterUser: z.string().optional(),
+  imapAdminLogin: z.enum(ADMIN_LOGINS, { error: `one of ${ADMIN_LOGINS.join(', ')}` }).default('master'),
   ldapUrl: z.string().url().optional(),
   ldapBaseDn: z.string().optional(),
   ldapBindDn: z.string().optional(),
@@ -40,6 +42,9 @@ export const settingsOptionsSchema = z.object({
   davUser: z.string().optional(),
   davPasswordEnv: z.string().optional(),
   maxConcurrent: z.coerce.number().int().min(1, 'at least 1').max(10, 'at most 10 (the seed caps it)').default(3),
+}).refine((o) => o.imapAdminLogin !== 'exchange-path' || (o.masterUser ?? o.username ?? '\\').includes('\\'), {
+  path: ['imapAdminLogin'],
+  error: 'exchange-path logs in as DOMAIN\\admin\\alias: give the admin as DOMAIN\\user (--master-user or --username)',
 });
 export type SettingsOptions = z.input<typeof settingsOptionsSchema>;
 
@@ -71,7 +76,8 @@ function fromLab(): {
       mode: 'manual',
       exchangeServer: `${side.imap.host}:${side.imap.port}`,
       maxConcurrentMailboxes: 3,
-      source: { imap: { host: side.imap.host, port: side.imap.port, secure: side.imap.secure }, masterUser: side.imap.admin.user },
+      // the lab's Dovecot takes Exchange's SASL PLAIN authorisation identity, so the demo and the tests go through it
+      source: { imap: { host: side.imap.host, port: side.imap.port, secure: side.imap.secure, adminLogin: 'authzid' }, masterUser: side.imap.admin.user },
     },
     secrets: { admin: side.imap.admin.password, ldap: side.ldap.password, dav: side.dav.admin.password },
     ldap: { url: side.ldap.url, baseDn: side.ldap.suffix, bindDn: side.ldap.bindDn, caFile: side.ldap.caFile },
@@ -103,6 +109,7 @@ export function buildSettings(raw: SettingsOptions, session: Session, org: strin
     ? readFileSync(0, 'utf8').replace(/\r?\n$/, '')
     : secretFromEnv(o.passwordEnv, 'migration administrator password');
   const [host, port] = required(o.imap, '--imap host:port').split(':');
+  const masterUser = o.masterUser ?? required(o.username, '--username');
   return {
     adminEmail: required(o.adminEmail, '--admin-email'),
     username: required(o.username, '--username'),
@@ -112,8 +119,8 @@ export function buildSettings(raw: SettingsOptions, session: Session, org: strin
     rpcProxyServer: o.rpcProxy,
     maxConcurrentMailboxes: o.maxConcurrent,
     source: {
-      imap: { host, port: Number(port), secure: o.imapTls, allowPlaintext: o.allowPlaintext },
-      masterUser: o.masterUser ?? required(o.username, '--username'),
+      imap: { host, port: Number(port), secure: o.imapTls, allowPlaintext: o.allowPlaintext, adminLogin: o.imapAdminLogin },
+      masterUser,
       directory: {
         url: required(o.ldapUrl, '--ldap-url'),
         baseDn: required(o.ldapBaseDn, '--ldap-base-dn'),

@@ -38,6 +38,15 @@ export interface Endpoint {
   secure: boolean;
 }
 
+/**
+ * How an administrator opens another user's mailbox: `authzid` is SASL PLAIN
+ * with the admin as authentication and the mailbox as authorisation identity
+ * (Exchange 2007–2019, Dovecot master users); `exchange-path` is Exchange's
+ * `DOMAIN\admin\alias` user name; `master` is Dovecot's `<mailbox>*<admin>`.
+ */
+export const ADMIN_LOGINS = ['authzid', 'exchange-path', 'master'] as const;
+export type AdminLogin = (typeof ADMIN_LOGINS)[number];
+
 export interface ConnectionSettings {
   adminEmail: string;
   /** `DOMAIN\user` or a UPN, as the seed allows */
@@ -49,8 +58,9 @@ export interface ConnectionSettings {
   rpcProxyServer?: string;
   /** where the source organisation answers each protocol (autodiscover fills these) */
   source: {
-    imap: Endpoint & { allowPlaintext?: boolean };
-    /** the Dovecot master-user login of the admin, used as `<mailbox>*<masterUser>` */
+    /** adminLogin: how the admin opens each mailbox (absent in settings kept before it existed: `master`) */
+    imap: Endpoint & { allowPlaintext?: boolean; adminLogin?: AdminLogin };
+    /** the admin's login name for mailbox access: the authentication identity, `DOMAIN\admin` for `exchange-path` */
     masterUser: string;
     /** allowPlaintext: the admin's explicit consent to send a password without TLS to a host other than this machine */
     /**

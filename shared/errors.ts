@@ -17,6 +17,8 @@ export const errorCodes = {
   UNSUPPORTED_SOURCE_VERSION: 'Staged migration supports Exchange 2003 and 2007 sources only; use a cutover migration or a hybrid deployment instead.',
   CONNECTION_FAILED: 'Check the server name, port and that the server is running; test again with `mailferry settings test`.',
   AUTH_FAILED: 'Check the migration administrator user name and password with `mailferry settings set`, then `mailferry settings test`.',
+  FULL_ACCESS_DENIED:
+    'Give the migration administrator Full Access to the mailbox (Add-MailboxPermission -Identity <mailbox> -User <admin> -AccessRights FullAccess), then test again or resume the row.',
   TLS_REQUIRED: 'The server requires TLS: enable TLS in the connection settings.',
   // copy
   COPY_FAILED: 'The data copy failed; resume the row with `mailferry batch resume --mailbox <address>`: it continues where it stopped.',

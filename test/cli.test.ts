@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLabInfo } from '../lab/info';
-import { csvOf, labOrganisation, ROOT, TestUsers } from './helpers/backbone';
+import { csvOf, labOrganisation, ROOT, TestUsers, uniqueName } from './helpers/backbone';
 import { ownQueue, type OwnQueue } from './helpers/operators';
 
 let q: OwnQueue;
@@ -112,3 +112,69 @@ test('dry run, start, watch, status, reports open and a refusal, through the CLI
     expect.stringMatching(/failed authentication.*give it the worker's MAILFERRY_CODEC_KEY_FILE/),
   ]);
 }, 300_000);
+
+test('settings set as an admin types them: the IMAP admin login form round-trips, and the connection test tells FullAccess from a wrong password', async () => {
+  const side = readLabInfo().onprem;
+  const org = uniqueName('cli-login');
+  const env = { ...q.env, MF_ADMIN_PW: side.imap.admin.password, MF_LDAP_PW: side.ldap.password, MF_WRONG_PW: 'Not-The-Password-1' };
+  const set = (extra: string[]) =>
+    mailferry(
+      [
+        '--org',
+        org,
+        'settings',
+        'set',
+        '--username',
+        side.imap.admin.user,
+        '--imap',
+        `${side.imap.host}:${side.imap.port}`,
+        '--imap-admin-login',
+        'authzid',
+        '--exchange-server',
+        'exch.onprem.test',
+        '--ldap-url',
+        side.ldap.url,
+        '--ldap-base-dn',
+        side.ldap.suffix,
+        '--ldap-bind-dn',
+        side.ldap.bindDn,
+        '--ldap-ca-file',
+        side.ldap.caFile ?? '',
+        '--ldap-password-env',
+        'MF_LDAP_PW',
+        '--dav-url',
+        side.dav.url,
+        '--dav-user',
+        side.dav.admin.user,
+        '--password-env',
+        'MF_ADMIN_PW',
+        ...extra,
+      ],
+      env,
+    );
+
+  // the admin's login for a mailbox it may not open (Dovecot: [AUTHORIZATIONFAILED])
+  const other = `${uniqueName('no-access')}@tailspintoys.com`;
+  const denied = await set(['--admin-email', other]);
+  expect(denied.code).toBe(4);
+  expect(denied.stderr).toContain(
+    `the admin account ${side.imap.admin.user} authenticated but may not open ${other}: grant it FullAccess (Add-MailboxPermission -Identity ${other} -User ${side.imap.admin.user} -AccessRights FullAccess)`,
+  );
+  const wrong = await set(['--admin-email', side.imap.admin.user, '--password-env', 'MF_WRONG_PW']);
+  expect([wrong.code, wrong.stderr]).toEqual([4, expect.stringMatching(/admin account .* was refused: wrong user name or password/)]);
+  const bogus = await set(['--admin-email', side.imap.admin.user, '--imap-admin-login', 'impersonate']);
+  expect([bogus.code, bogus.stderr]).toEqual([2, expect.stringMatching(/imapAdminLogin: one of authzid, exchange-path, master/)]);
+
+  const ok = await set(['--admin-email', side.imap.admin.user]);
+  expect([ok.code, ok.stderr]).toEqual([0, '']);
+  const shown = await mailferry(['--org', org, 'settings', 'show', '--json'], env);
+  const settings = (JSON.parse(shown.stdout) as { settings: { source: { imap: unknown; masterUser: string } } }).settings;
+  expect(settings.source.imap).toEqual({
+    host: side.imap.host,
+    port: side.imap.port,
+    secure: false,
+    allowPlaintext: false,
+    adminLogin: 'authzid',
+  });
+  expect(settings.source.masterUser).toBe(side.imap.admin.user);
+}, 180_000);

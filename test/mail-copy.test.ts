@@ -9,7 +9,8 @@ import type { CopyCheckpoint, CopyProgress, ImapEndpoint } from '../connectors/m
 import { startImapRelay, type ImapRelayOptions } from '../lab/relays/imap';
 import { verifyMailbox } from '../lab/verify';
 import type { LabInfo } from '../lab/info';
-import { closeImap, openImap } from '../connectors/mail/connect';
+import { randomBytes } from 'node:crypto';
+import { closeImap, imapAuth, openImap } from '../connectors/mail/connect';
 import {
   appendMessages,
   createTestMailbox,
@@ -331,6 +332,41 @@ describe('copyMailbox', () => {
 });
 
 describe('logins', () => {
+  it('builds each admin login form from one endpoint', () => {
+    const admin = { host: 'h', port: 1, secure: true, user: 'ONPREM\\mfadmin', password: 'p', mailbox: 'ann.lee@tailspintoys.com' };
+    expect(imapAuth({ ...admin, adminLogin: 'authzid' })).toEqual({
+      user: 'ONPREM\\mfadmin',
+      pass: 'p',
+      authzid: 'ann.lee@tailspintoys.com',
+      loginMethod: 'AUTH=PLAIN',
+    });
+    expect(imapAuth({ ...admin, adminLogin: 'exchange-path' })).toEqual({ user: 'ONPREM\\mfadmin\\ann.lee', pass: 'p' });
+    expect(imapAuth({ ...admin, adminLogin: 'master' })).toEqual({ user: 'ann.lee@tailspintoys.com*ONPREM\\mfadmin', pass: 'p' });
+    expect(imapAuth({ ...admin, mailbox: undefined })).toEqual({ user: 'ONPREM\\mfadmin', pass: 'p' });
+  });
+
+  it('copies a mailbox through SASL PLAIN with the mailbox as authorisation identity', async () => {
+    const m = await mailbox({ messages: 6 });
+    const result = await copier.copyMailbox({ ...m.source, adminLogin: 'authzid' }, m.target);
+    expect(result.messagesCopied).toBe(6);
+    await expectClean(m);
+  });
+
+  it('tells a refused authorisation (FULL_ACCESS_DENIED) from a wrong admin password (AUTH_FAILED)', async () => {
+    const m = await mailbox();
+    // Dovecot refuses the authorisation identity of a mailbox the master user may not open
+    const other = `no-access-${randomBytes(4).toString('hex')}@tailspintoys.com`;
+    const refused = { ...m.source, adminLogin: 'authzid' as const, mailbox: other };
+    const denied = await copier.testLogin(refused).catch((e: unknown) => e);
+    expect(denied).toMatchObject({ code: 'FULL_ACCESS_DENIED', permanent: true });
+    expect((denied as Error).message).toContain(
+      `the admin account ${m.source.user} authenticated but may not open ${other}: grant it FullAccess (Add-MailboxPermission -Identity ${other} -User ${m.source.user} -AccessRights FullAccess)`,
+    );
+    const wrong = await copier.testLogin({ ...m.source, adminLogin: 'authzid', password: 'wrong' }).catch((e: unknown) => e);
+    expect(wrong).toMatchObject({ code: 'AUTH_FAILED', permanent: true });
+    expect((wrong as Error).message).toMatch(/wrong user name or password/);
+  });
+
   it('accepts the lab admin and maps a wrong password to AUTH_FAILED', async () => {
     const m = await mailbox();
     await copier.testLogin(m.source);

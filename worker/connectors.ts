@@ -7,7 +7,7 @@ import type { Connectors } from '../activities/deps';
 import { createDavCopier } from '../connectors/dav';
 import { createCloudDirectory, createSourceDirectory } from '../connectors/directory';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
-import { createMailCopier } from '../connectors/mail';
+import { adminEndpoint, createMailCopier } from '../connectors/mail';
 import { createReportMailer } from '../connectors/smtp';
 import type { OrgSecrets } from '../shared/secrets';
 import type { WorkerEnv } from './config';
@@ -34,19 +34,21 @@ export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Cl
         routingDomain: env.MAILFERRY_CLOUD_ROUTING_DOMAIN,
         allowPlaintext: env.MAILFERRY_CLOUD_ALLOW_PLAINTEXT,
       }),
-    sourceImap: (settings, address) => ({
-      ...settings.source.imap,
-      user: `${address}*${settings.source.masterUser}`,
-      password: secrets.unseal(settings.password),
-    }),
-    targetImap: (address) => ({
-      host: env.MAILFERRY_CLOUD_IMAP_HOST,
-      port: env.MAILFERRY_CLOUD_IMAP_PORT,
-      secure: env.MAILFERRY_CLOUD_IMAP_SECURE,
-      user: `${address}*${env.MAILFERRY_CLOUD_IMAP_MASTER_USER}`,
-      password: env.MAILFERRY_CLOUD_IMAP_PASSWORD,
-      allowPlaintext: env.MAILFERRY_CLOUD_ALLOW_PLAINTEXT,
-    }),
+    sourceImap: (settings, address) => {
+      const { adminLogin, ...server } = settings.source.imap;
+      return adminEndpoint(server, { user: settings.source.masterUser, password: secrets.unseal(settings.password) }, address, adminLogin);
+    },
+    targetImap: (address) =>
+      adminEndpoint(
+        {
+          host: env.MAILFERRY_CLOUD_IMAP_HOST,
+          port: env.MAILFERRY_CLOUD_IMAP_PORT,
+          secure: env.MAILFERRY_CLOUD_IMAP_SECURE,
+          allowPlaintext: env.MAILFERRY_CLOUD_ALLOW_PLAINTEXT,
+        },
+        { user: env.MAILFERRY_CLOUD_IMAP_MASTER_USER, password: env.MAILFERRY_CLOUD_IMAP_PASSWORD },
+        address,
+      ),
     sourceDav: (settings) => ({
       url: settings.source.dav.url,
       user: settings.source.dav.user,

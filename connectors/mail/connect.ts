@@ -2,12 +2,28 @@
  * Opening an IMAP session: the TLS policy, the login, and the translation of
  * imapflow's failures into the errors an admin can act on.
  */
-import { ImapFlow } from 'imapflow';
+import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import { MailferryError } from '../../shared/errors';
 import { assertPlaintextAllowed, isLoopbackHost } from '../../shared/transport';
 import type { ImapEndpoint } from './types';
 
 export { isLoopbackHost };
+
+/** What the server is asked to log in as: the endpoint's user, or with `mailbox` the admin opening it. */
+export function imapAuth(endpoint: ImapEndpoint): ImapFlowOptions['auth'] {
+  const { user, password: pass, mailbox } = endpoint;
+  if (mailbox === undefined) return { user, pass };
+  switch (endpoint.adminLogin ?? 'master') {
+    case 'authzid':
+      // LOGIN has no authorisation identity: only SASL PLAIN carries it
+      return { user, pass, authzid: mailbox, loginMethod: 'AUTH=PLAIN' };
+    case 'exchange-path':
+      // Exchange takes the mailbox's alias after the admin's DOMAIN\user; imapflow then uses LOGIN, as Exchange needs
+      return { user: `${user}\\${mailbox.split('@')[0]}`, pass };
+    case 'master':
+      return { user: `${mailbox}*${user}`, pass };
+  }
+}
 
 /** Refuses, before any byte is sent, to put a password on the wire in clear to a remote host. */
 export function assertTransportAllowed(endpoint: ImapEndpoint): void {
@@ -52,7 +68,40 @@ export function imapErrorOf(err: unknown): ImapErrorShape {
   return typeof err === 'object' && err !== null ? (err as ImapErrorShape) : {};
 }
 
-/** Maps a failure of connect()/login to AUTH_FAILED, TLS_REQUIRED or CONNECTION_FAILED; other errors pass through. */
+const grant = (endpoint: ImapEndpoint) =>
+  `grant it FullAccess (Add-MailboxPermission -Identity ${endpoint.mailbox} -User ${endpoint.user} -AccessRights FullAccess)`;
+
+/**
+ * The admin's login into a user's mailbox was refused. Dovecot says which half
+ * failed ([AUTHENTICATIONFAILED]: the admin's own password; [AUTHORIZATIONFAILED]:
+ * the admin may not act as that mailbox); Exchange answers both with a bare NO.
+ */
+function adminLoginRefused(e: ImapErrorShape, endpoint: ImapEndpoint, where: string, cause: unknown): MailferryError {
+  const code = (e.serverResponseCode ?? '').toUpperCase();
+  if (code === 'AUTHORIZATIONFAILED') {
+    return new MailferryError(
+      'FULL_ACCESS_DENIED',
+      `The IMAP server ${where}: the admin account ${endpoint.user} authenticated but may not open ${endpoint.mailbox}: ${grant(endpoint)}.`,
+      { cause },
+    );
+  }
+  if (code === 'AUTHENTICATIONFAILED') {
+    return new MailferryError(
+      'AUTH_FAILED',
+      `IMAP login to ${where} as the admin account ${endpoint.user} was refused: wrong user name or password.`,
+      {
+        cause,
+      },
+    );
+  }
+  return new MailferryError(
+    'AUTH_FAILED',
+    `IMAP login to ${where} as the admin account ${endpoint.user} for ${endpoint.mailbox} was refused (the server does not say why): check the admin's password, or ${grant(endpoint)}.`,
+    { cause },
+  );
+}
+
+/** Maps a failure of connect()/login to AUTH_FAILED, FULL_ACCESS_DENIED, TLS_REQUIRED or CONNECTION_FAILED; other errors pass through. */
 export function classifyConnectError(err: unknown, endpoint: ImapEndpoint): unknown {
   if (err instanceof MailferryError) return err;
   const e = imapErrorOf(err);
@@ -64,6 +113,7 @@ export function classifyConnectError(err: unknown, endpoint: ImapEndpoint): unkn
       permanent: false,
     });
   }
+  if (e.authenticationFailed && endpoint.mailbox !== undefined) return adminLoginRefused(e, endpoint, where, err);
   if (e.authenticationFailed) {
     return new MailferryError('AUTH_FAILED', `IMAP login to ${where} as ${endpoint.user} was refused by the server.`, { cause: err });
   }
@@ -95,7 +145,7 @@ export async function openImap(endpoint: ImapEndpoint): Promise<ImapFlow> {
     // A server without a certificate (the lab) advertises STARTTLS that then fails; plaintext was
     // already vetted above, so a non-secure endpoint means "no TLS at all".
     doSTARTTLS: endpoint.secure ? undefined : false,
-    auth: { user: endpoint.user, pass: endpoint.password },
+    auth: imapAuth(endpoint),
     logger: false,
     disableAutoIdle: true,
     // Deflate only pays off on a real network; on loopback it is pure CPU.

@@ -10,6 +10,7 @@ import { copyFolder } from './copy';
 import { listFolders, planFolders } from './folders';
 import { CopyRun } from './run';
 import { defaultRetryPolicy, withReconnect, type RetryPolicy } from './throttle';
+import type { AdminLogin } from '../../shared/domain';
 import type { CopyOptions, CopyResult, ImapEndpoint, MailCopier } from './types';
 
 export type * from './types';
@@ -58,13 +59,14 @@ function asCopyError(err: unknown): unknown {
   return new MailferryError('COPY_FAILED', `The mail copy failed: ${message}`, { permanent: false, cause: err });
 }
 
-/** A mailbox opened with the migration administrator's rights: Dovecot's master-user login `<address>*<admin>`. */
+/** A mailbox opened with the migration administrator's rights (connect.ts turns it into the login). */
 export function adminEndpoint(
   server: Pick<ImapEndpoint, 'host' | 'port' | 'secure' | 'allowPlaintext'>,
   admin: { user: string; password: string },
   address: string,
+  adminLogin: AdminLogin = 'master',
 ): ImapEndpoint {
-  return { ...server, user: `${address}*${admin.user}`, password: admin.password };
+  return { ...server, user: admin.user, password: admin.password, mailbox: address, adminLogin };
 }
 
 export function createMailCopier(config: MailCopierConfig = {}): MailCopier {

@@ -1,3 +1,5 @@
+import type { AdminLogin } from '../../shared/domain';
+
 /** What mailferry needs to copy one mailbox's mail (IMAP in the lab). */
 
 export interface ImapEndpoint {
@@ -7,9 +9,12 @@ export interface ImapEndpoint {
   secure: boolean;
   /** refuse plaintext authentication to a non-loopback host unless this is true */
   allowPlaintext?: boolean;
-  /** the login: for admin access `<address>*<admin>` (Dovecot master user) */
+  /** the login; with `mailbox`, the administrator's own */
   user: string;
   password: string;
+  /** open this mailbox with the administrator's rights (FullAccess), logging in as `adminLogin` says */
+  mailbox?: string;
+  adminLogin?: AdminLogin;
 }
 
 /**
