@@ -64,7 +64,7 @@ export function createDirectoryActivities({ connectors, secrets, logger }: Activ
             message: `The cloud organisation has no recipient ${input.address}.`,
             nonRetryable: true,
           });
-        const change = await d.source.convertToMailUser(input.address, cloud.proxyAddresses);
+        const change = await d.source.convertToMailUser(input.address, cloud);
         logger.info({ mailbox: input.address, step: 'convertToMailUser', changed: change.changed }, 'converted to mail user');
         return { changed: change.changed, detail: change.detail };
       }, closeBoth(d));

@@ -184,16 +184,27 @@ describe('source directory', () => {
 
   it('converts a mailbox to a mail user as Exchange2007MBtoMEU.ps1 does, attribute by attribute, once', async () => {
     const address = await newUser('meu');
-    expect(await errorOf(source.convertToMailUser(address, []))).toBeInstanceOf(TargetAddressMissingError);
+    expect(await errorOf(source.convertToMailUser(address, { proxyAddresses: [], legacyExchangeDN: null }))).toBeInstanceOf(TargetAddressMissingError);
     expect((await source.findMailbox(address))?.recipientType).toBe('UserMailbox');
 
     const routing = cloud.routingAddress(address);
     await source.setTargetAddress(address, routing);
-    const cloudProxies = (await cloud.findRecipient(address))!.proxyAddresses;
+    // by convert-to-MEU time the cloud MEU is a mailbox, which Exchange Online gives a legacyExchangeDN of its own
+    expect((await cloud.findRecipient(address))!.legacyExchangeDN).toBeNull();
+    await cloud.convertToMailbox(address, { forceChangePassword: false });
+    const cloudMailbox = (await cloud.findRecipient(address))!;
+    const cloudProxies = cloudMailbox.proxyAddresses;
     expect(cloudProxies.map((p) => p.toLowerCase())).toContain(`smtp:${routing}`.toLowerCase());
+    const alias = address.slice(0, address.lastIndexOf('@'));
+    expect(cloudMailbox.legacyExchangeDN?.replace(/\/cn=[0-9a-f]{32}-/, '/cn=<guid>-')).toBe(
+      `/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=<guid>-${alias}`,
+    );
+    // a re-run keeps it: old mail's X500 replies resolve to it
+    await cloud.convertToMailbox(address, { forceChangePassword: false });
+    expect((await cloud.findRecipient(address))!.legacyExchangeDN).toBe(cloudMailbox.legacyExchangeDN);
 
     const before = await adEntry(address);
-    const first = await source.convertToMailUser(address, cloudProxies);
+    const first = await source.convertToMailUser(address, cloudMailbox);
     expect(first).toMatchObject({ changed: true, previous: 'UserMailbox' });
     const after = await adEntry(address);
     // Disable-Mailbox + Enable-MailUser -ExternalEmailAddress <cloud> + the old addresses back, as the script leaves the user
@@ -212,7 +223,12 @@ describe('source directory', () => {
     expect(after.msExchHomeServerName).toBeUndefined();
     expect((after.msExchMailboxGuid as Buffer).equals(before.msExchMailboxGuid as Buffer)).toBe(true);
     expect(list(after.proxyAddresses).sort()).toEqual(
-      [`SMTP:${address}`, ...cloudProxies.filter((p) => p.toLowerCase() !== `smtp:${address}`), `X500:${before.legacyExchangeDN}`].sort(),
+      [
+        `SMTP:${address}`,
+        ...cloudProxies.filter((p) => p.toLowerCase() !== `smtp:${address}`),
+        `X500:${before.legacyExchangeDN}`,
+        `X500:${cloudMailbox.legacyExchangeDN}`,
+      ].sort(),
     );
     const converted = (await source.findMailbox(address))!;
     expect(converted.recipientType).toBe('MailUser');
@@ -220,7 +236,10 @@ describe('source directory', () => {
     expect(converted.proxyAddresses.filter((p) => p.startsWith('SMTP:'))).toEqual([`SMTP:${address}`]);
     expect(converted.proxyAddresses).toEqual(expect.arrayContaining([`smtp:${routing}`, `X500:${converted.legacyExchangeDN}`]));
 
-    expect(await source.convertToMailUser(address, cloudProxies)).toMatchObject({ changed: false, previous: 'MailUser' });
+    expect(await source.convertToMailUser(address, cloudMailbox)).toMatchObject({ changed: false, previous: 'MailUser' });
+    // proxy addresses compare without case: the cloud spelling its X500 differently adds no second one
+    const respelled = { proxyAddresses: cloudProxies.map((p) => p.toUpperCase()), legacyExchangeDN: cloudMailbox.legacyExchangeDN!.toUpperCase() };
+    expect(await source.convertToMailUser(address, respelled)).toMatchObject({ changed: false, previous: 'MailUser' });
     expect((await source.findMailbox(address))!.proxyAddresses).toEqual(converted.proxyAddresses);
   });
 
@@ -229,7 +248,7 @@ describe('source directory', () => {
     for (const call of [
       source.setTargetAddress(missing, 'x@y.test'),
       source.restoreTargetAddress(missing, null),
-      source.convertToMailUser(missing, []),
+      source.convertToMailUser(missing, { proxyAddresses: [], legacyExchangeDN: null }),
     ]) {
       expect(await errorOf(call)).toMatchObject({ code: 'SOURCE_MAILBOX_NOT_FOUND' });
     }
@@ -295,7 +314,17 @@ describe('cloud directory', () => {
     expect(await cloud.findRecipient(address)).toMatchObject({ recipientType: 'UserMailbox', forceChangePassword: true });
     const second = await cloud.convertToMailbox(address, { password: 'Other-Passw0rd', forceChangePassword: false });
     expect(second).toMatchObject({ changed: false, previous: 'UserMailbox' });
-    expect(await cloud.findRecipient(address)).toMatchObject({ forceChangePassword: true });
+    const mailbox = (await cloud.findRecipient(address))!;
+    expect(mailbox).toMatchObject({ forceChangePassword: true, legacyExchangeDN: expect.stringMatching(/^\/o=ExchangeLabs\//) });
+    // a mailbox made some other way without a legacyExchangeDN gets one on a re-run, and only that
+    await asCloudRoot((client) =>
+      client.modify(mailbox.dn, [new Change({ operation: 'delete', modification: new Attribute({ type: 'legacyExchangeDN', values: [] }) })]),
+    );
+    const third = await cloud.convertToMailbox(address, { password: 'Other-Passw0rd', forceChangePassword: false });
+    expect(third).toMatchObject({ changed: true, previous: 'UserMailbox' });
+    const given = (await cloud.findRecipient(address))!;
+    expect(given).toMatchObject({ forceChangePassword: true, legacyExchangeDN: expect.stringMatching(/^\/o=ExchangeLabs\//) });
+    expect(given.legacyExchangeDN).not.toBe(mailbox.legacyExchangeDN);
 
     const imap = (pass: string) =>
       new ImapFlow({
@@ -329,7 +358,7 @@ describe('hostile addresses', () => {
     expect(await source.findMailbox(address)).toBeNull();
     expect(await cloud.findRecipient(address)).toBeNull();
     expect(await errorOf(source.setTargetAddress(address, 'x@y.test'))).toMatchObject({ code: 'SOURCE_MAILBOX_NOT_FOUND' });
-    expect(await errorOf(source.convertToMailUser(address, ['smtp:x@y.test']))).toMatchObject({ code: 'SOURCE_MAILBOX_NOT_FOUND' });
+    expect(await errorOf(source.convertToMailUser(address, { proxyAddresses: ['smtp:x@y.test'], legacyExchangeDN: '/o=ExchangeLabs/cn=x' }))).toMatchObject({ code: 'SOURCE_MAILBOX_NOT_FOUND' });
     expect(await errorOf(cloud.convertToMailbox(address, { password: 'P@ssw0rd', forceChangePassword: false }))).toMatchObject({
       code: 'MEU_NOT_FOUND',
     });

@@ -139,7 +139,7 @@ describe('verifyMeu', () => {
     });
     // and after seed step 5 turned the on-premises mailbox into a mail user
     await source.setTargetAddress(address, cloud.routingAddress(address));
-    await source.convertToMailUser(address, []);
+    await source.convertToMailUser(address, { proxyAddresses: [], legacyExchangeDN: null });
     expect(await verifyMeu(source, cloud, { address, forceChangePassword: false })).toMatchObject({ alreadyMailbox: true });
   });
 });

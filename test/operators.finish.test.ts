@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { labEndpoints, verifyMailbox } from '../lab/verify';
-import { createSourceDirectory } from '../connectors/directory';
+import { createCloudDirectory, createSourceDirectory } from '../connectors/directory';
+import { DOMAINS } from '../lab/config';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
 import { batchStatus } from '../client/batch';
 import { convertToMeu, completeMigration, rollbackMailbox, syncBatch } from '../client/finish';
@@ -35,6 +36,15 @@ afterAll(async () => {
   await q?.close();
   await users?.cleanup();
 });
+
+async function cloudRecipient(address: string) {
+  const dir = createCloudDirectory({ ...info.cloud.ldap, routingDomain: DOMAINS.routing });
+  try {
+    return (await dir.findRecipient(address))!;
+  } finally {
+    await dir.close();
+  }
+}
 
 async function sourceMailbox(address: string) {
   const o = info.onprem.ldap;
@@ -97,10 +107,15 @@ test('sync copies only new mail; rollback restores forwarding; convert-to-meu co
   expect(meu.recipientType).toBe('MailUser');
   expect(meu.targetAddress).toMatch(/^SMTP:/);
   expect(meu.proxyAddresses).toContain(`X500:${meu.legacyExchangeDN}`);
+  // the cloud mailbox's own legacyExchangeDN, which migration gave it, as X500 too
+  const cloudLegacyDn = (await cloudRecipient(a.address)).legacyExchangeDN;
+  expect(cloudLegacyDn).toMatch(/^\/o=ExchangeLabs\//);
+  expect(meu.proxyAddresses).toContain(`X500:${cloudLegacyDn}`);
   expect(meu.proxyAddresses.some((p) => p.toLowerCase().includes('mail.cloud.test'))).toBe(true);
   expect((await sourceMailbox(b.address)).recipientType).toBe('UserMailbox');
   const again = await convertToMeu(q.session, org, 'jest', { mailboxes: [a.address] });
   expect([again.converted, again.unchanged]).toEqual([[], [a.address]]);
+  expect((await sourceMailbox(a.address)).proxyAddresses).toEqual(meu.proxyAddresses);
 }, 300_000);
 
 test('migration complete: refused while a batch runs, warns about MEUs never migrated, e-mails the final report, ends the organisation', async () => {

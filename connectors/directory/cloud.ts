@@ -2,6 +2,7 @@
  * The cloud directory: the tenant's flags and the MEUs directory sync created,
  * which a migration converts to mailboxes.
  */
+import { randomUUID } from 'node:crypto';
 import { Attribute, Change, type Entry } from 'ldapts';
 import { MailferryError } from '../../shared/errors';
 import { LDAP_MAP } from './attributeMap';
@@ -31,12 +32,23 @@ function toCloudRecipient(entry: Entry): CloudRecipient {
     recipientType,
     proxyAddresses: values(entry, 'proxyAddresses'),
     targetAddress: single(entry, 'targetAddress'),
+    legacyExchangeDN: single(entry, 'legacyExchangeDN'),
     forceChangePassword: flag(entry, 'mfForceChangePassword'),
   };
 }
 
 function replace(type: string, value: string): Change {
   return new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) });
+}
+
+/**
+ * The legacyExchangeDN Exchange Online gives a recipient: a random hex GUID
+ * and the alias, so two tenants' recipients of one alias never share it.
+ */
+function exchangeOnlineLegacyDn(address: string): string {
+  const at = address.lastIndexOf('@');
+  const alias = at < 0 ? address : address.slice(0, at);
+  return `/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=${randomUUID().replace(/-/g, '')}-${alias}`;
 }
 
 export function createCloudDirectory(cfg: CloudDirectoryConfig): CloudDirectory {
@@ -79,11 +91,18 @@ export function createCloudDirectory(cfg: CloudDirectoryConfig): CloudDirectory 
       if (!recipient) {
         throw new MailferryError('MEU_NOT_FOUND', `The cloud organisation has no mail-enabled user for ${address}.`);
       }
+      // a mailbox has a legacyExchangeDN from its start; a kept one is what old mail's X500 replies resolve to
+      const legacyDn = recipient.legacyExchangeDN ? [] : [replace('legacyExchangeDN', exchangeOnlineLegacyDn(address))];
       if (recipient.recipientType === 'UserMailbox') {
         // a re-run must not reset a password the user may already have changed
-        return { changed: false, previous: 'UserMailbox', detail: `${address} is already a cloud mailbox; its password was left as it is` };
+        if (legacyDn.length > 0) await ldap.modify(recipient.dn, legacyDn);
+        return {
+          changed: legacyDn.length > 0,
+          previous: 'UserMailbox',
+          detail: `${address} is already a cloud mailbox; its password was left as it is` + (legacyDn.length > 0 ? '; it was given a legacyExchangeDN' : ''),
+        };
       }
-      const changes = [replace('mfRecipientType', 'UserMailbox'), replace('mfForceChangePassword', forceChangePassword ? 'TRUE' : 'FALSE')];
+      const changes = [replace('mfRecipientType', 'UserMailbox'), replace('mfForceChangePassword', forceChangePassword ? 'TRUE' : 'FALSE'), ...legacyDn];
       if (password !== undefined) changes.push(replace('userPassword', sshaHash(password)));
       await ldap.modify(recipient.dn, changes);
       return {

@@ -153,15 +153,16 @@ export function createSourceDirectory(cfg: DirectoryConfig): SourceDirectory {
     /**
      * What Exchange2007MBtoMEU.ps1 leaves: a mail user (no mailbox attributes)
      * whose targetAddress is the cloud address, with the on-premises and cloud
-     * proxy addresses and the old legacyExchangeDN as an X500 address, so
-     * replies to old mail still resolve; the mailbox GUID stays.
+     * proxy addresses and the old and the cloud legacyExchangeDN as X500
+     * addresses, so replies to old mail and to mail sent from the cloud
+     * mailbox still resolve on-premises; the mailbox GUID stays.
      */
-    async convertToMailUser(address, cloudProxyAddresses) {
+    async convertToMailUser(address, cloud) {
       const { entry, mailbox } = await mustFind(address);
       if (!mailbox.targetAddress) throw new TargetAddressMissingError(address);
-      const x500 = mailbox.legacyExchangeDN ? [`X500:${mailbox.legacyExchangeDN}`] : [];
+      const x500 = [mailbox.legacyExchangeDN, cloud.legacyExchangeDN].filter((dn): dn is string => !!dn).map((dn) => `X500:${dn}`);
       // the on-premises addresses stay too: dropping an alias would bounce mail sent to it
-      const proxies = mergeProxyAddresses(mailbox.address, mailbox.proxyAddresses, cloudProxyAddresses, x500);
+      const proxies = mergeProxyAddresses(mailbox.address, mailbox.proxyAddresses, cloud.proxyAddresses, x500);
       const typeChanges = mailbox.recipientType !== 'MailUser';
       const proxyChanges = !sameProxyAddresses(proxies, mailbox.proxyAddresses);
       if (!typeChanges && !proxyChanges) {

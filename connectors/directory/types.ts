@@ -23,6 +23,8 @@ export interface CloudRecipient {
   recipientType: RecipientType;
   proxyAddresses: string[];
   targetAddress: string | null;
+  /** given when it becomes a mailbox; null on a mail user that never was one */
+  legacyExchangeDN: string | null;
   forceChangePassword: boolean;
 }
 
@@ -47,8 +49,8 @@ export interface SourceDirectory {
   setTargetAddress(address: string, target: string): Promise<ChangeResult>;
   /** restores `previous` when given, else clears the attribute */
   restoreTargetAddress(address: string, previous: string | null): Promise<ChangeResult>;
-  /** mailbox → mail user; keeps targetAddress, copies the cloud proxy addresses, adds X500:<legacyExchangeDN> */
-  convertToMailUser(address: string, cloudProxyAddresses: string[]): Promise<ChangeResult>;
+  /** mailbox → mail user; keeps targetAddress, copies the cloud proxy addresses, adds X500:<legacyExchangeDN> of the old and the cloud mailbox */
+  convertToMailUser(address: string, cloud: { proxyAddresses: string[]; legacyExchangeDN: string | null }): Promise<ChangeResult>;
   close(): Promise<void>;
 }
 
@@ -56,7 +58,7 @@ export interface CloudDirectory {
   tenant(): Promise<TenantInfo>;
   findRecipient(address: string): Promise<CloudRecipient | null>;
   listRecipients(): Promise<CloudRecipient[]>;
-  /** MEU → mailbox; password may be absent (the CSV column is optional) */
+  /** MEU → mailbox, with a legacyExchangeDN where it has none; password may be absent (the CSV column is optional) */
   convertToMailbox(address: string, options: { password?: string; forceChangePassword: boolean }): Promise<ChangeResult>;
   /** the cloud routing address TargetAddress points to, e.g. `pilarp@tailspintoys.mail.cloud.test` */
   routingAddress(address: string): string;
