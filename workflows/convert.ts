@@ -1,9 +1,9 @@
 /**
  * Convert to MEU (seed step 5, automated): every migrated on-premises mailbox
  * of a batch (or the ones named) becomes a mail-enabled user that keeps the
- * cloud mailbox's proxy addresses and its old legacy DN as X500. Mailboxes
- * whose data copy is not complete are refused, not converted; converting
- * twice changes nothing the second time.
+ * cloud mailbox's proxy addresses, and its old and the cloud mailbox's
+ * legacy DN as X500 addresses. Mailboxes whose data copy is not complete are
+ * refused, not converted; converting twice changes nothing the second time.
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createActivities } from '../activities';

@@ -43,12 +43,15 @@ function replace(type: string, value: string): Change {
 
 /**
  * The legacyExchangeDN Exchange Online gives a recipient: a random hex GUID
- * and the alias, so two tenants' recipients of one alias never share it.
+ * before the alias keeps it unique where two recipients share an alias.
  */
 function exchangeOnlineLegacyDn(address: string): string {
+  return `/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=${randomUUID().replace(/-/g, '')}-${alias(address)}`;
+}
+
+function alias(address: string): string {
   const at = address.lastIndexOf('@');
-  const alias = at < 0 ? address : address.slice(0, at);
-  return `/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=${randomUUID().replace(/-/g, '')}-${alias}`;
+  return at < 0 ? address : address.slice(0, at);
 }
 
 export function createCloudDirectory(cfg: CloudDirectoryConfig): CloudDirectory {
@@ -115,10 +118,7 @@ export function createCloudDirectory(cfg: CloudDirectoryConfig): CloudDirectory 
       };
     },
 
-    routingAddress(address) {
-      const at = address.lastIndexOf('@');
-      return `${at < 0 ? address : address.slice(0, at)}@${cfg.routingDomain}`;
-    },
+    routingAddress: (address) => `${alias(address)}@${cfg.routingDomain}`,
 
     close: () => ldap.close(),
   };
