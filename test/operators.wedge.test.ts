@@ -12,9 +12,9 @@ import { batchStatus, startBatch, stopBatch } from '../client/batch';
 import { completeMigration } from '../client/finish';
 import { orgState } from '../client/org';
 import { applySettings, buildSettings } from '../client/settings';
-import { batchFinishedSignal, batchWorkflowId, organisationWorkflowId, type BatchResult } from '../workflows/definitions';
+import { batchFinishedSignal, batchWorkflowId, organisationWorkflowId } from '../workflows/definitions';
 import { batchResult, csvOf, csvSourceOf, labOrganisation, runBatch, temporalCli, TestUsers } from './helpers/backbone';
-import { batchStatusOf, ownQueue, waitFor, type OwnQueue } from './helpers/operators';
+import { batchStatusOf, forgedBatchResult, ownQueue, waitFor, type OwnQueue } from './helpers/operators';
 import { readSinkMessages } from './helpers/smtpSink';
 
 let info: LabInfo;
@@ -68,20 +68,7 @@ test('a forged "finished" signal is refused: the slot stays held until the batch
     source: csvSourceOf(q.session, org, csvOf([[waiting.address, '', 'False']])),
     startAfter: new Date(Date.now() + 3_600_000).toISOString(),
   });
-  const forged: BatchResult = {
-    batch,
-    phase: 'completed',
-    total: 1,
-    created: 1,
-    completed: 1,
-    failed: 0,
-    stopped: 0,
-    rejected: 0,
-    runs: 1,
-    messagesCopied: 0,
-    bytesCopied: 0,
-    reports: [],
-  };
+  const forged = forgedBatchResult(batch);
   await q.session.client.workflow.getHandle(organisationWorkflowId(org)).signal(batchFinishedSignal, forged);
 
   const checked = await waitFor('the organisation to check the batch', async () => {

@@ -35,7 +35,6 @@ import {
   mailboxWorkflowId,
   setSettingsUpdate,
   stopBatchSignal,
-  type BatchResult,
 } from '../workflows/definitions';
 import {
   batchResult,
@@ -49,7 +48,7 @@ import {
   waitFor,
   type WorkerProcess,
 } from './helpers/backbone';
-import { ownQueue, type OwnQueue } from './helpers/operators';
+import { forgedBatchResult, ownQueue, type OwnQueue } from './helpers/operators';
 import { readSinkMessages } from './helpers/smtpSink';
 import { scanHistory } from './helpers/historyScan';
 
@@ -167,20 +166,7 @@ test('signals and updates without the key are refused; the organisation and its 
   const batchEffects = sideEffects(await events(batchHandle));
   const signalsBefore = refusals('Refused the signal');
 
-  const fakeResult = {
-    batch,
-    phase: 'completed',
-    total: 0,
-    created: 0,
-    completed: 0,
-    failed: 0,
-    stopped: 0,
-    rejected: 0,
-    runs: 1,
-    messagesCopied: 0,
-    bytesCopied: 0,
-    reports: [],
-  } as BatchResult;
+  const fakeResult = forgedBatchResult(batch);
   // plaintext: frees the one-active-batch slot, stops the batch
   await plain.workflow.getHandle(org).signal(batchFinishedSignal, fakeResult);
   await plain.workflow.getHandle(batchWorkflowId(org, batch)).signal(stopBatchSignal, { by: 'mallory' });

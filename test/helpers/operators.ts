@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { openSession, type Session } from '../../client/connection';
-import { batchStatusQuery, batchWorkflowId, type BatchStatus } from '../../workflows/definitions';
+import { batchStatusQuery, batchWorkflowId, type BatchResult, type BatchStatus } from '../../workflows/definitions';
 import { labEnv, startWorker, type WorkerProcess } from './backbone';
 
 export { waitFor } from './backbone';
@@ -37,4 +37,22 @@ export async function ownQueue(prefix: string, overrides: NodeJS.ProcessEnv = {}
 
 export async function batchStatusOf(session: Session, org: string, batch: number): Promise<BatchStatus> {
   return session.client.workflow.getHandle(batchWorkflowId(org, batch)).query(batchStatusQuery);
+}
+
+/** A "batch finished" result as someone without the batch would forge it: completed, nothing in it. */
+export function forgedBatchResult(batch: number): BatchResult {
+  return {
+    batch,
+    phase: 'completed',
+    total: 0,
+    created: 0,
+    completed: 0,
+    failed: 0,
+    stopped: 0,
+    rejected: 0,
+    runs: 1,
+    messagesCopied: 0,
+    bytesCopied: 0,
+    reports: [],
+  };
 }
