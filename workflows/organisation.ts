@@ -33,6 +33,7 @@ import { reportMailWorkflow } from './reportMail';
 import {
   batchFinishedSignal,
   batchWorkflowId,
+  finalMailWorkflowId,
   completeMigrationUpdate,
   convertToMeuUpdate,
   mailboxWorkflowId,
@@ -344,7 +345,7 @@ async function completeMigration(state: OrganisationState, settings: ConnectionS
   const report = (state.finalReport ??= await finish.writeFinalReport({ org: state.org, settings, by, batches }));
   // a second attempt starts a new run of the same ID; its sent mark keeps it from sending twice
   await executeChild(reportMailWorkflow, {
-    workflowId: `${state.org}/final/mail`,
+    workflowId: finalMailWorkflowId(state.org),
     args: [report.mail],
     memo: { summary: `final e-mail of ${state.org}` },
   });

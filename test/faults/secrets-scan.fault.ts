@@ -51,7 +51,7 @@ beforeAll(async () => {
   swappedRows = swapped.length;
   const file = join(mkdtempSync(join(tmpdir(), 'mailferry-scan-')), 'swapped-columns.csv');
   writeFileSync(file, ['EmailAddress,Password,ForceChangePassword', `${good.address},${csvPassword()},False`, ...swapped].join('\r\n'));
-  const cli = await run(join(ROOT, 'bin', 'mailferry'), ['--org', org, 'batch', 'start', '--csv', file, '--wait'], { env: labEnv() }).catch(
+  const cli = await run(join(ROOT, 'bin', 'mailferry'), ['--org', org, 'batch', 'start', '--csv', file, '--wait'], { env: ctx.pool.env }).catch(
     (e: { stdout: string; stderr: string }) => e,
   );
   writeArtifact(join('cli', 'swapped-columns.txt'), `${cli.stdout}\n${cli.stderr}`);

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { applySettings, buildSettings } from '../../client/settings';
 import { orgState } from '../../client/org';
-import { labEnv, labOrganisation, ROOT, TSX, uniqueName } from '../helpers/backbone';
+import { labOrganisation, ROOT, TSX, uniqueName } from '../helpers/backbone';
 import type { ConnectionSettings } from '../../workflows/definitions';
 import { recordVerified } from './helpers/results';
 import { closeFaultContext, openFaultContext, type FaultContext } from './helpers/suite';
@@ -51,7 +51,7 @@ test('bad settings are refused with a clear error before anything changes', asyn
   const freshSettings = (await orgState(session.client, fresh)).settings;
 
   // `settings show` prints no password, sealed or plain
-  const show = spawnSync(TSX, [join(ROOT, 'client', 'main.ts'), '--org', org, 'settings', 'show', '--json'], { env: labEnv(), encoding: 'utf8' });
+  const show = spawnSync(TSX, [join(ROOT, 'client', 'main.ts'), '--org', org, 'settings', 'show', '--json'], { env: ctx.pool.env, encoding: 'utf8' });
   const refusedAsExpected = refusals.filter((r) => expected(r)).length + (freshRefused ? 1 : 0);
   function expected(r: (typeof refusals)[number]): boolean {
     return r.expected.test(r.message) && JSON.stringify(r.keptAfter) === JSON.stringify(kept);

@@ -8,17 +8,35 @@
  * FAULT_SEED replays the moments. Each row is verified on its own mailboxes.
  */
 import { Rng } from '../../lab/seed/rng';
-import { readLabInfo } from '../../lab/info';
+import { readLabInfo, type LabInfo } from '../../lab/info';
+import { startLabServer, stopLabServer } from '../../lab/control';
 import { startImapRelay } from '../../lab/relays/imap';
 import type { VerifyOptions } from '../../lab/verify';
 import { labOrganisation } from '../helpers/backbone';
 import { completeMigration } from '../../client/finish';
-import { batchStatusQuery, batchWorkflowId, mailboxWorkflowId, organisationWorkflowId } from '../../workflows/definitions';
-import { checkRow, createFleet, expectClean, fleetSource, smallFleet, targetMessages, type FleetSpec, type FleetUser } from './helpers/fleet';
+import {
+  batchStatusQuery,
+  batchWorkflowId,
+  finalMailWorkflowId,
+  mailboxWorkflowId,
+  reportMailWorkflowId,
+  type ReportKind,
+} from '../../workflows/definitions';
+import { readSinkMessages } from '../helpers/smtpSink';
+import {
+  checkRow,
+  createFleet,
+  expectClean,
+  fleetSource,
+  smallFleet,
+  targetMessages,
+  type FleetSpec,
+  type FleetUser,
+} from './helpers/fleet';
 import { finishBatch, startFleetBatch, type Finished } from './helpers/batch';
 import { killDuring } from './helpers/kill';
 import { mailFigures, recordVerified } from './helpers/results';
-import { closeFaultContext, openFaultContext, sleep, type FaultContext } from './helpers/suite';
+import { closeFaultContext, openFaultContext, sleep, waitFor, type FaultContext } from './helpers/suite';
 
 const SEED = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 1e9));
 const KILLS = 6;
@@ -50,7 +68,14 @@ async function record(
 ) {
   const check = await checkRow(ctx.info, fleet, finished.results, {}, verifyOptions);
   await recordVerified(
-    { fault, injected, injectedHow, seed: SEED, mail: mailFigures(check.batchesFinished, check.v), notes: [...notes, `resumes: ${finished.resumes}`, ...check.v.findings.slice(0, 20), ...check.v.davProblems, ...check.mismatches] },
+    {
+      fault,
+      injected,
+      injectedHow,
+      seed: SEED,
+      mail: mailFigures(check.batchesFinished, check.v),
+      notes: [...notes, `resumes: ${finished.resumes}`, ...check.v.findings.slice(0, 20), ...check.v.davProblems, ...check.mismatches],
+    },
     () => {
       expect(injected).toBeGreaterThan(0);
       expect(finished.results.at(-1)!.phase).toBe('completed');
@@ -61,7 +86,15 @@ async function record(
 }
 
 /** SIGKILLs the worker at `kills` seeded shares of the copy; counts the kills that ended a worker while a copy ran on it. */
-async function seededKills(ctx: FaultContext, fleet: FleetUser[], org: string, batch: number, mailboxIds: () => string[], kills: number, label: string) {
+async function seededKills(
+  ctx: FaultContext,
+  fleet: FleetUser[],
+  org: string,
+  batch: number,
+  mailboxIds: () => string[],
+  kills: number,
+  label: string,
+) {
   const rng = new Rng(`${label}/${SEED}`);
   const points = Array.from({ length: kills }, () => 0.05 + rng.next() * 0.85).sort((a, b) => a - b);
   const total = fleet.reduce((n, u) => n + u.messages, 0);
@@ -71,13 +104,23 @@ async function seededKills(ctx: FaultContext, fleet: FleetUser[], org: string, b
   while (points.length) {
     const status = await handle.query(batchStatusQuery);
     if (['completed', 'stopped', 'failed'].includes(status.phase)) break;
-    const done = await targetMessages(ctx.info, fleet.map((u) => u.address));
+    const done = await targetMessages(
+      ctx.info,
+      fleet.map((u) => u.address),
+    );
     if (done >= points[0]! * total && done < total) {
       points.shift();
       // a kill counts when it ended the worker while a copy was running on it
-      const copying = (await Promise.all(mailboxIds().map((id) => ctx.session.client.workflow.getHandle(id).describe().catch(() => undefined)))).some((d) =>
-        d?.raw.pendingActivities?.some((p) => p.activityType?.name === 'copyMail'),
-      );
+      const copying = (
+        await Promise.all(
+          mailboxIds().map((id) =>
+            ctx.session.client.workflow
+              .getHandle(id)
+              .describe()
+              .catch(() => undefined),
+          ),
+        )
+      ).some((d) => d?.raw.pendingActivities?.some((p) => p.activityType?.name === 'copyMail'));
       const killed = await ctx.pool.crashAndReplace();
       if (killed && copying) delivered++;
       log.push(`kill at ${done}/${total}: ${killed ? 'delivered' : 'no worker'}${copying ? ', copyMail pending' : ', no copy pending'}`);
@@ -91,8 +134,15 @@ test.concurrent(`worker SIGKILLed at ${KILLS} seeded moments of the copy`, async
   const { ctx, fleet, org, batch, mailboxIds } = await scenario('fk', smallFleet(11, { mailboxes: 3, messagesEach: 700 }), 3);
   const { delivered, log } = await seededKills(ctx, fleet, org, batch, mailboxIds, KILLS, 'worker-kills');
   const finished = await finishBatch(ctx.session, org, batch);
-  await record('worker SIGKILL mid-copy (seeded)', `SIGKILLs that ended the worker while copyMail was pending and the target held less than the source (of ${KILLS} seeded moments)`, delivered, ctx, fleet, finished, log, () =>
-    expect(delivered).toBeGreaterThanOrEqual(KILLS / 2),
+  await record(
+    'worker SIGKILL mid-copy (seeded)',
+    `SIGKILLs that ended the worker while copyMail was pending and the target held less than the source (of ${KILLS} seeded moments)`,
+    delivered,
+    ctx,
+    fleet,
+    finished,
+    log,
+    () => expect(delivered).toBeGreaterThanOrEqual(KILLS / 2),
   );
 });
 
@@ -102,7 +152,9 @@ test.concurrent('worker SIGKILLed mid-copy on a target that rewrites what it sto
   const info = readLabInfo();
   const relay = await startImapRelay(info.cloud.imap.host, info.cloud.imap.port, { rewrite: true });
   try {
-    const { ctx, fleet, org, batch, mailboxIds } = await scenario('fkr', smallFleet(17, { mailboxes: 2, messagesEach: 700 }), 2, 1, { MAILFERRY_CLOUD_IMAP_PORT: String(relay.port) });
+    const { ctx, fleet, org, batch, mailboxIds } = await scenario('fkr', smallFleet(17, { mailboxes: 2, messagesEach: 700 }), 2, 1, {
+      MAILFERRY_CLOUD_IMAP_PORT: String(relay.port),
+    });
     const { delivered, log } = await seededKills(ctx, fleet, org, batch, mailboxIds, REWRITE_KILLS, 'rewriting-target');
     const finished = await finishBatch(ctx.session, org, batch);
     const total = fleet.reduce((n, u) => n + u.messages, 0);
@@ -124,56 +176,156 @@ test.concurrent('worker SIGKILLed mid-copy on a target that rewrites what it sto
 
 test.concurrent('two workers on one queue, the one running the copy SIGKILLed', async () => {
   const { ctx, fleet, org, batch, mailboxIds } = await scenario('f2w', smallFleet(12, { messagesEach: 1200 }), 2, 2);
-  const kill = await killDuring(ctx.session, ctx.pool, mailboxIds, 'copyMail', new Rng(`two-workers/${SEED}`), { maxDelayMs: 2000, timeoutMs: 5 * 60_000 });
+  const kill = await killDuring(ctx.session, ctx.pool, mailboxIds, 'copyMail', new Rng(`two-workers/${SEED}`), {
+    maxDelayMs: 2000,
+    timeoutMs: 5 * 60_000,
+  });
   const finished = await finishBatch(ctx.session, org, batch);
-  await record('two workers, one SIGKILLed', 'SIGKILLs that ended the worker named as copyMail\'s worker while that copy was still pending', kill.delivered ? 1 : 0, ctx, fleet, finished, kill.log);
+  await record(
+    'two workers, one SIGKILLed',
+    "SIGKILLs that ended the worker named as copyMail's worker while that copy was still pending",
+    kill.delivered ? 1 : 0,
+    ctx,
+    fleet,
+    finished,
+    kill.log,
+  );
 });
 
 test.concurrent('worker SIGKILLed between convertToMailbox and setTargetAddress', async () => {
   const { ctx, fleet, org, batch, mailboxIds } = await scenario('fpv', smallFleet(13, { mailboxes: 6, messagesEach: 20 }), 1);
-  const kill = await killDuring(ctx.session, ctx.pool, mailboxIds, 'setTargetAddress', new Rng(`provisioning/${SEED}`), { maxDelayMs: 8, timeoutMs: 5 * 60_000, scheduledCounts: true });
+  const kill = await killDuring(ctx.session, ctx.pool, mailboxIds, 'setTargetAddress', new Rng(`provisioning/${SEED}`), {
+    maxDelayMs: 8,
+    timeoutMs: 5 * 60_000,
+    scheduledCounts: true,
+  });
   const finished = await finishBatch(ctx.session, org, batch);
-  await record('worker SIGKILL between convertToMailbox and setTargetAddress', 'SIGKILLs that ended the worker while setTargetAddress (scheduled after convertToMailbox completed) was still pending', kill.delivered ? 1 : 0, ctx, fleet, finished, kill.log);
+  await record(
+    'worker SIGKILL between convertToMailbox and setTargetAddress',
+    'SIGKILLs that ended the worker while setTargetAddress (scheduled after convertToMailbox completed) was still pending',
+    kill.delivered ? 1 : 0,
+    ctx,
+    fleet,
+    finished,
+    kill.log,
+  );
 });
 
 test.concurrent('worker SIGKILLed during the contacts/calendar copy', async () => {
-  const { ctx, fleet, org, batch, mailboxIds } = await scenario('fdav', smallFleet(14, { mailboxes: 4, messagesEach: 20, contacts: 40, events: 30 }), 1);
-  const kill = await killDuring(ctx.session, ctx.pool, mailboxIds, 'copyContactsAndCalendars', new Rng(`dav/${SEED}`), { maxDelayMs: 60, timeoutMs: 5 * 60_000 });
+  const { ctx, fleet, org, batch, mailboxIds } = await scenario(
+    'fdav',
+    smallFleet(14, { mailboxes: 4, messagesEach: 20, contacts: 40, events: 30 }),
+    1,
+  );
+  const kill = await killDuring(ctx.session, ctx.pool, mailboxIds, 'copyContactsAndCalendars', new Rng(`dav/${SEED}`), {
+    maxDelayMs: 60,
+    timeoutMs: 5 * 60_000,
+  });
   const finished = await finishBatch(ctx.session, org, batch);
-  await record('worker SIGKILL during contacts/calendar copy', 'SIGKILLs that ended the worker while copyContactsAndCalendars was still pending', kill.delivered ? 1 : 0, ctx, fleet, finished, kill.log);
+  await record(
+    'worker SIGKILL during contacts/calendar copy',
+    'SIGKILLs that ended the worker while copyContactsAndCalendars was still pending',
+    kill.delivered ? 1 : 0,
+    ctx,
+    fleet,
+    finished,
+    kill.log,
+  );
 });
 
-test.concurrent('worker SIGKILLed while a report is sent', async () => {
-  const { ctx, fleet, org, batch } = await scenario('frep', smallFleet(15, { messagesEach: 20 }), 2);
-  const rng = new Rng(`reports/${SEED}`);
-  // a batch sends two reports (Mailboxes Ready, Migration Complete): when both kills come too late, a sync batch sends two more
-  const log: string[] = [];
-  const results: Finished['results'] = [];
-  let delivered = false;
-  for (let n = batch, tries = 0; !delivered && tries < 3; tries++) {
-    const handle = ctx.session.client.workflow.getHandle(batchWorkflowId(org, n));
-    const ended = async () => (await handle.describe()).status.name !== 'RUNNING';
-    const kill = await killDuring(ctx.session, ctx.pool, () => [batchWorkflowId(org, n)], 'sendBatchReport', rng, { maxDelayMs: 10, timeoutMs: 8 * 60_000, until: ended });
-    log.push(...kill.log);
-    delivered = kill.delivered;
-    results.push(...(await finishBatch(ctx.session, org, n)).results);
-    if (!delivered && tries < 2) n = await startFleetBatch(ctx.session, org, { kind: 'sync', batch });
+/**
+ * Holds the lab's SMTP sink down while `during` runs: a report e-mail is then retried (its sendReportMail
+ * pending) long enough for a kill to land on it, and nothing is delivered before the kill. Rows that run
+ * side by side share one outage: the first stops the sink, the last starts it again.
+ */
+let smtpHolders = 0;
+async function smtpDown<T>(during: () => Promise<T>): Promise<T> {
+  if (smtpHolders++ === 0) await stopLabServer('smtp');
+  try {
+    return await during();
+  } finally {
+    if (--smtpHolders === 0) await startLabServer('smtp');
   }
-  const reports = results.flatMap((r) => r.reports);
-  await record('worker SIGKILL while reports are sent', 'SIGKILLs that ended the worker while sendBatchReport was still pending', delivered ? 1 : 0, ctx, fleet, { results, resumes: 0 }, [...log, `reports: ${reports.map((r) => r.split('/').at(-1)).join(', ')}`], () => {
-    expect(reports.some((r) => r.endsWith('MailboxesReady.csv'))).toBe(true);
-    expect(reports.some((r) => r.endsWith('MigrationComplete.csv'))).toBe(true);
+}
+
+/** Each report e-mail whose Message-ID names `prefix` reached the sink exactly once (to every recipient of it). */
+async function deliveredOnce(info: LabInfo, prefix: string, kinds: string[]): Promise<Record<string, number>> {
+  const copies = await waitFor(
+    `the ${kinds.join(' and ')} e-mail(s)`,
+    async () => {
+      const mails = (await readSinkMessages(info)).filter((m) => m.mail.messageId?.startsWith(`<${prefix}`));
+      const counts = Object.fromEntries(kinds.map((k) => [k, mails.filter((m) => m.mail.messageId?.includes(`.${k}@`)).length]));
+      return kinds.every((k) => counts[k]! > 0) && counts;
+    },
+    5 * 60_000,
+  );
+  // a second copy, if any, would arrive right behind the first
+  await sleep(3000);
+  const mails = (await readSinkMessages(info)).filter((m) => m.mail.messageId?.startsWith(`<${prefix}`));
+  return Object.fromEntries(Object.keys(copies).map((k) => [k, mails.filter((m) => m.mail.messageId?.includes(`.${k}@`)).length]));
+}
+
+test.concurrent('worker SIGKILLed while a report is sent', async () => {
+  const rng = new Rng(`reports/${SEED}`);
+  const kinds: ReportKind[] = ['mailboxesReady', 'migrationComplete'];
+  const { scene, kill } = await smtpDown(async () => {
+    const scene = await scenario('frep', smallFleet(15, { messagesEach: 20 }), 2);
+    const mails = () => kinds.map((k) => reportMailWorkflowId(scene.org, scene.batch, k));
+    return {
+      scene,
+      kill: await killDuring(scene.ctx.session, scene.ctx.pool, mails, 'sendReportMail', rng, { maxDelayMs: 10, timeoutMs: 5 * 60_000 }),
+    };
   });
+  const { ctx, fleet, org, batch } = scene;
+  const finished = await finishBatch(ctx.session, org, batch);
+  const sent = await deliveredOnce(ctx.info, `${org}.batch-${batch}.`, kinds);
+  const reports = finished.results.flatMap((r) => r.reports);
+  await record(
+    'worker SIGKILL while reports are sent',
+    'SIGKILLs that ended the worker while a report e-mail (sendReportMail) was still pending; the SMTP sink was down meanwhile, so the e-mail was being retried',
+    kill.delivered ? 1 : 0,
+    ctx,
+    fleet,
+    finished,
+    [...kill.log, `e-mails received per report: ${JSON.stringify(sent)}`],
+    () => {
+      expect(reports.some((r) => r.endsWith('MailboxesReady.csv'))).toBe(true);
+      expect(reports.some((r) => r.endsWith('MigrationComplete.csv'))).toBe(true);
+      expect(sent).toEqual({ mailboxesReady: 1, migrationComplete: 1 });
+    },
+  );
 });
 
 test.concurrent('worker SIGKILLed during Complete Migration', async () => {
   const { ctx, fleet, org, batch } = await scenario('fcm', smallFleet(16, { messagesEach: 20 }), 2);
   const finished = await finishBatch(ctx.session, org, batch);
-  const completing = completeMigration(ctx.session, org, 'faults');
-  const kill = await killDuring(ctx.session, ctx.pool, () => [organisationWorkflowId(org)], 'finishMigration', new Rng(`complete/${SEED}`), { maxDelayMs: 10, timeoutMs: 3 * 60_000 });
-  const result = await completing;
-  await record('worker SIGKILL during Complete Migration', 'SIGKILLs that ended the worker while finishMigration was still pending', kill.delivered ? 1 : 0, ctx, fleet, finished, [...kill.log, `Complete Migration: ${result.mailboxes} mailboxes, ${result.batchRecordsDeleted} batch records deleted, ${result.reports.length} reports`], () => {
-    expect(result.mailboxes).toBeGreaterThanOrEqual(fleet.length);
-    expect(result.reports.length).toBeGreaterThan(0);
+  // Complete Migration writes its report, then waits for the final e-mail, and only then cleans up: the kill lands in that wait
+  const { kill, completing } = await smtpDown(async () => {
+    const completing = completeMigration(ctx.session, org, 'faults');
+    completing.catch(() => undefined); // awaited below; a rejection must not go unhandled meanwhile
+    const kill = await killDuring(ctx.session, ctx.pool, () => [finalMailWorkflowId(org)], 'sendReportMail', new Rng(`complete/${SEED}`), {
+      maxDelayMs: 10,
+      timeoutMs: 3 * 60_000,
+    });
+    return { kill, completing };
   });
+  const result = await completing;
+  const sent = await deliveredOnce(ctx.info, `${org}.batch-final.`, ['migrationCompleted']);
+  await record(
+    'worker SIGKILL during Complete Migration',
+    'SIGKILLs that ended the worker while Complete Migration waited on its final e-mail (sendReportMail pending, the SMTP sink down), after the final report and before the clean-up',
+    kill.delivered ? 1 : 0,
+    ctx,
+    fleet,
+    finished,
+    [
+      ...kill.log,
+      `Complete Migration: ${result.mailboxes} mailboxes, ${result.batchRecordsDeleted} batch records deleted, ${result.reports.length} reports; final e-mails received: ${sent.migrationCompleted}`,
+    ],
+    () => {
+      expect(result.mailboxes).toBeGreaterThanOrEqual(fleet.length);
+      expect(result.reports.length).toBeGreaterThan(0);
+      expect(sent).toEqual({ migrationCompleted: 1 });
+    },
+  );
 });
