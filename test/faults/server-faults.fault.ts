@@ -100,7 +100,7 @@ test('target LDAP stopped while rows are provisioning', async () => {
 });
 
 test('target IMAP stopped mid-copy', async () => {
-  const b = await faultBatch('fsi', smallFleet(22, { messagesEach: 600 }));
+  const b = await faultBatch('fsi', smallFleet(22, { messagesEach: 2000 }));
   const at = await b.midCopy();
   const downFor = b.rng.int(5_000, 12_000);
   await stopLabServer('dovecot-cloud');
@@ -116,7 +116,7 @@ test('target IMAP stopped mid-copy', async () => {
 const kick = (who: string) => spawnSync('/usr/bin/doveadm', ['-c', paths.dovecot('cloud').conf, 'kick', who], { encoding: 'utf8' });
 
 test('target IMAP refusing logins for a while', async () => {
-  const b = await faultBatch('fsr', smallFleet(23, { messagesEach: 600 }));
+  const b = await faultBatch('fsr', smallFleet(23, { messagesEach: 2000 }));
   const p = paths.dovecot('cloud');
   const saved = { masters: readFileSync(p.masters), users: readFileSync(p.users) };
   const logStart = statSync(p.log).size;
@@ -174,7 +174,7 @@ test('target quota full mid-copy, then raised', async () => {
 });
 
 test('network cut: target frozen longer than the heartbeat timeout', async () => {
-  const b = await faultBatch('fsn', smallFleet(24, { messagesEach: 600 }));
+  const b = await faultBatch('fsn', smallFleet(24, { messagesEach: 2000 }));
   const at = await b.midCopy();
   const frozenFor = (HEARTBEAT_TIMEOUT_S + b.rng.int(3, 10)) * 1000;
   pauseLabServer('dovecot-cloud');
@@ -189,7 +189,7 @@ test('network cut: target frozen longer than the heartbeat timeout', async () =>
 });
 
 test('Temporal server SIGKILLed mid-copy and started again on its dev.db', async () => {
-  const b = await faultBatch('fst', smallFleet(25, { messagesEach: 600 }));
+  const b = await faultBatch('fst', smallFleet(25, { messagesEach: 2000 }));
   const at = await b.midCopy();
   await killTemporal();
   const down = Date.now();
@@ -201,7 +201,7 @@ test('Temporal server SIGKILLed mid-copy and started again on its dev.db', async
 });
 
 test('the source changes under the copy: new mail, a deletion, changed flags; a delta pass follows', async () => {
-  const b = await faultBatch('fss', smallFleet(26, { messagesEach: 600 }));
+  const b = await faultBatch('fss', smallFleet(26, { messagesEach: 2000 }));
   const at = await b.midCopy();
   const [first, last] = [b.fleet[0]!, b.fleet.at(-1)!];
   const tag = b.rng.hex(6);
