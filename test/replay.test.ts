@@ -1,36 +1,47 @@
 /**
  * Workflow code stays deterministic: histories recorded from real runs
- * (test/fixtures/histories, see record-histories.ts) replay against today's
- * workflow code without a nondeterminism error.
+ * (test/fixtures/histories, re-recorded by `npm run replay:record`, see
+ * test/fixtures/record-histories.ts) replay against today's workflow code
+ * without a nondeterminism error, and between them they show every workflow
+ * type and every path the recorder names.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { dataConverterOptions, loadCodec } from '../shared/codec';
-import { HISTORIES_DIR, REPLAY_KEY_FILE } from './fixtures/record-histories';
+import * as workflows from '../workflows';
+import { HISTORIES_DIR, MANIFEST_FILE, REPLAY_KEY_FILE, REQUIRED_PATHS, type RecordedHistory } from './fixtures/record-histories';
 
-const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
+const manifest = JSON.parse(readFileSync(MANIFEST_FILE, 'utf8')) as RecordedHistory[];
+const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json') && join(HISTORIES_DIR, f) !== MANIFEST_FILE);
+const histories = files.map((f) => ({ file: f, history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, f), 'utf8'))) }));
 
-test('recorded histories cover every workflow type', () => {
-  const types = new Set(files.map((f) => f.replace(/-\d+\.json$/, '')));
-  expect([...types].sort()).toEqual(['batchWorkflow', 'mailboxRecordWorkflow', 'mailboxWorkflow', 'organisationWorkflow', 'reportMailWorkflow']);
+test('the histories show every workflow type and every path the recorder names', () => {
+  expect(manifest.map((m) => m.file).sort()).toEqual([...files].sort());
+  const typeOf = (h: (typeof histories)[number]) => h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+  for (const h of histories) expect([h.file, typeOf(h)]).toEqual([h.file, manifest.find((m) => m.file === h.file)?.type]);
+  expect([...new Set(histories.map(typeOf))].sort()).toEqual(Object.keys(workflows).sort());
+  expect([...new Set(manifest.flatMap((m) => m.paths))].sort()).toEqual([...REQUIRED_PATHS].sort());
+  // a run said to continue-as-new does end so
+  const continued = temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW;
+  for (const m of manifest.filter((x) => x.paths.some((p) => p.endsWith('continue-as-new'))))
+    expect([m.file, histories.find((h) => h.file === m.file)?.history.events?.at(-1)?.eventType]).toEqual([m.file, continued]);
 });
 
 test('every recorded history replays on the current workflow code', async () => {
   const { codec } = loadCodec({ MAILFERRY_CODEC_KEY_FILE: REPLAY_KEY_FILE });
-  const histories = files.map((f) => ({
-    workflowId: f,
-    history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, f), 'utf8'))),
-  }));
   const results = Worker.runReplayHistories(
     { workflowsPath: require.resolve('../workflows'), dataConverter: dataConverterOptions(codec), replayName: 'mailferry-replay' },
-    histories,
+    histories.map((h) => ({ workflowId: h.file, history: h.history })),
   );
+  const failed: string[] = [];
   let replayed = 0;
   for await (const result of results) {
-    expect(result.error).toBeUndefined();
     replayed++;
+    if (result.error) failed.push(`${result.workflowId}: ${result.error.message}`);
   }
+  expect(failed).toEqual([]);
   expect(replayed).toBe(files.length);
 }, 120_000);
