@@ -85,6 +85,39 @@ async function record(
   );
 }
 
+/**
+ * Per mailbox, the copyMail retries (attempt > 1) the workers logged, and how
+ * many of them started from a checkpoint: identity matching alone keeps a
+ * retry that ignored its checkpoint from sending messages twice, so only this
+ * shows that the copy resumed where its last heartbeat left it.
+ */
+function copyRetries(pool: FaultContext['pool'], addresses: string[]): Map<string, { retries: number; resumed: number }> {
+  const out = new Map(addresses.map((a) => [a, { retries: 0, resumed: 0 }]));
+  for (const line of pool.output().split('\n')) {
+    if (!line.includes('"mail copy starting"')) continue;
+    const entry = JSON.parse(line) as { mailbox?: string; attempt?: number; resumed?: boolean };
+    const counts = out.get(entry.mailbox ?? '');
+    if (!counts || (entry.attempt ?? 1) < 2) continue;
+    counts.retries++;
+    if (entry.resumed) counts.resumed++;
+  }
+  return out;
+}
+
+/** Each mailbox whose copy was killed after it had heartbeated a checkpoint resumed from one at least once. */
+function checkResumes(ctx: FaultContext, checkpointed: Set<string>, addresses: string[], notes: string[]): () => void {
+  const retries = copyRetries(ctx.pool, addresses);
+  const resumed = [...retries.values()].reduce((n, r) => n + r.resumed, 0);
+  const all = [...retries.values()].reduce((n, r) => n + r.retries, 0);
+  notes.push(
+    `copyMail retries: ${all}, ${resumed} of them resumed from a checkpoint (worker log); mailboxes killed with a checkpoint heartbeated: ${checkpointed.size}`,
+  );
+  return () => {
+    expect(checkpointed.size).toBeGreaterThan(0);
+    for (const address of checkpointed) expect([address, retries.get(address)!.resumed > 0]).toEqual([address, true]);
+  };
+}
+
 /** SIGKILLs the worker at `kills` seeded shares of the copy; counts the kills that ended a worker while a copy ran on it. */
 async function seededKills(
   ctx: FaultContext,
@@ -100,6 +133,8 @@ async function seededKills(
   const total = fleet.reduce((n, u) => n + u.messages, 0);
   const handle = ctx.session.client.workflow.getHandle(batchWorkflowId(org, batch));
   const log: string[] = [];
+  /** mailboxes whose pending copyMail had heartbeated a checkpoint when a kill ended its worker */
+  const checkpointed = new Set<string>();
   let delivered = 0;
   while (points.length) {
     const status = await handle.query(batchStatusQuery);
@@ -111,29 +146,34 @@ async function seededKills(
     if (done >= points[0]! * total && done < total) {
       points.shift();
       // a kill counts when it ended the worker while a copy was running on it
-      const copying = (
-        await Promise.all(
-          mailboxIds().map((id) =>
-            ctx.session.client.workflow
-              .getHandle(id)
-              .describe()
-              .catch(() => undefined),
-          ),
-        )
-      ).some((d) => d?.raw.pendingActivities?.some((p) => p.activityType?.name === 'copyMail'));
+      const described = await Promise.all(
+        mailboxIds().map((id) =>
+          ctx.session.client.workflow
+            .getHandle(id)
+            .describe()
+            .catch(() => undefined),
+        ),
+      );
+      const copies = described.map((d) => d?.raw.pendingActivities?.find((p) => p.activityType?.name === 'copyMail'));
+      const copying = copies.some(Boolean);
       const killed = await ctx.pool.crashAndReplace();
       if (killed && copying) delivered++;
+      if (killed)
+        copies.forEach((p, i) => {
+          if (p?.heartbeatDetails?.payloads?.length) checkpointed.add(fleet[i]!.address);
+        });
       log.push(`kill at ${done}/${total}: ${killed ? 'delivered' : 'no worker'}${copying ? ', copyMail pending' : ', no copy pending'}`);
     }
     await sleep(500);
   }
-  return { delivered, log };
+  return { delivered, log, checkpointed };
 }
 
 test.concurrent(`worker SIGKILLed at ${KILLS} seeded moments of the copy`, async () => {
   const { ctx, fleet, org, batch, mailboxIds } = await scenario('fk', smallFleet(11, { mailboxes: 3, messagesEach: 700 }), 3);
-  const { delivered, log } = await seededKills(ctx, fleet, org, batch, mailboxIds, KILLS, 'worker-kills');
+  const { delivered, log, checkpointed } = await seededKills(ctx, fleet, org, batch, mailboxIds, KILLS, 'worker-kills');
   const finished = await finishBatch(ctx.session, org, batch);
+  const resumes = checkResumes(ctx, checkpointed, fleet.map((u) => u.address), log);
   await record(
     'worker SIGKILL mid-copy (seeded)',
     `SIGKILLs that ended the worker while copyMail was pending and the target held less than the source (of ${KILLS} seeded moments)`,
@@ -142,7 +182,10 @@ test.concurrent(`worker SIGKILLed at ${KILLS} seeded moments of the copy`, async
     fleet,
     finished,
     log,
-    () => expect(delivered).toBeGreaterThanOrEqual(KILLS / 2),
+    () => {
+      expect(delivered).toBeGreaterThanOrEqual(KILLS / 2);
+      resumes();
+    },
   );
 });
 
@@ -155,9 +198,10 @@ test.concurrent('worker SIGKILLed mid-copy on a target that rewrites what it sto
     const { ctx, fleet, org, batch, mailboxIds } = await scenario('fkr', smallFleet(17, { mailboxes: 2, messagesEach: 700 }), 2, 1, {
       MAILFERRY_CLOUD_IMAP_PORT: String(relay.port),
     });
-    const { delivered, log } = await seededKills(ctx, fleet, org, batch, mailboxIds, REWRITE_KILLS, 'rewriting-target');
+    const { delivered, log, checkpointed } = await seededKills(ctx, fleet, org, batch, mailboxIds, REWRITE_KILLS, 'rewriting-target');
     const finished = await finishBatch(ctx.session, org, batch);
     const total = fleet.reduce((n, u) => n + u.messages, 0);
+    const resumes = checkResumes(ctx, checkpointed, fleet.map((u) => u.address), log);
     await record(
       'worker SIGKILL mid-copy, target rewriting messages',
       `SIGKILLs that ended the worker while copyMail was pending and the target held less than the source (of ${REWRITE_KILLS} seeded moments); the target, behind a relay, stores every message rewritten (header re-folded, a header added, Date rewritten)`,
@@ -166,7 +210,10 @@ test.concurrent('worker SIGKILLed mid-copy on a target that rewrites what it sto
       fleet,
       finished,
       [...log, `the relay counted ${relay.appends} messages appended for ${total} on the source`],
-      () => expect(delivered).toBeGreaterThanOrEqual(1),
+      () => {
+        expect(delivered).toBeGreaterThanOrEqual(1);
+        resumes();
+      },
       { compare: 'message-id' },
     );
   } finally {

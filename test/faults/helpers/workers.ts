@@ -13,6 +13,8 @@ export class WorkerPool {
   readonly running = new Set<WorkerProcess>();
   /** SIGKILLs delivered: the process was alive and died of that signal */
   kills = 0;
+  /** what the workers that have exited printed */
+  private readonly exited: string[] = [];
 
   /** `env` picks the task queue: a pool with a queue of its own kills nobody else's runs */
   constructor(
@@ -25,6 +27,7 @@ export class WorkerPool {
     const worker = await startWorker(this.env);
     worker.child.once('exit', () => {
       this.running.delete(worker);
+      this.exited.push(worker.output());
       writeArtifact(join('logs', `${this.name}-worker-${n}.log`), worker.output());
     });
     this.running.add(worker);
@@ -38,6 +41,11 @@ export class WorkerPool {
     const delivered = wasAlive && worker.child.signalCode === 'SIGKILL';
     if (delivered) this.kills++;
     return delivered;
+  }
+
+  /** every line the pool's workers printed so far, the killed ones' included */
+  output(): string {
+    return [...this.exited, ...[...this.running].map((w) => w.output())].join('\n');
   }
 
   /** kills the only worker and starts its replacement */
