@@ -146,20 +146,23 @@ async function seededKills(
     if (done >= points[0]! * total && done < total) {
       points.shift();
       // a kill counts when it ended the worker while a copy was running on it
-      const described = await Promise.all(
-        mailboxIds().map((id) =>
-          ctx.session.client.workflow
-            .getHandle(id)
-            .describe()
-            .catch(() => undefined),
-        ),
-      );
-      const copies = described.map((d) => d?.raw.pendingActivities?.find((p) => p.activityType?.name === 'copyMail'));
-      const copying = copies.some(Boolean);
+      const pendingCopies = async () =>
+        (
+          await Promise.all(
+            mailboxIds().map((id) =>
+              ctx.session.client.workflow
+                .getHandle(id)
+                .describe()
+                .catch(() => undefined),
+            ),
+          )
+        ).map((d) => d?.raw.pendingActivities?.find((p) => p.activityType?.name === 'copyMail'));
+      const copying = (await pendingCopies()).some(Boolean);
       const killed = await ctx.pool.crashAndReplace();
       if (killed && copying) delivered++;
+      // still pending after the kill, with a checkpoint heartbeated: its retry must start from one
       if (killed)
-        copies.forEach((p, i) => {
+        (await pendingCopies()).forEach((p, i) => {
           if (p?.heartbeatDetails?.payloads?.length) checkpointed.add(fleet[i]!.address);
         });
       log.push(`kill at ${done}/${total}: ${killed ? 'delivered' : 'no worker'}${copying ? ', copyMail pending' : ', no copy pending'}`);
