@@ -21,12 +21,12 @@ import {
   isCancellation,
   proxyActivities,
   TimeoutFailure,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { suggestedFix } from '../shared/errors';
 import { MailferryFailureKind, MailferryState, MailferryStep } from '../shared/searchAttributes';
+import { upsertChanged } from './searchAttributes';
 import { STEPS, type MailboxInput, type MailboxOutcome, type RowError, type RowState, type Step } from './definitions';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -105,7 +105,7 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
   };
   const show = (step: Step | null, state: RowState, failureKind?: string) => {
     outcome.state = state;
-    upsertSearchAttributes([
+    upsertChanged([
       { key: MailferryStep, value: step ?? 'none' },
       { key: MailferryState, value: state },
       ...(failureKind ? [{ key: MailferryFailureKind, value: failureKind }] : []),
@@ -186,7 +186,7 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
 
 /** Undo forwarding: the record keeps the copy totals and checkpoint, so a later re-run only resets forwarding. */
 async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
-  upsertSearchAttributes([
+  upsertChanged([
     { key: MailferryStep, value: 'rollback' },
     { key: MailferryState, value: 'provisioning' },
   ]);
@@ -208,7 +208,7 @@ async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
     });
   } catch (err) {
     const error = toRowError(err);
-    upsertSearchAttributes([
+    upsertChanged([
       { key: MailferryState, value: 'failed' },
       { key: MailferryFailureKind, value: error.code },
     ]);
@@ -222,6 +222,6 @@ async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
       details: [reported],
     });
   }
-  upsertSearchAttributes([{ key: MailferryState, value: 'rolledBack' }]);
+  upsertChanged([{ key: MailferryState, value: 'rolledBack' }]);
   return report(input, outcome);
 }

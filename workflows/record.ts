@@ -13,7 +13,6 @@ import {
   continueAsNew,
   setHandler,
   upsertMemo,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../shared/searchAttributes';
@@ -25,6 +24,7 @@ import {
   summariseRecord,
   type MailboxRecord,
 } from './definitions';
+import { upsertChanged } from './searchAttributes';
 
 export interface RecordInput {
   org: string;
@@ -51,7 +51,7 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
     changes++;
     record.updatedAt = new Date().toISOString();
     upsertMemo({ record: summariseRecord(record) });
-    upsertSearchAttributes([
+    upsertChanged([
       { key: MailferryOrg, value: record.org },
       { key: MailferryMailbox, value: record.address },
       { key: MailferryBatch, value: record.outcome?.batch ?? 0 },
