@@ -20,6 +20,7 @@ import {
   CancellationScope,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -44,8 +45,12 @@ const copy = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
 });
 
-/** The record is written through the Temporal service: retried while it is briefly away. */
-const ledger = proxyActivities<Activities>({
+/**
+ * The record is written through the Temporal service: retried while it is briefly away. A local activity: one
+ * signal-with-start, idempotent (the record keeps the last outcome of a run), so it needs no activity task's three
+ * events and round trip through the server, only a marker in this run's history.
+ */
+const ledger = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30 },
 });
