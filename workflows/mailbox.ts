@@ -38,6 +38,17 @@ const directory = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 12 },
 });
 
+/**
+ * convertToMailbox as a local activity: a few directory writes, idempotent (converting twice changes nothing),
+ * run in the worker that runs this workflow task, so it costs a marker instead of an activity task. verifyMeu and
+ * setTargetAddress stay activity tasks: the Web UI shows the first failing step as an activity, and the fault
+ * suite catches setTargetAddress pending on the server to kill a worker between the two.
+ */
+const localDirectory = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 12 },
+});
+
 /** The copy heartbeats its checkpoint; a killed worker's copy is retried elsewhere from that checkpoint. */
 const copy = proxyActivities<Activities>({
   startToCloseTimeout: '12 hours',
@@ -158,7 +169,7 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
       await directory.verifyMeu({ settings, address, forceChangePassword: input.forceChangePassword, password: input.password });
       return;
     case 'convertToMailbox':
-      await directory.convertToMailbox({ address, forceChangePassword: input.forceChangePassword, password: input.password });
+      await localDirectory.convertToMailbox({ address, forceChangePassword: input.forceChangePassword, password: input.password });
       return;
     case 'setTargetAddress': {
       const change = await directory.setTargetAddress({ org: input.org, settings, address });
