@@ -28,6 +28,8 @@ export interface OrchestrationResult {
   historyEvents: { batch: number; children: number; perRow: number; largestRun: number };
   /** activity tasks scheduled (each a round trip through the server) and local activities (a marker in the caller's history), per row */
   activityTasks?: { perRow: number; localPerRow: number; byType: Record<string, number> };
+  /** history events per row by workflow type: where the events are */
+  eventsByType?: Record<string, number>;
   /** the largest payload in any history (bytes, as stored: encrypted), and where */
   largestPayload?: { bytes: number; where: string };
   continuedAsNew: boolean;
@@ -50,9 +52,10 @@ function largestPayloadIn(value: unknown, depth = 0): number {
 }
 
 async function countHistory(client: Client, org: string, batchId: string) {
-  const executions: Array<{ workflowId: string; runId: string }> = [];
+  const executions: Array<{ workflowId: string; runId: string; type: string }> = [];
   for await (const wf of client.workflow.list({ query: `MailferryOrg = '${org}'` }))
-    executions.push({ workflowId: wf.workflowId, runId: wf.runId });
+    executions.push({ workflowId: wf.workflowId, runId: wf.runId, type: wf.type });
+  const eventsByType: Record<string, number> = {};
   const counts: Array<{ batch: boolean; events: number }> = [];
   const byType: Record<string, number> = {};
   let local = 0;
@@ -64,6 +67,7 @@ async function countHistory(client: Client, org: string, batchId: string) {
         const e = executions[next++];
         const history = await client.workflow.getHandle(e.workflowId, e.runId).fetchHistory();
         counts.push({ batch: e.workflowId === batchId, events: history.events?.length ?? 0 });
+        eventsByType[e.type] = (eventsByType[e.type] ?? 0) + (history.events?.length ?? 0);
         for (const event of history.events ?? []) {
           const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
           if (type) byType[type] = (byType[type] ?? 0) + 1;
@@ -79,6 +83,7 @@ async function countHistory(client: Client, org: string, batchId: string) {
     executions: { batch: counts.filter((c) => c.batch).length, children: counts.filter((c) => !c.batch).length },
     events: { batch: sum(true), children: sum(false), largestRun: Math.max(0, ...counts.map((c) => c.events)) },
     activities: { byType, local },
+    eventsByType,
     largest,
   };
 }
@@ -142,6 +147,7 @@ export async function orchestrationBench(
         byType: h.activities.byType,
       },
       largestPayload: h.largest,
+      eventsByType: Object.fromEntries(Object.entries(h.eventsByType).map(([type, n]) => [type, n / rows])),
       continuedAsNew: h.executions.batch > 1,
       workerPeakRss: worker.peakRss(),
       workerStartupPeakRss: worker.startupPeakRss,

@@ -99,6 +99,13 @@ export function renderTable(r: BenchReport): string {
     out.push(
       `   history: ${fmt(o.historyEvents.perRow, 1)} events per row (batch ${o.historyEvents.batch} in ${o.executions.batch} run(s), children ${o.historyEvents.children} in ${o.executions.children} runs; largest run ${o.historyEvents.largestRun}); continue-as-new: ${o.continuedAsNew ? 'yes' : 'no'}`,
     );
+    if (o.eventsByType)
+      out.push(
+        `   events per row by workflow: ${Object.entries(o.eventsByType)
+          .sort(([, a], [, b]) => b - a)
+          .map(([k, v]) => `${k} ${fmt(v, 1)}`)
+          .join(', ')}`,
+      );
     if (o.activityTasks)
       out.push(
         `   activity tasks: ${fmt(o.activityTasks.perRow, 1)} per row (${Object.entries(o.activityTasks.byType)
