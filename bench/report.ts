@@ -113,8 +113,7 @@ export function renderTable(r: BenchReport): string {
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')}), local activities ${fmt(o.activityTasks.localPerRow, 1)} per row`,
       );
-    if (o.largestPayload)
-      out.push(`   largest payload: ${fmt(o.largestPayload.bytes / 1024, 1)} KiB (${o.largestPayload.where})`);
+    if (o.largestPayload) out.push(`   largest payload: ${fmt(o.largestPayload.bytes / 1024, 1)} KiB (${o.largestPayload.where})`);
     out.push(
       `   CPU s during the batch: ${Object.entries(o.cpuMs)
         .map(([k, v]) => `${k} ${fmt(v / 1000, 1)}`)
