@@ -14,7 +14,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund && npm cache clean --force
 
 COPY . .
-RUN mkdir -p /app/reports && chown node:node /app/reports
+# npm ci ran before the sources were here: bundle the workflow code now, so the worker does not at every start
+RUN npm run bundle:workflows && mkdir -p /app/reports && chown node:node /app/reports
 
 ENV NODE_ENV=production \
     MAILFERRY_REPORTS_DIR=/app/reports

@@ -26,6 +26,12 @@ export interface OrchestrationResult {
   failed: number;
   executions: { batch: number; children: number };
   historyEvents: { batch: number; children: number; perRow: number; largestRun: number };
+  /** activity tasks scheduled (each a round trip through the server) and local activities (a marker in the caller's history), per row */
+  activityTasks?: { perRow: number; localPerRow: number; byType: Record<string, number> };
+  /** history events per row by workflow type: where the events are */
+  eventsByType?: Record<string, number>;
+  /** the largest payload in any history (bytes, as stored: encrypted), and where */
+  largestPayload?: { bytes: number; where: string };
   continuedAsNew: boolean;
   workerPeakRss: number;
   workerStartupPeakRss: number;
@@ -34,11 +40,26 @@ export interface OrchestrationResult {
   cpuMs: Record<string, number>;
 }
 
+/** The largest payload of one history event: any `{ metadata, data }` object inside its attributes. */
+function largestPayloadIn(value: unknown, depth = 0): number {
+  if (!value || typeof value !== 'object' || depth > 12) return 0;
+  if (value instanceof Uint8Array) return 0;
+  const o = value as Record<string, unknown>;
+  if (o.data instanceof Uint8Array && 'metadata' in o) return o.data.length;
+  let max = 0;
+  for (const v of Object.values(o)) max = Math.max(max, largestPayloadIn(v, depth + 1));
+  return max;
+}
+
 async function countHistory(client: Client, org: string, batchId: string) {
-  const executions: Array<{ workflowId: string; runId: string }> = [];
+  const executions: Array<{ workflowId: string; runId: string; type: string }> = [];
   for await (const wf of client.workflow.list({ query: `MailferryOrg = '${org}'` }))
-    executions.push({ workflowId: wf.workflowId, runId: wf.runId });
+    executions.push({ workflowId: wf.workflowId, runId: wf.runId, type: wf.type });
+  const eventsByType: Record<string, number> = {};
   const counts: Array<{ batch: boolean; events: number }> = [];
+  const byType: Record<string, number> = {};
+  let local = 0;
+  let largest = { bytes: 0, where: '' };
   let next = 0;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
@@ -46,6 +67,14 @@ async function countHistory(client: Client, org: string, batchId: string) {
         const e = executions[next++];
         const history = await client.workflow.getHandle(e.workflowId, e.runId).fetchHistory();
         counts.push({ batch: e.workflowId === batchId, events: history.events?.length ?? 0 });
+        eventsByType[e.type] = (eventsByType[e.type] ?? 0) + (history.events?.length ?? 0);
+        for (const event of history.events ?? []) {
+          const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
+          if (type) byType[type] = (byType[type] ?? 0) + 1;
+          if (event.markerRecordedEventAttributes?.markerName === 'core_local_activity') local++;
+          const bytes = largestPayloadIn(event);
+          if (bytes > largest.bytes) largest = { bytes, where: `${e.workflowId}, event ${event.eventId} (${String(event.eventType)})` };
+        }
       }
     }),
   );
@@ -53,6 +82,9 @@ async function countHistory(client: Client, org: string, batchId: string) {
   return {
     executions: { batch: counts.filter((c) => c.batch).length, children: counts.filter((c) => !c.batch).length },
     events: { batch: sum(true), children: sum(false), largestRun: Math.max(0, ...counts.map((c) => c.events)) },
+    activities: { byType, local },
+    eventsByType,
+    largest,
   };
 }
 
@@ -109,6 +141,13 @@ export async function orchestrationBench(
       failed: t.result.failed,
       executions: h.executions,
       historyEvents: { ...h.events, perRow: (h.events.batch + h.events.children) / rows },
+      activityTasks: {
+        perRow: Object.values(h.activities.byType).reduce((n, c) => n + c, 0) / rows,
+        localPerRow: h.activities.local / rows,
+        byType: h.activities.byType,
+      },
+      largestPayload: h.largest,
+      eventsByType: Object.fromEntries(Object.entries(h.eventsByType).map(([type, n]) => [type, n / rows])),
       continuedAsNew: h.executions.batch > 1,
       workerPeakRss: worker.peakRss(),
       workerStartupPeakRss: worker.startupPeakRss,

@@ -99,6 +99,21 @@ export function renderTable(r: BenchReport): string {
     out.push(
       `   history: ${fmt(o.historyEvents.perRow, 1)} events per row (batch ${o.historyEvents.batch} in ${o.executions.batch} run(s), children ${o.historyEvents.children} in ${o.executions.children} runs; largest run ${o.historyEvents.largestRun}); continue-as-new: ${o.continuedAsNew ? 'yes' : 'no'}`,
     );
+    if (o.eventsByType)
+      out.push(
+        `   events per row by workflow: ${Object.entries(o.eventsByType)
+          .sort(([, a], [, b]) => b - a)
+          .map(([k, v]) => `${k} ${fmt(v, 1)}`)
+          .join(', ')}`,
+      );
+    if (o.activityTasks)
+      out.push(
+        `   activity tasks: ${fmt(o.activityTasks.perRow, 1)} per row (${Object.entries(o.activityTasks.byType)
+          .sort(([, a], [, b]) => b - a)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}), local activities ${fmt(o.activityTasks.localPerRow, 1)} per row`,
+      );
+    if (o.largestPayload) out.push(`   largest payload: ${fmt(o.largestPayload.bytes / 1024, 1)} KiB (${o.largestPayload.where})`);
     out.push(
       `   CPU s during the batch: ${Object.entries(o.cpuMs)
         .map(([k, v]) => `${k} ${fmt(v / 1000, 1)}`)

@@ -77,9 +77,12 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   }
 }
 
+/** by path: the workflow bundle (worker/workflowBundle.ts) needs a module, not an object */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failureConverter');
+
 /** The data converter for both the client and the worker (failure messages are encrypted too). */
 export function dataConverterOptions(codec: PayloadCodec): DataConverter {
-  return { payloadCodecs: [codec], failureConverterPath: require.resolve('./failureConverter') };
+  return { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH };
 }
 
 /** The codec for the keys configured in the environment (see loadCodecKeyring); the keyring is returned for sealed secrets. */

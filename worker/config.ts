@@ -23,6 +23,11 @@ export const workerEnvSchema = z.object({
   MAILFERRY_METRICS_PORT: port.optional(),
   /** the metrics endpoint's address: loopback unless a scraper elsewhere needs it (compose sets 0.0.0.0 inside its network) */
   MAILFERRY_METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /**
+   * Workflow runs kept in memory between tasks. The SDK's default grows with the heap limit (thousands here), and
+   * every open mailbox record would stay cached; a run evicted is replayed from its (short) history when it next has work.
+   */
+  MAILFERRY_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(250),
 
   MAILFERRY_CLOUD_LDAP_URL: z.string().url(),
   MAILFERRY_CLOUD_LDAP_BASE_DN: z.string().min(1),

@@ -13,6 +13,7 @@ import { runSecrets } from './runSecrets';
 import { loadWorkerSettings } from './config';
 import { createConnectors } from './connectors';
 import { activityLogging } from './activityLogging';
+import { workflowCode } from './workflowBundle';
 import { createLogger } from './logger';
 
 const sdkLevels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -55,17 +56,21 @@ async function main(): Promise<void> {
     logger,
   });
 
+  const workflows = workflowCode((message) => logger.warn(message));
+  const interceptors = gateInterceptors([activityLogging(logger)]) ?? {};
   const worker = await Worker.create({
     connection: await NativeConnection.connect(connectionOptions),
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.MAILFERRY_TASK_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
+    ...workflows,
+    maxCachedWorkflows: env.MAILFERRY_MAX_CACHED_WORKFLOWS,
     activities,
     dataConverter: gatedDataConverter(codec),
     maxConcurrentActivityTaskExecutions: 40,
     // copy progress (status --watch) comes from heartbeat details: do not hold them back for 24 s
     maxHeartbeatThrottleInterval: '5 seconds',
-    interceptors: gateInterceptors([activityLogging(logger)]),
+    // a prebuilt bundle has the gate's workflow interceptors inside it already
+    interceptors: { ...interceptors, workflowModules: workflows.workflowBundle ? undefined : interceptors.workflowModules },
   });
   logger.info(
     {
@@ -74,6 +79,8 @@ async function main(): Promise<void> {
       settingsFile: file,
       keyId: keyring.current.id,
       previousKeyIds: keyring.previous.map((k) => k.id),
+      workflowCode: workflows.workflowBundle ? 'prebuilt bundle' : 'bundled in-process',
+      maxCachedWorkflows: env.MAILFERRY_MAX_CACHED_WORKFLOWS,
     },
     'worker started',
   );

@@ -32,7 +32,6 @@ import {
   setHandler,
   sleep,
   startChild,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
@@ -63,6 +62,7 @@ import {
 import { checkConcurrency, mergeAddedRows, resultOf, summarise } from './batchState';
 import { mailboxWorkflow } from './mailbox';
 import { reportMailWorkflow } from './reportMail';
+import { upsertChanged } from './searchAttributes';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -113,7 +113,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     adding: 0,
   };
   setHandlers(run);
-  upsertSearchAttributes([
+  upsertChanged([
     { key: MailferryOrg, value: input.org },
     { key: MailferryBatch, value: input.batch },
   ]);
@@ -235,7 +235,7 @@ function setHandlers(run: Run): void {
 
 function setPhase(run: Run, phase: BatchPhase): void {
   run.state.phase = phase;
-  upsertSearchAttributes([{ key: MailferryState, value: phase }]);
+  upsertChanged([{ key: MailferryState, value: phase }]);
 }
 
 /** `--start-after`: a durable timer (survives worker restarts); `stop` cancels it with the work scope. */

@@ -20,19 +20,31 @@ import {
   CancellationScope,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   TimeoutFailure,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { suggestedFix } from '../shared/errors';
 import { MailferryFailureKind, MailferryState, MailferryStep } from '../shared/searchAttributes';
+import { upsertChanged } from './searchAttributes';
 import { STEPS, type MailboxInput, type MailboxOutcome, type RowError, type RowState, type Step } from './definitions';
 
 type Activities = ReturnType<typeof createActivities>;
 
 /** Directory changes: quick, idempotent, retried while a server is down; permanent errors are non-retryable. */
 const directory = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 12 },
+});
+
+/**
+ * convertToMailbox as a local activity: a few directory writes, idempotent (converting twice changes nothing),
+ * run in the worker that runs this workflow task, so it costs a marker instead of an activity task. verifyMeu and
+ * setTargetAddress stay activity tasks: the Web UI shows the first failing step as an activity, and the fault
+ * suite catches setTargetAddress pending on the server to kill a worker between the two.
+ */
+const localDirectory = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 12 },
 });
@@ -44,8 +56,12 @@ const copy = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
 });
 
-/** The record is written through the Temporal service: retried while it is briefly away. */
-const ledger = proxyActivities<Activities>({
+/**
+ * The record is written through the Temporal service: retried while it is briefly away. A local activity: one
+ * signal-with-start, idempotent (the record keeps the last outcome of a run), so it needs no activity task's three
+ * events and round trip through the server, only a marker in this run's history.
+ */
+const ledger = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30 },
 });
@@ -105,7 +121,7 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
   };
   const show = (step: Step | null, state: RowState, failureKind?: string) => {
     outcome.state = state;
-    upsertSearchAttributes([
+    upsertChanged([
       { key: MailferryStep, value: step ?? 'none' },
       { key: MailferryState, value: state },
       ...(failureKind ? [{ key: MailferryFailureKind, value: failureKind }] : []),
@@ -153,7 +169,7 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
       await directory.verifyMeu({ settings, address, forceChangePassword: input.forceChangePassword, password: input.password });
       return;
     case 'convertToMailbox':
-      await directory.convertToMailbox({ address, forceChangePassword: input.forceChangePassword, password: input.password });
+      await localDirectory.convertToMailbox({ address, forceChangePassword: input.forceChangePassword, password: input.password });
       return;
     case 'setTargetAddress': {
       const change = await directory.setTargetAddress({ org: input.org, settings, address });
@@ -186,7 +202,7 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
 
 /** Undo forwarding: the record keeps the copy totals and checkpoint, so a later re-run only resets forwarding. */
 async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
-  upsertSearchAttributes([
+  upsertChanged([
     { key: MailferryStep, value: 'rollback' },
     { key: MailferryState, value: 'provisioning' },
   ]);
@@ -208,7 +224,7 @@ async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
     });
   } catch (err) {
     const error = toRowError(err);
-    upsertSearchAttributes([
+    upsertChanged([
       { key: MailferryState, value: 'failed' },
       { key: MailferryFailureKind, value: error.code },
     ]);
@@ -222,6 +238,6 @@ async function rollback(input: MailboxInput): Promise<MailboxOutcome> {
       details: [reported],
     });
   }
-  upsertSearchAttributes([{ key: MailferryState, value: 'rolledBack' }]);
+  upsertChanged([{ key: MailferryState, value: 'rolledBack' }]);
   return report(input, outcome);
 }

@@ -7,15 +7,7 @@
  * and search attributes, so a visibility list reads thousands of records at
  * once. Continues-as-new well before its history grows large.
  */
-import {
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  setHandler,
-  upsertMemo,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../shared/searchAttributes';
 import {
   closeRecordSignal,
@@ -25,6 +17,7 @@ import {
   summariseRecord,
   type MailboxRecord,
 } from './definitions';
+import { upsertChanged } from './searchAttributes';
 
 export interface RecordInput {
   org: string;
@@ -51,7 +44,7 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
     changes++;
     record.updatedAt = new Date().toISOString();
     upsertMemo({ record: summariseRecord(record) });
-    upsertSearchAttributes([
+    upsertChanged([
       { key: MailferryOrg, value: record.org },
       { key: MailferryMailbox, value: record.address },
       { key: MailferryBatch, value: record.outcome?.batch ?? 0 },
