@@ -30,6 +30,7 @@ export function describeLab(secrets: LabSecrets): LabInfo {
     onprem: side('onprem', secrets),
     cloud: side('cloud', secrets),
     smtp: { host: LAB_HOST, port: PORTS.smtp, messagesDir: paths.smtp.messages },
+    graph: { url: `http://${LAB_HOST}:${PORTS.graph}` },
     domains: { accepted: ACCEPTED_DOMAINS, federated: FEDERATED_DOMAINS, notAccepted: [DOMAINS.notAccepted] },
     seed: previous?.seed ?? null,
   };

@@ -9,7 +9,7 @@ import { LAB_HOST } from './config';
 import type { LabInfo } from './info';
 import { dcAnswers } from './servers/samba';
 
-export type ServiceName = 'samba' | 'slapd' | 'dovecot-onprem' | 'dovecot-cloud' | 'radicale-onprem' | 'radicale-cloud' | 'smtp';
+export type ServiceName = 'samba' | 'slapd' | 'dovecot-onprem' | 'dovecot-cloud' | 'radicale-onprem' | 'radicale-cloud' | 'smtp' | 'graph';
 
 function tcpBanner(port: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -73,6 +73,12 @@ async function smtpGreeting(info: LabInfo): Promise<void> {
   if (!banner.startsWith('220')) throw new Error(`unexpected SMTP greeting: ${banner.trim()}`);
 }
 
+async function graphHealth(info: LabInfo): Promise<void> {
+  const response = await fetch(`${info.graph?.url ?? ''}/_lab/health`, { signal: AbortSignal.timeout(3000) });
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`GET /_lab/health answered HTTP ${response.status}`);
+}
+
 async function dcBind(): Promise<void> {
   const problem = await dcAnswers();
   if (problem !== null) throw new Error(problem);
@@ -86,6 +92,7 @@ export const checks: Record<ServiceName, (info: LabInfo) => Promise<void>> = {
   'radicale-onprem': (info) => davPropfind('onprem', info),
   'radicale-cloud': (info) => davPropfind('cloud', info),
   smtp: smtpGreeting,
+  graph: graphHealth,
 };
 
 /** null when the service answers, else why not */

@@ -1,5 +1,5 @@
 /**
- * The lab's six processes, each with how to find its PID, configure it and
+ * The lab's seven processes, each with how to find its PID, configure it and
  * start it. `up`, `down` and `status` iterate this list.
  */
 import type { ServiceName } from './health';
@@ -8,6 +8,7 @@ import type { LabSecrets } from './secrets';
 import { configureDovecot, startDovecot } from './servers/dovecot';
 import { configureRadicale, startRadicale } from './servers/radicale';
 import { configureSlapd, startSlapd } from './servers/slapd';
+import { configureGraph, startGraph } from './servers/graph';
 import { configureSmtp, startSmtp } from './servers/smtp';
 
 export interface Service {
@@ -28,4 +29,5 @@ export const SERVICES: Service[] = [
   { name: 'radicale-onprem', pid: own('radicale-onprem'), configure: (s) => configureRadicale('onprem', s), start: () => startRadicale('onprem') },
   { name: 'radicale-cloud', pid: own('radicale-cloud'), configure: (s) => configureRadicale('cloud', s), start: () => startRadicale('cloud') },
   { name: 'smtp', pid: own('smtp'), configure: configureSmtp, start: startSmtp },
+  { name: 'graph', pid: own('graph'), configure: configureGraph, start: startGraph },
 ];

@@ -56,6 +56,7 @@ export function summary(info: LabInfo): string {
     `  IMAP        on-prem ${info.onprem.imap.host}:${info.onprem.imap.port}   cloud ${info.cloud.imap.host}:${info.cloud.imap.port}`,
     `  DAV         on-prem ${info.onprem.dav.url}   cloud ${info.cloud.dav.url}`,
     `  SMTP sink   ${info.smtp.host}:${info.smtp.port} → ${info.smtp.messagesDir}`,
+    `  Graph       ${info.graph?.url ?? '(not described)'}/v1.0 (stand-in checked against the v1.0 CSDL)`,
     `  admins      ${info.onprem.imap.admin.user} / ${info.cloud.imap.admin.user} (passwords: npm run -s lab:info)`,
     `  seed        ${info.seed ? `${info.seed.profile} #${info.seed.seed}, ${info.seed.users.length} users` : 'none (npm run lab:seed)'}`,
   ].join('\n');
