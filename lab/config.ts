@@ -27,8 +27,10 @@ export const PORTS = {
   imap: { onprem: base + 143, cloud: base + 243 },
   ldap: base + 389,
   dav: { onprem: base + 232, cloud: base + 332 },
+  /** the lab's Microsoft identity platform (token endpoint, https) */
+  oauth: base + 443,
   /** the Microsoft Graph stand-in (lab/graph) */
-  graph: base + 443,
+  graph: base + 444,
 } as const;
 
 /** the cloud directory's OpenLDAP suffix; the on-premises directory is the Samba AD DC (lab/servers/samba.ts) */
