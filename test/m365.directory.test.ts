@@ -16,8 +16,7 @@ import type { LabDirectory } from '../lab/graph/directory';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { createOrgUser, removeOrgUser } from '../lab/users';
 import { checkRows } from '../shared/csv/rows';
-import { errorCodes, MailferryError, type ErrorCode } from '../shared/errors';
-import { labDirectories } from './helpers/lab';
+import { expectCode, labDirectories } from './helpers/lab';
 
 export const E3 = '6fd2c87f-b296-42f0-b197-1e91e994b900';
 export const EXCHANGE_PLAN = 'efb87545-963c-4e0d-99df-69c6916d9eb0';
@@ -85,20 +84,6 @@ const meu = (address: string, extra: Partial<LabUserSpec> = {}): LabUserSpec => 
   ...extra,
 });
 
-async function refusal(promise: Promise<unknown>, code: ErrorCode, address?: string): Promise<MailferryError> {
-  let error: unknown;
-  try {
-    await promise;
-  } catch (e) {
-    error = e;
-  }
-  if (!(error instanceof MailferryError)) throw new Error(`expected a MailferryError ${code}, got ${String(error)}`);
-  expect(error.code).toBe(code);
-  expect(error.fix).toBe(errorCodes[code]);
-  if (address) expect(error.message).toContain(address);
-  return error;
-}
-
 beforeAll(() => {
   info = readLabInfo();
   ({ source } = labDirectories(info));
@@ -117,7 +102,7 @@ afterEach(async () => {
 describe('preflight', () => {
   test('refuses a tenant without directory synchronisation', async () => {
     const { cloud } = await tenantWith({ onPremisesSyncEnabled: false });
-    await refusal(preflight(source, cloud), 'DIRSYNC_DISABLED');
+    await expectCode(preflight(source, cloud), 'DIRSYNC_DISABLED');
   });
 
   test('passes a tenant with directory synchronisation and an Exchange licence', async () => {
@@ -127,11 +112,11 @@ describe('preflight', () => {
 
   test('refuses a licence without an Exchange Online mailbox plan, or with it disabled', async () => {
     const teams = await tenantWith({}, { skuId: TEAMS_SKU, disabledPlans: [] });
-    await refusal(preflight(source, teams.cloud), 'LICENSE_WITHOUT_EXCHANGE');
+    await expectCode(preflight(source, teams.cloud), 'LICENSE_WITHOUT_EXCHANGE');
     const disabled = await tenantWith({}, { skuId: E3, disabledPlans: [EXCHANGE_PLAN] });
-    await refusal(preflight(source, disabled.cloud), 'LICENSE_WITHOUT_EXCHANGE');
+    await expectCode(preflight(source, disabled.cloud), 'LICENSE_WITHOUT_EXCHANGE');
     const unowned = await tenantWith({}, { skuId: randomUUID(), disabledPlans: [] });
-    await refusal(preflight(source, unowned.cloud), 'LICENSE_NOT_FOUND');
+    await expectCode(preflight(source, unowned.cloud), 'LICENSE_NOT_FOUND');
   });
 });
 
@@ -139,14 +124,14 @@ describe('rows', () => {
   test('a federated domain refuses ForceChangePassword True', async () => {
     const address = await onPremMailbox(DOMAINS.federated);
     const { cloud } = await tenantWith({ users: [meu(address)] });
-    await refusal(verifyMeu(source, cloud, { address, forceChangePassword: true }), 'FEDERATED_FORCE_CHANGE', address);
+    await expectCode(verifyMeu(source, cloud, { address, forceChangePassword: true }), 'FEDERATED_FORCE_CHANGE', address);
     await expect(verifyMeu(source, cloud, { address, forceChangePassword: false })).resolves.toMatchObject({ federated: true, alreadyMailbox: false });
   });
 
   test('an unverified domain is refused, in the CSV and at verifyMeu', async () => {
     const address = await onPremMailbox();
     const { cloud } = await tenantWith({ domains: [{ id: DOMAINS.primary, isVerified: false }], users: [meu(address)] });
-    await refusal(verifyMeu(source, cloud, { address, forceChangePassword: false }), 'DOMAIN_NOT_VERIFIED', address);
+    await expectCode(verifyMeu(source, cloud, { address, forceChangePassword: false }), 'DOMAIN_NOT_VERIFIED', address);
     const tenant = await cloud.tenant();
     const csv = checkRows([{ line: 2, cells: [address] }], { EmailAddress: 0 }, tenant);
     expect(csv.rejected.map((r) => r.code)).toEqual(['DOMAIN_NOT_VERIFIED']);
@@ -156,7 +141,7 @@ describe('rows', () => {
     const address = await onPremMailbox();
     const other = await onPremMailbox();
     const { cloud } = await tenantWith({ users: [meu(`x-${address}`, { mail: `x-${address}`, proxyAddresses: [`SMTP:x-${address}`, `smtp:${other}`] })] });
-    await refusal(verifyMeu(source, cloud, { address, forceChangePassword: false }), 'MEU_NOT_FOUND', address);
+    await expectCode(verifyMeu(source, cloud, { address, forceChangePassword: false }), 'MEU_NOT_FOUND', address);
     await expect(verifyMeu(source, cloud, { address: other, forceChangePassword: false })).resolves.toMatchObject({ alreadyMailbox: false });
   });
 
@@ -164,10 +149,10 @@ describe('rows', () => {
     const synced = await onPremMailbox();
     const cloudOnly = await onPremMailbox();
     const { lab, cloud } = await tenantWith({ users: [meu(synced), meu(cloudOnly, { onPremisesSyncEnabled: null })] });
-    const error = await refusal(verifyMeu(source, cloud, { address: synced, forceChangePassword: false, password: 'Cloud-P4ssword!' }), 'PASSWORD_SYNCED_USER', synced);
+    const error = await expectCode(verifyMeu(source, cloud, { address: synced, forceChangePassword: false, password: 'Cloud-P4ssword!' }), 'PASSWORD_SYNCED_USER', synced);
     expect(error.message).not.toContain('Cloud-P4ssword!');
     // the connector refuses it too, should a caller skip verifyMeu
-    await refusal(cloud.convertToMailbox(synced, { password: 'Cloud-P4ssword!', forceChangePassword: false }), 'PASSWORD_SYNCED_USER', synced);
+    await expectCode(cloud.convertToMailbox(synced, { password: 'Cloud-P4ssword!', forceChangePassword: false }), 'PASSWORD_SYNCED_USER', synced);
 
     await verifyMeu(source, cloud, { address: cloudOnly, forceChangePassword: true, password: 'Cloud-P4ssword!' });
     await cloud.convertToMailbox(cloudOnly, { password: 'Cloud-P4ssword!', forceChangePassword: true });
@@ -223,7 +208,7 @@ describe('throttling', () => {
     const address = await onPremMailbox();
     const { lab, cloud } = await tenantWith({ users: [meu(address)] });
     await setThrottle(lab.tenant, { failNext: 50, retryAfterSeconds: 0 });
-    const error = await refusal(cloud.tenant(), 'CONNECTION_FAILED');
+    const error = await expectCode(cloud.tenant(), 'CONNECTION_FAILED');
     expect(error.permanent).toBe(false);
     await setThrottle(lab.tenant, { failNext: 0 });
   });
