@@ -71,7 +71,10 @@ function certificatePem(certificateFile: string, keyFile?: string): string {
 
 export function buildTarget(raw: TargetOptions, seal: (value: string) => string, lab: boolean): TargetSettings | undefined {
   const parsed = targetOptionsSchema.safeParse(raw);
-  if (!parsed.success) throw new CliError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n'), EXIT.BAD_INPUT);
+  if (!parsed.success) {
+    const flag = (path: PropertyKey[]) => `--${String(path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new CliError(parsed.error.issues.map((i) => `${flag(i.path)}: ${i.message}`).join('\n'), EXIT.BAD_INPUT);
+  }
   const o = parsed.data;
   if (o.target === 'generic') return undefined;
   // the lab's tenant, app and stand-in, unless given
