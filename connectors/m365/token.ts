@@ -6,10 +6,10 @@
  * `<resource>/.default`. msal-node keeps the tokens in its in-memory cache and
  * fetches a new one when the cached one is within five minutes of expiry;
  * callers that hold a token for long (an IMAP session) ask `renewAt` when to
- * come back for a new one. The certificate and key are PEM text, so the
- * worker can take them from a sealed setting or from a file alike.
+ * come back for a new one.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { ConfidentialClientApplication, LogLevel, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
 import { z } from 'zod';
@@ -22,16 +22,22 @@ export const m365AppSchema = z.object({
   /** the directory (tenant) id, or a verified domain of the tenant */
   tenantId: z.string().min(1),
   clientId: z.string().uuid(),
-  /** PEM of the certificate uploaded to the app registration, followed by its private key unless `privateKey` is given */
-  certificate: z.string().includes('-----BEGIN CERTIFICATE-----', { message: 'not a PEM certificate' }),
-  /** PEM of the certificate's private key (PKCS#8 or PKCS#1), when it is not in `certificate` */
-  privateKey: z.string().min(1).optional(),
+  /** PEM file holding the certificate uploaded to the app registration and its private key (both may be one file) */
+  certificateFile: z.string().min(1).optional(),
+  /** the same PEM itself, as the organisation's sealed settings carry it (instead of certificateFile) */
+  certificatePem: z.string().min(1).optional(),
+  /** the private key, when it is not in certificateFile */
+  privateKeyFile: z.string().min(1).optional(),
   /** default https://login.microsoftonline.com; the lab's token endpoint in tests */
   authorityHost: z.string().url().default('https://login.microsoftonline.com'),
-  /** extra trust anchor (PEM) for the authority: the lab CA, or a TLS-inspecting proxy's */
-  ca: z.string().min(1).optional(),
+  /** extra trust anchor (PEM file) for the authority: the lab CA, or a TLS-inspecting proxy's */
+  caFile: z.string().min(1).optional(),
 });
 export type M365App = z.input<typeof m365AppSchema>;
+
+const m365AppChecked = m365AppSchema.refine((a) => (a.certificateFile === undefined) !== (a.certificatePem === undefined), {
+  error: 'give the certificate as certificateFile or certificatePem (one of them)',
+});
 
 export interface AccessToken {
   token: string;
@@ -57,7 +63,7 @@ export function renewalTime(obtained: number, expiresOn: Date): Date {
  * msal-node's own client uses fetch, which takes no CA; this one is node:https
  * with the extra CA, for authorities whose certificate a private CA signed.
  */
-function networkWithCa(ca: string): INetworkModule {
+function networkWithCa(ca: Buffer): INetworkModule {
   const send = <T>(url: string, method: 'GET' | 'POST', options?: NetworkRequestOptions, timeout?: number) =>
     new Promise<NetworkResponse<T>>((resolve, reject) => {
       const req = request(url, { method, headers: options?.headers, ca, timeout }, (res) => {
@@ -85,8 +91,9 @@ function networkWithCa(ca: string): INetworkModule {
 }
 
 function certificateCredential(app: z.output<typeof m365AppSchema>): { thumbprintSha256: string; privateKey: string; x5c: string } {
-  const certificate = new X509Certificate(app.certificate);
-  const keyPem = app.privateKey ?? app.certificate;
+  const pem = app.certificatePem ?? readFileSync(app.certificateFile ?? '', 'utf8');
+  const keyPem = app.privateKeyFile ? readFileSync(app.privateKeyFile, 'utf8') : pem;
+  const certificate = new X509Certificate(pem);
   return {
     thumbprintSha256: certificate.fingerprint256.replace(/:/g, ''),
     // msal-node wants PKCS#8; openssl and Azure's portal hand out PKCS#1 just as often
@@ -108,7 +115,7 @@ function tokenRefused(err: unknown, app: z.output<typeof m365AppSchema>, scope: 
 }
 
 export function createTokenProvider(input: M365App): TokenProvider {
-  const app = m365AppSchema.parse(input);
+  const app = m365AppChecked.parse(input);
   const authorityHost = new URL(app.authorityHost);
   const known = authorityHost.hostname === 'login.microsoftonline.com';
   const client = new ConfidentialClientApplication({
@@ -120,7 +127,7 @@ export function createTokenProvider(input: M365App): TokenProvider {
       knownAuthorities: known ? [] : [authorityHost.host],
     },
     system: {
-      ...(app.ca ? { networkClient: networkWithCa(app.ca) } : {}),
+      ...(app.caFile ? { networkClient: networkWithCa(readFileSync(app.caFile)) } : {}),
       loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined },
     },
   });

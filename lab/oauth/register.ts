@@ -127,9 +127,9 @@ export function labM365App(m365: LabInfo['m365']): M365App {
   return {
     tenantId: m365.tenantId,
     clientId: m365.app.clientId,
-    certificate: readFileSync(m365.app.certificateFile, 'utf8'),
-    privateKey: readFileSync(m365.app.privateKeyFile, 'utf8'),
+    certificateFile: m365.app.certificateFile,
+    privateKeyFile: m365.app.privateKeyFile,
     authorityHost: m365.authorityHost,
-    ca: readFileSync(m365.caFile, 'utf8'),
+    caFile: m365.caFile,
   };
 }
