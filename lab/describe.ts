@@ -33,6 +33,7 @@ export function describeLab(secrets: LabSecrets): LabInfo {
     cloud: side('cloud', secrets),
     smtp: { host: LAB_HOST, port: PORTS.smtp, messagesDir: paths.smtp.messages },
     m365: m365(),
+    graph: { url: `http://${LAB_HOST}:${PORTS.graph}` },
     domains: { accepted: ACCEPTED_DOMAINS, federated: FEDERATED_DOMAINS, notAccepted: [DOMAINS.notAccepted] },
     seed: previous?.seed ?? null,
   };

@@ -11,7 +11,7 @@ import { LAB_HOST } from './config';
 import type { LabInfo } from './info';
 import { dcAnswers } from './servers/samba';
 
-export type ServiceName = 'samba' | 'slapd' | 'dovecot-onprem' | 'dovecot-cloud' | 'radicale-onprem' | 'radicale-cloud' | 'smtp' | 'oauth';
+export type ServiceName = 'samba' | 'slapd' | 'dovecot-onprem' | 'dovecot-cloud' | 'radicale-onprem' | 'radicale-cloud' | 'smtp' | 'oauth' | 'graph';
 
 function tcpBanner(port: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -93,6 +93,12 @@ function oauthMetadata(info: LabInfo): Promise<void> {
   });
 }
 
+async function graphHealth(info: LabInfo): Promise<void> {
+  const response = await fetch(`${info.graph?.url ?? ''}/_lab/health`, { signal: AbortSignal.timeout(3000) });
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`GET /_lab/health answered HTTP ${response.status}`);
+}
+
 async function dcBind(): Promise<void> {
   const problem = await dcAnswers();
   if (problem !== null) throw new Error(problem);
@@ -107,6 +113,7 @@ export const checks: Record<ServiceName, (info: LabInfo) => Promise<void>> = {
   'radicale-cloud': (info) => davPropfind('cloud', info),
   smtp: smtpGreeting,
   oauth: oauthMetadata,
+  graph: graphHealth,
 };
 
 /** null when the service answers, else why not */

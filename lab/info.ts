@@ -56,6 +56,8 @@ export const labInfoSchema = z.object({
   cloud: side,
   smtp: z.object({ host: z.string(), port: z.number().int(), messagesDir: z.string() }),
   m365,
+  /** the Microsoft Graph stand-in: Graph under `<url>/v1.0`, lab control under `<url>/_lab` */
+  graph: z.object({ url: z.string() }).optional(),
   domains: z.object({ accepted: z.array(z.string()), federated: z.array(z.string()), notAccepted: z.array(z.string()) }),
   /** Filled by lab:seed; empty right after lab:up. */
   seed: z

@@ -9,6 +9,7 @@ import { configureDovecot, startDovecot } from './servers/dovecot';
 import { configureOauth, startOauth } from './servers/oauth';
 import { configureRadicale, startRadicale } from './servers/radicale';
 import { configureSlapd, startSlapd } from './servers/slapd';
+import { configureGraph, startGraph } from './servers/graph';
 import { configureSmtp, startSmtp } from './servers/smtp';
 
 export interface Service {
@@ -30,4 +31,5 @@ export const SERVICES: Service[] = [
   { name: 'radicale-onprem', pid: own('radicale-onprem'), configure: (s) => configureRadicale('onprem', s), start: () => startRadicale('onprem') },
   { name: 'radicale-cloud', pid: own('radicale-cloud'), configure: (s) => configureRadicale('cloud', s), start: () => startRadicale('cloud') },
   { name: 'smtp', pid: own('smtp'), configure: configureSmtp, start: startSmtp },
+  { name: 'graph', pid: own('graph'), configure: configureGraph, start: startGraph },
 ];

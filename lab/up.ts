@@ -60,6 +60,7 @@ export function summary(info: LabInfo): string {
     `  DAV         on-prem ${info.onprem.dav.url}   cloud ${info.cloud.dav.url}`,
     `  SMTP sink   ${info.smtp.host}:${info.smtp.port} → ${info.smtp.messagesDir}`,
     `  M365 tokens ${info.m365.tokenEndpoint} (app ${info.m365.app.clientId}, tokens for ${info.m365.app.tokenLifetimeSeconds} s)`,
+    `  Graph       ${info.graph?.url ?? '(not described)'}/v1.0 (stand-in checked against the v1.0 CSDL)`,
     `  admins      ${info.onprem.imap.admin.user} / ${info.cloud.imap.admin.user} (passwords: npm run -s lab:info)`,
     `  seed        ${info.seed ? `${info.seed.profile} #${info.seed.seed}, ${info.seed.users.length} users` : 'none (npm run lab:seed)'}`,
   ].join('\n');
