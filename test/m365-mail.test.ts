@@ -7,9 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { decodeJwt } from 'jose';
-import { appEndpoint, createMailCopier } from '../connectors/mail';
+import { createMailCopier } from '../connectors/mail';
 import type { ImapEndpoint } from '../connectors/mail/types';
 import { createTokenProvider, GRAPH_SCOPE, IMAP_SCOPE, type TokenProvider } from '../connectors/m365/token';
+import { exchangeOnlineImap } from '../worker/connectors';
 import type { LabInfo } from '../lab/info';
 import { labM365App } from '../lab/oauth/register';
 import { startTokenServer, tokenServerConfigSchema, type TokenServer } from '../lab/oauth/server';
@@ -47,9 +48,9 @@ async function relay(m: TestMailbox, options: ImapRelayOptions): Promise<ImapRel
   return r;
 }
 
-/** The cloud mailbox as mailferry's m365 target opens it: the mailbox's own address and an app-only token. */
-function m365Target(m: TestMailbox, r: ImapRelay, provider: TokenProvider = tokens, extra: Partial<ImapEndpoint> = {}): ImapEndpoint {
-  return { ...appEndpoint({ host: m.target.host, port: r.port, secure: false }, m.address, () => provider.getToken(IMAP_SCOPE)), ...extra };
+/** The cloud mailbox as the worker opens an m365 target's: the mailbox's own address and an app-only token. */
+function m365Target(m: TestMailbox, r: ImapRelay, provider: TokenProvider = tokens, maxReceiveSizeBytes?: number): ImapEndpoint {
+  return exchangeOnlineImap({ imap: { host: m.target.host, port: r.port, secure: false }, maxReceiveSizeBytes }, provider, m.address);
 }
 
 beforeAll(() => {
@@ -112,7 +113,7 @@ describe('XOAUTH2 into the Microsoft 365 lab target', () => {
     await appendMessages(m.source, 'INBOX', [{ raw: rawMessage({ subject: 'the big one', body: ('x'.repeat(998) + '\r\n').repeat(200) }) }]);
     const limit = 100_000;
     const r = await relay(m, { ...EXCHANGE_LIKE, maxMessageBytes: limit });
-    const result = await copier.copyMailbox(m.source, m365Target(m, r, tokens, { maxMessageBytes: limit }));
+    const result = await copier.copyMailbox(m.source, m365Target(m, r, tokens, limit));
     expect(result.messagesCopied).toBe(4);
     expect(result.badItems).toEqual([
       expect.objectContaining({ folder: 'INBOX', subject: 'the big one', reason: expect.stringContaining(`MaxReceiveSize of ${limit} bytes`) }),

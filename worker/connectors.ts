@@ -67,7 +67,7 @@ export const EXCHANGE_ONLINE_IMAP = { host: 'outlook.office365.com', port: 993, 
 export const EXCHANGE_MAX_RECEIVE_BYTES = 35 * 1024 * 1024;
 
 /** A mailbox of the tenant, opened by the app itself (IMAP.AccessAsApp, FullAccess) with an app-only token. */
-export function exchangeOnlineImap(target: M365TargetSettings, tokens: TokenProvider, address: string): ImapEndpoint {
+export function exchangeOnlineImap(target: Pick<M365TargetSettings, 'imap' | 'maxReceiveSizeBytes'>, tokens: TokenProvider, address: string): ImapEndpoint {
   return appEndpoint(
     { ...(target.imap ?? EXCHANGE_ONLINE_IMAP), maxMessageBytes: target.maxReceiveSizeBytes ?? EXCHANGE_MAX_RECEIVE_BYTES },
     address,
