@@ -1,5 +1,5 @@
 /**
- * The live suite (`npm run test:m365`): the directory scenarios of
+ * The directory part of the live suite (`npm run test:m365`): the scenarios of
  * test/m365.directory.test.ts against a real Microsoft 365 tenant, through
  * the same connector and Microsoft's own Graph client. Skipped, saying so,
  * unless MAILFERRY_M365_TENANT_ID, _CLIENT_ID, _CERTIFICATE and _SKU are set;
@@ -12,17 +12,20 @@
  *   MAILFERRY_M365_WAIT_MINUTES    how long that wait may take (default 60)
  */
 import { randomUUID } from 'node:crypto';
-import type { CloudDirectory } from '../connectors/directory';
-import { createGraphDirectory } from '../connectors/m365/directory';
-import { createGraphClient, GRAPH_URL } from '../connectors/m365/graph';
-import { createTokenProvider, GRAPH_SCOPE } from '../connectors/m365/token';
-import { MailferryError } from '../shared/errors';
+import type { CloudDirectory } from '../../connectors/directory';
+import { createGraphDirectory } from '../../connectors/m365/directory';
+import { createGraphClient, GRAPH_URL } from '../../connectors/m365/graph';
+import { createTokenProvider, GRAPH_SCOPE } from '../../connectors/m365/token';
+import { MailferryError } from '../../shared/errors';
 
 const env = process.env;
 const configured = ['TENANT_ID', 'CLIENT_ID', 'CERTIFICATE', 'SKU', 'MEU', 'MAILBOX'].every((k) => env[`MAILFERRY_M365_${k}`]);
 const live = configured ? describe : describe.skip;
 if (!configured) {
-  console.log('m365 live suite skipped: set MAILFERRY_M365_TENANT_ID, _CLIENT_ID, _CERTIFICATE, _SKU, _MEU and _MAILBOX to run it against a real tenant (README: Testing against a real tenant)');
+  // straight to stderr: jest shows no console output of a file whose tests are all skipped
+  process.stderr.write(
+    'live Microsoft 365 directory scenarios skipped: set MAILFERRY_M365_TENANT_ID, _CLIENT_ID, _CERTIFICATE, _SKU, _MEU and _MAILBOX (README: Testing against a real tenant)\n',
+  );
 }
 
 function directory(skuId: string): CloudDirectory {
