@@ -76,7 +76,8 @@ export function graphErrorOf(err: unknown): { status: number; code: string; mess
 export function graphRefusal(err: unknown, what: string): unknown {
   const e = graphErrorOf(err);
   if (!e) return err;
-  const transient = e.status === 429 || e.status >= 500 || e.status === 0;
+  // no HTTP status: the request never got an answer (network, or the token request before it failed): worth a retry
+  const transient = e.status === 429 || e.status >= 500 || e.status <= 0;
   if (e.status === 401 || e.status === 403) {
     return new MailferryError('TOKEN_FAILED', `Microsoft Graph refused ${what}: ${e.status} ${e.code}: ${e.message}`, { cause: err });
   }
