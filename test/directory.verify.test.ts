@@ -10,8 +10,7 @@ import { readLabInfo, type LabInfo, type LabUserKind } from '../lab/info';
 import { SERVER_NAME, SERVER_SERIAL } from '../lab/ad/directory';
 import { DEFAULT_SERVER_VERSION, setSourceServerVersion, setTenantDirSync } from '../lab/org';
 import { createOrgUser, removeOrgUser } from '../lab/users';
-import { errorCodes, MailferryError, type ErrorCode } from '../shared/errors';
-import { labDirectories } from './helpers/lab';
+import { expectCode, labDirectories } from './helpers/lab';
 
 let info: LabInfo;
 let source: SourceDirectory;
@@ -31,24 +30,6 @@ async function newUser(kind: LabUserKind): Promise<string> {
   await createOrgUser(info, { address, password: 'Onprem-P4ss', kind, messages: 0, contacts: 0, events: 0, withMeu: kind !== 'no-meu' });
   created.push(address);
   return address;
-}
-
-async function failure(promise: Promise<unknown>): Promise<MailferryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof MailferryError) return error;
-    throw error;
-  }
-  throw new Error('expected a MailferryError');
-}
-
-async function expectCode(promise: Promise<unknown>, code: ErrorCode, address?: string): Promise<MailferryError> {
-  const error = await failure(promise);
-  expect(error.code).toBe(code);
-  expect(error.fix).toBe(errorCodes[code]);
-  if (address) expect(error.message).toContain(address);
-  return error;
 }
 
 beforeAll(() => {
