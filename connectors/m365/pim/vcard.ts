@@ -8,6 +8,7 @@
  */
 import type { Contact, EmailAddress, PhysicalAddress } from '@microsoft/microsoft-graph-types';
 import ICAL from 'ical.js';
+import iconv from 'iconv-lite';
 import { SOURCE_UID } from './extendedProperties';
 
 export type Mapped<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -71,16 +72,13 @@ function decodeQuotedPrintable(value: string, charset: string): string {
     } else if (value[i] === '=') continue;
     else bytes.push(...Buffer.from(value[i]!, 'utf8'));
   }
-  return decodeText(Uint8Array.from(bytes), charset);
+  return decodeText(Uint8Array.from(bytes), charset || 'utf-8');
 }
 
+/** iconv-lite, not TextDecoder: Node's TextDecoder reads Windows-1252 as Latin-1 (no “ ” €) */
 function decodeText(bytes: Uint8Array, charset: string): string {
-  try {
-    return new TextDecoder(charset || 'utf-8').decode(bytes);
-  } catch {
-    // an unknown charset label: Windows-1252 is what such old exports nearly always are
-    return new TextDecoder('windows-1252').decode(bytes);
-  }
+  // an unknown charset label: Windows-1252 is what such old exports nearly always are
+  return iconv.decode(Buffer.from(bytes), iconv.encodingExists(charset) ? charset : 'windows-1252');
 }
 
 const STRUCTURED = new Set(['N', 'ADR', 'ORG']);
