@@ -27,6 +27,10 @@ export const PORTS = {
   imap: { onprem: base + 143, cloud: base + 243 },
   ldap: base + 389,
   dav: { onprem: base + 232, cloud: base + 332 },
+  /** the lab's Microsoft identity platform (token endpoint, https) */
+  oauth: base + 443,
+  /** the Microsoft Graph stand-in (lab/graph) */
+  graph: base + 444,
 } as const;
 
 /** the cloud directory's OpenLDAP suffix; the on-premises directory is the Samba AD DC (lab/servers/samba.ts) */
@@ -79,6 +83,7 @@ export const paths = {
     collections: join(LAB_DIR, side, 'radicale', 'collections'),
     log: join(LAB_DIR, 'logs', `radicale-${side}.log`),
   }),
+  graph: { dir: join(LAB_DIR, 'graph'), log: join(LAB_DIR, 'logs', 'graph.log') },
   smtp: {
     dir: join(LAB_DIR, 'smtp'),
     messages: join(LAB_DIR, 'smtp', 'messages'),

@@ -3,6 +3,8 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { ADMIN, DOMAINS, LAB_HOST, PORTS, SUFFIX, Side, paths } from './config';
 import { LAB_INFO_FILE, LabInfo, labInfoSchema, readLabInfo } from './info';
 import { ACCEPTED_DOMAINS, FEDERATED_DOMAINS } from './org';
+import { oauthPaths, readRegistration } from './oauth/register';
+import { tokenEndpoints } from './oauth/server';
 import type { LabSecrets } from './secrets';
 import { ADMIN_BIND, ADMIN_UPN, LAB_OU } from './ad/directory';
 import { dcPaths, ldapsUrl } from './servers/samba';
@@ -30,8 +32,26 @@ export function describeLab(secrets: LabSecrets): LabInfo {
     onprem: side('onprem', secrets),
     cloud: side('cloud', secrets),
     smtp: { host: LAB_HOST, port: PORTS.smtp, messagesDir: paths.smtp.messages },
+    m365: m365(),
+    graph: { url: `http://${LAB_HOST}:${PORTS.graph}` },
     domains: { accepted: ACCEPTED_DOMAINS, federated: FEDERATED_DOMAINS, notAccepted: [DOMAINS.notAccepted] },
     seed: previous?.seed ?? null,
+  };
+}
+
+function m365(): LabInfo['m365'] {
+  const config = readRegistration();
+  const urls = tokenEndpoints(config);
+  const app = config.apps[0]!;
+  return {
+    tenantId: config.tenantId,
+    authorityHost: urls.origin,
+    tokenEndpoint: urls.token,
+    jwksUri: urls.jwks,
+    accessTokenIssuer: urls.accessTokenIssuer,
+    caFile: dcPaths().ca,
+    app: { clientId: app.clientId, certificateFile: app.certificateFile, privateKeyFile: oauthPaths().appKey, tokenLifetimeSeconds: app.tokenLifetimeSeconds },
+    tokenServerConfig: oauthPaths().config,
   };
 }
 

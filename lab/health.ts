@@ -2,6 +2,8 @@
  * "Answers" means more than an open port: each check speaks the protocol and
  * authenticates with the lab's admin credentials.
  */
+import { readFileSync } from 'node:fs';
+import { get } from 'node:https';
 import { Socket } from 'node:net';
 import { ImapFlow } from 'imapflow';
 import { Client } from 'ldapts';
@@ -9,7 +11,7 @@ import { LAB_HOST } from './config';
 import type { LabInfo } from './info';
 import { dcAnswers } from './servers/samba';
 
-export type ServiceName = 'samba' | 'slapd' | 'dovecot-onprem' | 'dovecot-cloud' | 'radicale-onprem' | 'radicale-cloud' | 'smtp';
+export type ServiceName = 'samba' | 'slapd' | 'dovecot-onprem' | 'dovecot-cloud' | 'radicale-onprem' | 'radicale-cloud' | 'smtp' | 'oauth' | 'graph';
 
 function tcpBanner(port: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -73,6 +75,30 @@ async function smtpGreeting(info: LabInfo): Promise<void> {
   if (!banner.startsWith('220')) throw new Error(`unexpected SMTP greeting: ${banner.trim()}`);
 }
 
+/** The token endpoint serves its authority metadata over https, verified with the lab CA. */
+function oauthMetadata(info: LabInfo): Promise<void> {
+  const url = `${info.m365.authorityHost}/${info.m365.tenantId}/v2.0/.well-known/openid-configuration`;
+  return new Promise((resolve, reject) => {
+    const req = get(url, { ca: readFileSync(info.m365.caFile), timeout: 3000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode === 200 && (JSON.parse(body) as { token_endpoint?: string }).token_endpoint === info.m365.tokenEndpoint) resolve();
+        else reject(new Error(`openid-configuration answered HTTP ${res.statusCode}: ${body.slice(0, 200)}`));
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+async function graphHealth(info: LabInfo): Promise<void> {
+  const response = await fetch(`${info.graph?.url ?? ''}/_lab/health`, { signal: AbortSignal.timeout(3000) });
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`GET /_lab/health answered HTTP ${response.status}`);
+}
+
 async function dcBind(): Promise<void> {
   const problem = await dcAnswers();
   if (problem !== null) throw new Error(problem);
@@ -86,6 +112,8 @@ export const checks: Record<ServiceName, (info: LabInfo) => Promise<void>> = {
   'radicale-onprem': (info) => davPropfind('onprem', info),
   'radicale-cloud': (info) => davPropfind('cloud', info),
   smtp: smtpGreeting,
+  oauth: oauthMetadata,
+  graph: graphHealth,
 };
 
 /** null when the service answers, else why not */

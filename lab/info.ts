@@ -27,6 +27,26 @@ const ldap = z.object({
 const dav = z.object({ url: z.string(), admin: credentials });
 const side = z.object({ imap, ldap, dav, mailDir: z.string() });
 
+/**
+ * The lab's Microsoft 365 tenant as far as tokens go: the token endpoint
+ * (lab/oauth/server.ts, https with the lab CA), and the app registered in it
+ * with its certificate, as `settings set --target m365` takes them.
+ */
+const m365 = z.object({
+  tenantId: z.string(),
+  /** msal-node's authority host (the authority is `<authorityHost>/<tenantId>`) */
+  authorityHost: z.string(),
+  tokenEndpoint: z.string(),
+  jwksUri: z.string(),
+  /** `iss` of the access tokens it issues */
+  accessTokenIssuer: z.string(),
+  /** the lab CA: trust anchor for the token endpoint */
+  caFile: z.string(),
+  app: z.object({ clientId: z.string(), certificateFile: z.string(), privateKeyFile: z.string(), tokenLifetimeSeconds: z.number().int() }),
+  /** the token endpoint's own configuration: a test starts a second one from it (same tenant, keys and issuer) with another lifetime */
+  tokenServerConfig: z.string(),
+});
+
 export const labUserKind = z.enum(['normal', 'no-meu', 'um-enabled', 'federated', 'not-accepted']);
 export type LabUserKind = z.infer<typeof labUserKind>;
 
@@ -35,6 +55,9 @@ export const labInfoSchema = z.object({
   onprem: side,
   cloud: side,
   smtp: z.object({ host: z.string(), port: z.number().int(), messagesDir: z.string() }),
+  m365,
+  /** the Microsoft Graph stand-in: Graph under `<url>/v1.0`, lab control under `<url>/_lab` */
+  graph: z.object({ url: z.string() }).optional(),
   domains: z.object({ accepted: z.array(z.string()), federated: z.array(z.string()), notAccepted: z.array(z.string()) }),
   /** Filled by lab:seed; empty right after lab:up. */
   seed: z

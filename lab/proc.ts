@@ -82,7 +82,7 @@ export function removePidFile(file: string): void {
   rmSync(file, { force: true });
 }
 
-const SERVER_BINARIES = ['/usr/sbin/slapd', '/usr/sbin/dovecot', '/usr/bin/radicale', 'aiosmtpd'];
+const SERVER_BINARIES = ['/usr/sbin/slapd', '/usr/sbin/dovecot', '/usr/bin/radicale', 'aiosmtpd', 'lab/oauth/server.ts', 'lab/graph/main.ts'];
 
 /**
  * Lab servers found by their command line (a server binary given a path in

@@ -8,6 +8,7 @@ import { paths } from './config';
 import { describeLab, writeLabInfo } from './describe';
 import { probe, waitUntilAnswers } from './health';
 import type { LabInfo } from './info';
+import { ensureRegistration } from './oauth/register';
 import { ensureBaseEntries } from './org';
 import { ensurePackages } from './packages';
 import { isLabProcess, stopProcess } from './proc';
@@ -19,12 +20,14 @@ export async function labUp(log: (line: string) => void): Promise<LabInfo> {
   ensurePackages(log);
   mkdirSync(paths.root, { recursive: true });
   const secrets = loadOrCreateSecrets();
-  const info = describeLab(secrets);
 
   const started: string[] = [];
   // the on-prem directory first: Dovecot on-prem authenticates against it; it
   // is shared with every other lab on this machine (see lab/servers/samba.ts)
   if ((await ensureDc(log)).started) started.push('samba');
+  // the tenant's app registration: its certificate is signed by the DC's lab CA, and the lab info names it
+  await ensureRegistration();
+  const info = describeLab(secrets);
   for (const service of SERVICES) {
     const pid = service.pid();
     if (isLabProcess(pid)) {
@@ -56,6 +59,8 @@ export function summary(info: LabInfo): string {
     `  IMAP        on-prem ${info.onprem.imap.host}:${info.onprem.imap.port}   cloud ${info.cloud.imap.host}:${info.cloud.imap.port}`,
     `  DAV         on-prem ${info.onprem.dav.url}   cloud ${info.cloud.dav.url}`,
     `  SMTP sink   ${info.smtp.host}:${info.smtp.port} → ${info.smtp.messagesDir}`,
+    `  M365 tokens ${info.m365.tokenEndpoint} (app ${info.m365.app.clientId}, tokens for ${info.m365.app.tokenLifetimeSeconds} s)`,
+    `  Graph       ${info.graph?.url ?? '(not described)'}/v1.0 (stand-in checked against the v1.0 CSDL)`,
     `  admins      ${info.onprem.imap.admin.user} / ${info.cloud.imap.admin.user} (passwords: npm run -s lab:info)`,
     `  seed        ${info.seed ? `${info.seed.profile} #${info.seed.seed}, ${info.seed.users.length} users` : 'none (npm run lab:seed)'}`,
   ].join('\n');

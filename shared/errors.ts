@@ -20,6 +20,8 @@ export const errorCodes = {
   FULL_ACCESS_DENIED:
     'Give the migration administrator Full Access to the mailbox (Add-MailboxPermission -Identity <mailbox> -User <admin> -AccessRights FullAccess), then test again or resume the row.',
   TLS_REQUIRED: 'The server requires TLS: enable TLS in the connection settings.',
+  TOKEN_FAILED:
+    'Microsoft 365 refused the app-only token: check the tenant id, the client id and that the certificate set with `mailferry settings set --target m365` is the one uploaded to the app registration, and that an admin consented to its permissions (AADSTS code in the message).',
   // copy
   COPY_FAILED: 'The data copy failed; resume the row with `mailferry batch resume --mailbox <address>`: it continues where it stopped.',
   BAD_ITEM_LIMIT: 'Too many items could not be copied; raise the bad-item limit or fix the listed items, then resume the row.',

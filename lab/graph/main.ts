@@ -1,0 +1,19 @@
+/**
+ * The Graph stand-in as a lab process: `tsx lab/graph/main.ts --lab <dir>`
+ * (started by `lab up`; the lab directory on its command line is how `down`
+ * and `status` know it is this lab's).
+ */
+import { LAB_HOST, PORTS } from '../config';
+import { GRAPH_MODULES } from './modules';
+import { createGraphServer } from './server';
+
+const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+const standIn = createGraphServer({ port: PORTS.graph, host: LAB_HOST, modules: GRAPH_MODULES, log });
+standIn
+  .listen()
+  .then(() => log(`Graph stand-in listening on http://${LAB_HOST}:${PORTS.graph}/v1.0`))
+  .catch((error: Error) => {
+    log(`cannot listen on ${LAB_HOST}:${PORTS.graph}: ${error.message}`);
+    process.exit(1);
+  });
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void standIn.close().then(() => process.exit(0)));
