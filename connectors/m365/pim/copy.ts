@@ -12,7 +12,7 @@
  * honours 429/503 Retry-After; at most MAX_CONCURRENT requests run at once
  * for one app and mailbox.
  */
-import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, RetryHandler, RetryHandlerOptions, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { Client, GraphError, HTTPMessageHandler, RetryHandler, RetryHandlerOptions, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import type { Calendar, ContactFolder, Event } from '@microsoft/microsoft-graph-types';
 import pLimit from 'p-limit';
 import { copyToTarget, type Placed, type PimTarget } from '../../dav/copy';
@@ -20,6 +20,7 @@ import type { DavCollection } from '../../dav/collections';
 import type { DavItem } from '../../dav/items';
 import type { DavCopyOptions, DavCopyResult, DavEndpoint } from '../../dav/types';
 import { MailferryError } from '../../../shared/errors';
+import { assertUrlAllowsPassword } from '../../../shared/transport';
 import { icalToEvent, type EventMappingOptions, type InstanceChange } from './events';
 import { uidFilter } from './extendedProperties';
 import { ianaOf, parseWall, wallToEpoch } from './timezones';
@@ -53,17 +54,34 @@ class ConcurrencyLimit implements Middleware {
   }
 }
 
+/**
+ * The bearer token on every request. The client's own AuthenticationHandler
+ * sends it to https URLs only; the lab's stand-in is http on loopback, which
+ * graphClient allows and nothing else.
+ */
+class BearerToken implements Middleware {
+  private next?: Middleware;
+  constructor(private readonly token: () => Promise<string>) {}
+  async execute(context: Context): Promise<void> {
+    context.options = { ...context.options, headers: { ...(context.options?.headers as Record<string, string> | undefined), Authorization: `Bearer ${await this.token()}` } };
+    return this.next!.execute(context);
+  }
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+}
+
 function graphClient(target: GraphPimTarget, limit: pLimit.Limit): Client {
   const chain: Middleware[] = [
     new ConcurrencyLimit(limit),
-    new AuthenticationHandler({ getAccessToken: target.accessToken }),
+    new BearerToken(target.accessToken),
     new RetryHandler(new RetryHandlerOptions(1, target.maxRetries ?? 10)),
     new HTTPMessageHandler(),
   ];
   for (let i = 0; i < chain.length - 1; i++) chain[i]!.setNext?.(chain[i + 1]!);
   const baseUrl = target.baseUrl.replace(/\/$/, '');
-  // the token goes to Graph's own hosts only, and to the one configured (the lab's stand-in)
-  return Client.initWithMiddleware({ middleware: chain[0], baseUrl, defaultVersion: 'v1.0', customHosts: new Set([new URL(baseUrl).hostname]) });
+  assertUrlAllowsPassword(baseUrl, 'the Graph access token', false, 'use https://');
+  return Client.initWithMiddleware({ middleware: chain[0], baseUrl, defaultVersion: 'v1.0' });
 }
 
 /** 4xx other than throttling and authentication: this one item is refused, the copy goes on. */
