@@ -13,7 +13,7 @@ export function createConnectionActivities({ connectors }: ActivityDeps) {
   return {
     async testConnection(input: { settings: ConnectionSettings }): Promise<{ serverVersion: string }> {
       const source = connectors.sourceDirectory(input.settings);
-      const cloud = connectors.cloudDirectory();
+      const cloud = connectors.cloudDirectory(input.settings);
       return translated(
         async () => {
           const { serverVersion } = await preflight(source, cloud);

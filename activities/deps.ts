@@ -15,7 +15,8 @@ import type { ConnectionSettings } from '../shared/domain';
 export interface Connectors {
   /** opened per call from the organisation's settings; the caller closes it */
   sourceDirectory(settings: ConnectionSettings): SourceDirectory;
-  cloudDirectory(): CloudDirectory;
+  /** the organisation's target (settings.target): Microsoft Graph for m365, else the generic LDAP one */
+  cloudDirectory(settings: ConnectionSettings): CloudDirectory;
   /** admin (master-user) access to one source mailbox */
   sourceImap(settings: ConnectionSettings, address: string): ImapEndpoint;
   targetImap(address: string): ImapEndpoint;

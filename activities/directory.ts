@@ -1,12 +1,13 @@
 /** The provisioning steps: verify the MEU, convert it to a mailbox, set forwarding (TargetAddress). */
 import { ApplicationFailure } from '@temporalio/common';
 import { verifyMeu as checkMeu } from '../connectors/directory/verify';
+import { MailferryError } from '../shared/errors';
 import type { ConnectionSettings, Sealed } from '../shared/domain';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
 
 export function createDirectoryActivities({ connectors, secrets, logger }: ActivityDeps) {
-  const open = (settings: ConnectionSettings) => ({ source: connectors.sourceDirectory(settings), cloud: connectors.cloudDirectory() });
+  const open = (settings: ConnectionSettings) => ({ source: connectors.sourceDirectory(settings), cloud: connectors.cloudDirectory(settings) });
   const closeBoth = (d: ReturnType<typeof open>) => async () => {
     await Promise.allSettled([d.source.close(), d.cloud.close()]);
   };
@@ -26,15 +27,49 @@ export function createDirectoryActivities({ connectors, secrets, logger }: Activ
       }, closeBoth(d));
     },
 
-    async convertToMailbox(input: { address: string; forceChangePassword: boolean; password?: Sealed }) {
-      const cloud = connectors.cloudDirectory();
+    /** `pending`: the conversion takes effect later (Microsoft 365: the licence is assigned, the mailbox follows): wait with awaitMailbox */
+    async convertToMailbox(input: { settings: ConnectionSettings; address: string; forceChangePassword: boolean; password?: Sealed }) {
+      const cloud = connectors.cloudDirectory(input.settings);
       return translated(
         async () => {
           const change = await cloud.convertToMailbox(input.address, {
             password: reveal(input.password),
             forceChangePassword: input.forceChangePassword,
           });
-          return { changed: change.changed, detail: change.detail };
+          return { changed: change.changed, detail: change.detail, pending: change.pending === true };
+        },
+        () => cloud.close(),
+      );
+    },
+
+    /**
+     * One look at whether the cloud mailbox exists yet. While it does not,
+     * this fails retryably (MAILBOX_PROVISIONING) and the workflow's retry
+     * policy looks again later, so the wait is durable: a worker restart
+     * costs one look. It fails for good when the provisioning timeout has
+     * passed since the licence was assigned, or in the synced-msExchMailboxGuid
+     * case, where no mailbox will ever come.
+     */
+    async awaitMailbox(input: { settings: ConnectionSettings; address: string; timeoutMinutes: number }) {
+      const cloud = connectors.cloudDirectory(input.settings);
+      return translated(
+        async () => {
+          const status = (await cloud.mailboxStatus?.(input.address)) ?? { state: 'ready' as const };
+          if (status.state === 'ready') {
+            logger.info({ mailbox: input.address, step: 'convertToMailbox' }, 'cloud mailbox exists');
+            return { ready: true };
+          }
+          if (status.state === 'exchangeGuidSynced') throw new MailferryError('EXCHANGE_GUID_SYNCED', status.detail);
+          const since = status.since === null ? null : Date.parse(status.since);
+          if (since !== null && Date.now() - since > input.timeoutMinutes * 60_000) {
+            throw new MailferryError(
+              'PROVISIONING_TIMEOUT',
+              `Exchange Online has not created the mailbox of ${input.address} in the ${input.timeoutMinutes} minutes since its licence was assigned (${status.since}).`,
+            );
+          }
+          throw new MailferryError('MAILBOX_PROVISIONING', `Waiting for Exchange Online to create the mailbox of ${input.address} (licence assigned ${status.since ?? 'at an unknown time'}).`, {
+            permanent: false,
+          });
         },
         () => cloud.close(),
       );

@@ -79,7 +79,7 @@ export function createFinishActivities({ connectors, reports, logger }: Activity
         );
         const known = new Map(rows.map((r) => [r.EmailAddress.toLowerCase(), r]));
 
-        const cloud = connectors.cloudDirectory();
+        const cloud = connectors.cloudDirectory(input.settings);
         let notMigrated: FinalReport['notMigrated'];
         try {
           notMigrated = (await cloud.listRecipients())

@@ -31,13 +31,14 @@ function planFrom(entry: LedgerEntry | null): RowPlan {
 
 export function createRowActivities({ connectors, secrets }: ActivityDeps) {
   async function fromCsv(settings: ConnectionSettings, csv: Sealed): Promise<{ candidates: Candidate[]; rejected: ValidationIssue[] }> {
-    const cloud = connectors.cloudDirectory();
+    const cloud = connectors.cloudDirectory(settings);
     const source = connectors.sourceDirectory(settings);
     try {
       const tenant = await cloud.tenant();
       const parsed = validateCsv(secrets.unseal(csv), {
         acceptedDomains: tenant.acceptedDomains,
         federatedDomains: tenant.federatedDomains,
+        unverifiedDomains: tenant.unverifiedDomains,
       });
       const rejected: ValidationIssue[] = parsed.rejected.map((r) => ({
         line: r.line,

@@ -80,6 +80,39 @@ export interface ConnectionSettings {
     dav: { url: string; user: string; password?: Sealed; allowPlaintext?: boolean };
   };
   maxConcurrentMailboxes: number;
+  /** the cloud side; absent: the generic LDAP/IMAP/DAV target of the worker's environment */
+  target?: TargetSettings;
+}
+
+/** Which connector set the cloud side uses (worker/connectors.ts chooses by `kind`). */
+export type TargetSettings = { kind: 'generic' } | M365TargetSettings;
+
+/** A Microsoft 365 tenant, reached with an app registration's certificate (app-only). */
+export interface M365TargetSettings {
+  kind: 'm365';
+  /** directory (tenant) id */
+  tenantId: string;
+  clientId: string;
+  /** PEM of the app's certificate and private key */
+  certificate: Sealed;
+  /** default https://login.microsoftonline.com; the lab's token endpoint in tests */
+  authorityHost?: string;
+  /** PEM file of an extra CA for the authority (the lab CA) */
+  caFile?: string;
+  /** default https://graph.microsoft.com; the lab's stand-in in tests */
+  graphUrl?: string;
+  /** the tenant's routing domain TargetAddress points to, e.g. `contoso.mail.onmicrosoft.com` */
+  routingDomain: string;
+  /** the licence that turns an MEU into a mailbox: a SKU id of `GET /subscribedSkus` and service plan ids to leave off */
+  license: { skuId: string; disabledPlans: string[] };
+  /** ISO country code given to users without a usageLocation (a licence needs one) */
+  usageLocation?: string;
+  /** how long to wait for Exchange Online to create a mailbox after the licence (it documents up to 24 h) */
+  provisioningTimeoutMinutes: number;
+  /** how often to look */
+  provisioningPollSeconds: number;
+  /** a licence provisioned this long without a mailbox is the synced-msExchMailboxGuid case */
+  exchangeGuidGraceMinutes: number;
 }
 
 // ---------------------------------------------------------------------------

@@ -12,6 +12,19 @@ export const errorCodes = {
   FEDERATED_FORCE_CHANGE: 'The domain is federated (single sign-on): set ForceChangePassword to False for this row.',
   UM_ENABLED: 'Disable unified messaging on the on-premises mailbox, migrate it, then enable UM again in the cloud.',
   PASSWORD_POLICY: 'Give a password of at least 8 characters with three of: upper case, lower case, digit, symbol.',
+  DOMAIN_NOT_VERIFIED: "Verify the address's domain in the Microsoft 365 admin center (Settings > Domains), then re-run the row.",
+  PASSWORD_SYNCED_USER:
+    'The user is synchronised from the on-premises directory, so Microsoft 365 cannot set its password: remove the Password from this CSV row and set the password on premises (password hash sync carries it to the cloud).',
+  LICENSE_NOT_FOUND: 'The tenant has no subscription with the licence SKU in the settings: set an owned SKU with `mailferry settings set --target m365 --sku <skuId>` (see `GET /subscribedSkus`).',
+  LICENSE_WITHOUT_EXCHANGE:
+    'The licence in the settings includes no Exchange Online mailbox plan (or it is disabled): choose a SKU with one (e.g. EXCHANGE_S_ENTERPRISE) and do not list that plan in --disabled-plans.',
+  USAGE_LOCATION_MISSING: 'A licence needs a usage location: set it on the user or give a default with `mailferry settings set --target m365 --usage-location <country code>`.',
+  EXCHANGE_GUID_SYNCED:
+    "The user's on-premises msExchMailboxGuid is synchronised, so Exchange Online treats the mailbox as on-premises and a licence creates none. Clear msExchMailboxGuid on premises (or exclude it from directory synchronisation), synchronise, then resume the row.",
+  MAILBOX_PROVISIONING: 'Exchange Online is still creating the mailbox after the licence was assigned; mailferry keeps checking until the provisioning timeout in the settings.',
+  PROVISIONING_TIMEOUT:
+    'Exchange Online did not create the mailbox within the provisioning timeout: check the user in the Microsoft 365 admin center (licence errors, provisioning errors), then resume the row or raise --provisioning-timeout.',
+  GRAPH_REFUSED: 'Microsoft Graph refused the request: see the message (its error code says what to fix), fix it in the tenant, then resume the row.',
   // batch-level
   DIRSYNC_DISABLED: 'Staged migration needs directory synchronisation: enable it for the cloud organisation and start the batch again (or use a cutover migration).',
   UNSUPPORTED_SOURCE_VERSION: 'Staged migration supports Exchange 2003 and 2007 sources only; use a cutover migration or a hybrid deployment instead.',

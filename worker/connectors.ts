@@ -2,6 +2,7 @@
  * The real connectors, wired from the worker's environment (cloud side) and
  * each organisation's settings (source side, passwords sealed until here).
  */
+import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Connectors } from '../activities/deps';
 import { createDavCopier } from '../connectors/dav';
@@ -9,10 +10,59 @@ import { createCloudDirectory, createSourceDirectory } from '../connectors/direc
 import { createTemporalLedger } from '../connectors/ledger/temporal';
 import { adminEndpoint, createMailCopier } from '../connectors/mail';
 import { createReportMailer } from '../connectors/smtp';
+import { createGraphDirectory } from '../connectors/m365/directory';
+import { createGraphClient, GRAPH_URL } from '../connectors/m365/graph';
+import { createTokenProvider, GRAPH_SCOPE, type TokenProvider } from '../connectors/m365/token';
+import type { ConnectionSettings, M365TargetSettings } from '../shared/domain';
 import type { OrgSecrets } from '../shared/secrets';
 import type { WorkerEnv } from './config';
 
+/**
+ * The organisation's target, in one place: Microsoft 365 when its settings
+ * say `target.kind` m365 (Graph for the directory; mail and PIM follow),
+ * else the generic LDAP/IMAP/DAV target of the worker's environment.
+ */
+export function m365Target(settings: ConnectionSettings): M365TargetSettings | null {
+  return settings.target?.kind === 'm365' ? settings.target : null;
+}
+
+/**
+ * One token provider per app registration and certificate, so msal-node's
+ * cache serves every activity of this worker until the token nears expiry.
+ */
+function m365Tokens(secrets: OrgSecrets) {
+  const providers = new Map<string, TokenProvider>();
+  return (target: M365TargetSettings): TokenProvider => {
+    // opened every time: a value sealed for another organisation must fail here, not hit the cache
+    const pem = secrets.unseal(target.certificate);
+    const key = [target.tenantId, target.clientId, target.authorityHost ?? '', createHash('sha256').update(pem).digest('hex')].join('\0');
+    let provider = providers.get(key);
+    if (!provider) {
+      provider = createTokenProvider({
+        tenantId: target.tenantId,
+        clientId: target.clientId,
+        certificatePem: pem,
+        authorityHost: target.authorityHost,
+        caFile: target.caFile,
+      });
+      providers.set(key, provider);
+    }
+    return provider;
+  };
+}
+
+export function graphDirectory(target: M365TargetSettings, tokens: TokenProvider) {
+  return createGraphDirectory({
+    graph: createGraphClient({ baseUrl: target.graphUrl ?? GRAPH_URL, accessToken: async () => (await tokens.getToken(GRAPH_SCOPE)).token }),
+    routingDomain: target.routingDomain,
+    license: target.license,
+    usageLocation: target.usageLocation,
+    exchangeGuidGraceMinutes: target.exchangeGuidGraceMinutes,
+  });
+}
+
 export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Client): Connectors {
+  const tokensFor = m365Tokens(secrets);
   return {
     sourceDirectory: (settings) =>
       createSourceDirectory({
@@ -25,15 +75,18 @@ export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Cl
         startTls: settings.source.directory.startTls,
         attributeMap: settings.source.directory.attributeMap,
       }),
-    cloudDirectory: () =>
-      createCloudDirectory({
+    cloudDirectory: (settings) => {
+      const m365 = m365Target(settings);
+      if (m365) return graphDirectory(m365, tokensFor(m365));
+      return createCloudDirectory({
         url: env.MAILFERRY_CLOUD_LDAP_URL,
         suffix: env.MAILFERRY_CLOUD_LDAP_BASE_DN,
         bindDn: env.MAILFERRY_CLOUD_LDAP_BIND_DN,
         password: env.MAILFERRY_CLOUD_LDAP_PASSWORD,
         routingDomain: env.MAILFERRY_CLOUD_ROUTING_DOMAIN,
         allowPlaintext: env.MAILFERRY_CLOUD_ALLOW_PLAINTEXT,
-      }),
+      });
+    },
     sourceImap: (settings, address) => {
       const { adminLogin, ...server } = settings.source.imap;
       return adminEndpoint(server, { user: settings.source.masterUser, password: secrets.unseal(settings.password) }, address, adminLogin);

@@ -152,9 +152,11 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
     case 'verifyMeu':
       await directory.verifyMeu({ settings, address, forceChangePassword: input.forceChangePassword, password: input.password });
       return;
-    case 'convertToMailbox':
-      await directory.convertToMailbox({ address, forceChangePassword: input.forceChangePassword, password: input.password });
+    case 'convertToMailbox': {
+      const converted = await directory.convertToMailbox({ settings, address, forceChangePassword: input.forceChangePassword, password: input.password });
+      if (converted.pending) await untilMailboxExists(input);
       return;
+    }
     case 'setTargetAddress': {
       const change = await directory.setTargetAddress({ org: input.org, settings, address });
       // the record's previous value, kept the first time mailferry changed it (absent: forwarding was ours already)
@@ -182,6 +184,25 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
       return;
     }
   }
+}
+
+/**
+ * Microsoft 365 creates the mailbox minutes to hours after the licence: one
+ * activity whose retries are the polls (they add nothing to the history), so
+ * the wait survives worker restarts; the activity itself fails it for good at
+ * the admin's timeout, counted from the licence, so a resumed row does not
+ * start the clock again.
+ */
+async function untilMailboxExists(input: MailboxInput): Promise<void> {
+  const target = input.settings.target;
+  const wait = target?.kind === 'm365' ? target : { provisioningTimeoutMinutes: 24 * 60, provisioningPollSeconds: 60 };
+  const poll = proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    // a backstop for a Graph that never answers; the activity's own check normally ends the wait first
+    scheduleToCloseTimeout: `${wait.provisioningTimeoutMinutes * 2 + 10} minutes`,
+    retry: { initialInterval: `${wait.provisioningPollSeconds} seconds`, backoffCoefficient: 1 },
+  });
+  await poll.awaitMailbox({ settings: input.settings, address: input.address, timeoutMinutes: wait.provisioningTimeoutMinutes });
 }
 
 /** Undo forwarding: the record keeps the copy totals and checkpoint, so a later re-run only resets forwarding. */

@@ -26,12 +26,24 @@ export interface CloudRecipient {
   /** given when it becomes a mailbox; null on a mail user that never was one */
   legacyExchangeDN: string | null;
   forceChangePassword: boolean;
+  /** mastered on premises (directory synchronisation): its password cannot be set in the cloud; absent where unknown */
+  directorySynced?: boolean;
 }
+
+/** Whether the cloud mailbox exists yet (Exchange Online creates it some time after the licence). */
+export type MailboxStatus =
+  | { state: 'ready' }
+  /** since: when the licence's Exchange plan was assigned, ISO; null when not known */
+  | { state: 'pending'; since: string | null }
+  /** licensed and provisioned, yet no mailbox: the on-premises msExchMailboxGuid is synced */
+  | { state: 'exchangeGuidSynced'; detail: string };
 
 export interface TenantInfo {
   dirSyncEnabled: boolean;
   acceptedDomains: string[];
   federatedDomains: string[];
+  /** domains added to the tenant but not verified (Graph); absent where the directory cannot tell */
+  unverifiedDomains?: string[];
 }
 
 /** What an idempotent operation found and did. */
@@ -40,6 +52,8 @@ export interface ChangeResult {
   /** the value before, where the operation replaces one (e.g. the previous targetAddress) */
   previous: string | null;
   detail: string;
+  /** the change is made but takes effect later (a licence: the mailbox follows); the caller waits with mailboxStatus */
+  pending?: boolean;
 }
 
 export interface SourceDirectory {
@@ -62,5 +76,9 @@ export interface CloudDirectory {
   convertToMailbox(address: string, options: { password?: string; forceChangePassword: boolean }): Promise<ChangeResult>;
   /** the cloud routing address TargetAddress points to, e.g. `pilarp@tailspintoys.mail.cloud.test` */
   routingAddress(address: string): string;
+  /** batch-level checks of the target beyond tenant() (e.g. the licence of the settings); throws the refusal */
+  preflight?(): Promise<void>;
+  /** after a `pending` convertToMailbox; directories that convert at once have none */
+  mailboxStatus?(address: string): Promise<MailboxStatus>;
   close(): Promise<void>;
 }

@@ -41,6 +41,9 @@ export async function verifyMeu(source: SourceDirectory, cloud: CloudDirectory, 
   }
   const tenant = await cloud.tenant();
   const domain = domainOf(address);
+  if (includesDomain(tenant.unverifiedDomains ?? [], domain)) {
+    throw new MailferryError('DOMAIN_NOT_VERIFIED', `${domain} (of ${address}) is added to the cloud organisation but not verified.`);
+  }
   if (!includesDomain(tenant.acceptedDomains, domain)) {
     throw new MailferryError('DOMAIN_NOT_ACCEPTED', `${domain} (of ${address}) is not an accepted domain of the cloud organisation.`);
   }
@@ -54,6 +57,12 @@ export async function verifyMeu(source: SourceDirectory, cloud: CloudDirectory, 
   const recipient = await cloud.findRecipient(address);
   if (!recipient) {
     throw new MailferryError('MEU_NOT_FOUND', `The cloud organisation has no mail-enabled user for ${address}.`);
+  }
+  if (recipient.directorySynced && row.password !== undefined) {
+    throw new MailferryError(
+      'PASSWORD_SYNCED_USER',
+      `${address} is synchronised from the on-premises directory: its password must be set on premises, not in the CSV.`,
+    );
   }
   const alreadyMailbox = recipient.recipientType === 'UserMailbox';
   if (!alreadyMailbox && mailbox.recipientType !== 'UserMailbox') {
@@ -76,6 +85,7 @@ export async function preflight(source: SourceDirectory, cloud: CloudDirectory):
       'Directory synchronisation is not enabled for the cloud organisation; a staged migration needs it, because directory synchronisation creates the mail-enabled users the migration converts to mailboxes.',
     );
   }
+  await cloud.preflight?.();
   const serverVersion = await source.serverVersion();
   if (!supportsStagedMigration(serverVersion)) {
     throw new MailferryError(

@@ -23,7 +23,9 @@ export const m365AppSchema = z.object({
   tenantId: z.string().min(1),
   clientId: z.string().uuid(),
   /** PEM file holding the certificate uploaded to the app registration and its private key (both may be one file) */
-  certificateFile: z.string().min(1),
+  certificateFile: z.string().min(1).optional(),
+  /** the same PEM itself, as the organisation's sealed settings carry it (instead of certificateFile) */
+  certificatePem: z.string().min(1).optional(),
   /** the private key, when it is not in certificateFile */
   privateKeyFile: z.string().min(1).optional(),
   /** default https://login.microsoftonline.com; the lab's token endpoint in tests */
@@ -32,6 +34,10 @@ export const m365AppSchema = z.object({
   caFile: z.string().min(1).optional(),
 });
 export type M365App = z.input<typeof m365AppSchema>;
+
+const m365AppChecked = m365AppSchema.refine((a) => (a.certificateFile === undefined) !== (a.certificatePem === undefined), {
+  error: 'give the certificate as certificateFile or certificatePem (one of them)',
+});
 
 export interface AccessToken {
   token: string;
@@ -85,7 +91,7 @@ function networkWithCa(ca: Buffer): INetworkModule {
 }
 
 function certificateCredential(app: z.output<typeof m365AppSchema>): { thumbprintSha256: string; privateKey: string; x5c: string } {
-  const pem = readFileSync(app.certificateFile, 'utf8');
+  const pem = app.certificatePem ?? readFileSync(app.certificateFile ?? '', 'utf8');
   const keyPem = app.privateKeyFile ? readFileSync(app.privateKeyFile, 'utf8') : pem;
   const certificate = new X509Certificate(pem);
   return {
@@ -109,7 +115,7 @@ function tokenRefused(err: unknown, app: z.output<typeof m365AppSchema>, scope: 
 }
 
 export function createTokenProvider(input: M365App): TokenProvider {
-  const app = m365AppSchema.parse(input);
+  const app = m365AppChecked.parse(input);
   const authorityHost = new URL(app.authorityHost);
   const known = authorityHost.hostname === 'login.microsoftonline.com';
   const client = new ConfidentialClientApplication({

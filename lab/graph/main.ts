@@ -3,12 +3,23 @@
  * (started by `lab up`; the lab directory on its command line is how `down`
  * and `status` know it is this lab's).
  */
+import { existsSync } from 'node:fs';
 import { LAB_HOST, PORTS } from '../config';
+import { oauthPaths, readRegistration } from '../oauth/register';
+import { tokenEndpoints } from '../oauth/server';
+import { dcPaths } from '../servers/samba';
 import { GRAPH_MODULES } from './modules';
 import { createGraphServer } from './server';
 
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-const standIn = createGraphServer({ port: PORTS.graph, host: LAB_HOST, modules: GRAPH_MODULES, log });
+/** the lab's token endpoint, when registered: its JWTs are the tokens msal-node gets for Graph */
+function labJwks() {
+  if (!existsSync(oauthPaths().config)) return undefined;
+  const urls = tokenEndpoints(readRegistration());
+  return { jwksUrl: urls.jwks, issuer: urls.accessTokenIssuer, caFile: dcPaths().ca };
+}
+
+const standIn = createGraphServer({ port: PORTS.graph, host: LAB_HOST, modules: GRAPH_MODULES, jwks: labJwks(), log });
 standIn
   .listen()
   .then(() => log(`Graph stand-in listening on http://${LAB_HOST}:${PORTS.graph}/v1.0`))

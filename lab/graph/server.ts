@@ -10,9 +10,9 @@
  *   anything Graph v1.0 lacks is answered 400 and recorded; a response that
  *   does is answered 500 and recorded. Tests read `GET /_lab/violations` and
  *   assert there are none.
- * - Bearer tokens go through a verifier the control API sets: `static` (a
- *   test registers a token for a tenant) or `jwks` (JWTs checked with jose
- *   against a token endpoint's keys; the tenant is the `tid` claim).
+ * - Bearer tokens: one a test registered for a tenant (`POST /_lab/tokens`),
+ *   else a JWT checked with jose against a token endpoint's keys (the lab's,
+ *   from `lab up`, or `PUT /_lab/auth`); its tenant is the `tid` claim.
  * - Each tenant is separate (its own organisation, domains, users, SKUs), so
  *   tests create a fresh one each and never see each other's objects.
  * - Throttling as Graph documents it: 429 with Retry-After once a window's
@@ -146,6 +146,7 @@ const authSchema = z.discriminatedUnion('kind', [
     jwksUrl: z.string().url(),
     issuer: z.string().optional(),
     audience: z.string().default('https://graph.microsoft.com'),
+    caFile: z.string().optional(),
   }),
 ]);
 
@@ -165,6 +166,8 @@ export interface GraphServerOptions {
   port: number;
   host?: string;
   modules: GraphModule[];
+  /** verify JWTs from this token endpoint besides the static tokens tests register */
+  jwks?: { jwksUrl: string; issuer?: string; caFile?: string };
   log?: (line: string) => void;
 }
 
@@ -175,7 +178,14 @@ export function createGraphServer(options: GraphServerOptions): { server: Server
   const graphRoutes: Route<GraphHandler>[] = [];
   const controlRoutes: Route<ControlHandler>[] = [];
   const staticTokens = new Map<string, { tenant: string; appId: string }>();
-  let verifier: { kind: 'static' } | { kind: 'jwks'; verify: (token: string) => Promise<Record<string, unknown>> } = { kind: 'static' };
+  /** static tokens are looked up first; any other is checked as a JWT when a JWKS verifier is set */
+  let jwt: ((token: string) => Promise<Record<string, unknown>>) | null = null;
+  const setAuth = async (auth: z.input<typeof authSchema>) => {
+    const parsed = authSchema.parse(auth);
+    // jose is ESM only: loaded when a JWKS verifier is asked for, so jest (CommonJS) can load this file
+    jwt = parsed.kind === 'static' ? null : (await import('./jwks')).jwksVerifier(parsed);
+  };
+  const ready = options.jwks ? setAuth({ kind: 'jwks', ...options.jwks }) : Promise.resolve();
   /** request times per tenant/app/key, for the sliding window */
   const windows = new Map<string, number[]>();
   const inFlight = new Map<string, number>();
@@ -209,9 +219,7 @@ export function createGraphServer(options: GraphServerOptions): { server: Server
     return { ok: true };
   });
   routes.control('PUT', '/auth', async (body) => {
-    const auth = authSchema.parse(body);
-    // jose is ESM only: loaded when a JWKS verifier is asked for, so jest (CommonJS) can load this file
-    verifier = auth.kind === 'static' ? auth : { kind: 'jwks', verify: (await import('./jwks')).jwksVerifier(auth) };
+    await setAuth(body as z.input<typeof authSchema>);
     return { ok: true };
   });
   routes.control('POST', '/tokens', (body) => {
@@ -241,13 +249,14 @@ export function createGraphServer(options: GraphServerOptions): { server: Server
     if (!token) return graphError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
     let tenantId: string;
     let appId: string;
-    if (verifier.kind === 'static') {
-      const known = staticTokens.get(token);
-      if (!known) return graphError(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.');
+    const known = staticTokens.get(token);
+    if (known) {
       ({ tenant: tenantId, appId } = known);
+    } else if (!jwt) {
+      return graphError(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.');
     } else {
       try {
-        const payload = await verifier.verify(token);
+        const payload = await jwt(token);
         tenantId = String(payload.tid ?? '');
         appId = String(payload.appid ?? payload.azp ?? payload.client_id ?? '');
       } catch (error) {
@@ -407,8 +416,10 @@ export function createGraphServer(options: GraphServerOptions): { server: Server
 
   return {
     server,
-    listen: () =>
-      new Promise((resolve, reject) => server.once('error', reject).listen(options.port, options.host ?? '127.0.0.1', () => resolve())),
+    listen: async () => {
+      await ready;
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port, options.host ?? '127.0.0.1', () => resolve()));
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -35,6 +35,7 @@ export const csvRowFixes = {
   DUPLICATE_ADDRESS: 'Keep one row per mailbox: remove the later rows for this address.',
   BAD_FORCE_CHANGE: 'Set ForceChangePassword to True or False, or leave it empty (False).',
   DOMAIN_NOT_ACCEPTED: errorCodes.DOMAIN_NOT_ACCEPTED,
+  DOMAIN_NOT_VERIFIED: errorCodes.DOMAIN_NOT_VERIFIED,
   FEDERATED_FORCE_CHANGE: errorCodes.FEDERATED_FORCE_CHANGE,
 } as const;
 

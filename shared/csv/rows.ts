@@ -33,6 +33,8 @@ export interface CsvResult {
 export const csvContextSchema = z.object({
   acceptedDomains: z.array(z.string().min(1)).optional(),
   federatedDomains: z.array(z.string().min(1)).optional(),
+  /** added to the tenant but not verified (Microsoft 365) */
+  unverifiedDomains: z.array(z.string().min(1)).optional(),
 });
 export type CsvContext = z.input<typeof csvContextSchema>;
 
@@ -56,7 +58,8 @@ const lowerSet = (domains: string[] | undefined) => (domains ? new Set(domains.m
 
 /** Checks each data row; a row with a problem is skipped into `rejected` with the first problem found. */
 export function checkRows(records: CsvRecord[], columns: ColumnIndex, context: CsvContext): CsvResult {
-  const { acceptedDomains, federatedDomains } = csvContextSchema.parse(context);
+  const { acceptedDomains, federatedDomains, unverifiedDomains } = csvContextSchema.parse(context);
+  const unverified = lowerSet(unverifiedDomains) ?? new Set<string>();
   const accepted = lowerSet(acceptedDomains);
   const federated = lowerSet(federatedDomains) ?? new Set<string>();
   const firstLineOf = new Map<string, number>();
@@ -93,6 +96,10 @@ export function checkRows(records: CsvRecord[], columns: ColumnIndex, context: C
       continue;
     }
     const domain = address.slice(address.lastIndexOf('@') + 1);
+    if (unverified.has(domain)) {
+      reject('EmailAddress', 'DOMAIN_NOT_VERIFIED', `${domain} is added to the cloud organisation but not verified.`);
+      continue;
+    }
     if (accepted && !accepted.has(domain)) {
       reject('EmailAddress', 'DOMAIN_NOT_ACCEPTED', `${domain} is not an accepted domain of the cloud organisation.`);
       continue;
