@@ -45,7 +45,7 @@ const mailboxOf = (lab: LabTenant, address: string) => control<Mailbox>(`/pim/te
 const invitationsOf = (lab: LabTenant) => control<Invitation[]>(`/pim/tenants/${lab.tenant}/invitations`);
 
 const newTenant = () => createLabTenant({ domains: [{ id: DOMAINS.primary, isDefault: true }], users: [] });
-const target = (lab: LabTenant, extra: Partial<GraphPimTarget> = {}): GraphPimTarget => ({ baseUrl: GRAPH_URL, accessToken: async () => lab.token, ...extra });
+const target = (lab: LabTenant, extra: Partial<GraphPimTarget> = {}): GraphPimTarget => ({ app: lab.tenant, baseUrl: GRAPH_URL, accessToken: async () => lab.token, ...extra });
 
 async function newUser(contacts: number, events: number, corpus: boolean): Promise<string> {
   const address = `m365p-${randomUUID().slice(0, 8)}@${DOMAINS.primary}`;

@@ -9,18 +9,18 @@
  * attempt may have stopped between them.
  *
  * Requests go through Microsoft's client with its retry middleware, which
- * honours 429/503 Retry-After; at most MAX_CONCURRENT requests run at once
- * for one app and mailbox.
+ * honours 429/503 Retry-After (connectors/m365/graph.ts); at most
+ * MAX_CONCURRENT requests run at once for one app and mailbox, a throttled
+ * one keeping its slot while it waits.
  */
-import { Client, GraphError, HTTPMessageHandler, RetryHandler, RetryHandlerOptions, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { GraphError, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import type { Calendar, ContactFolder, Event } from '@microsoft/microsoft-graph-types';
 import pLimit from 'p-limit';
 import { copyToTarget, type Placed, type PimTarget } from '../../dav/copy';
 import type { DavCollection } from '../../dav/collections';
 import type { DavItem } from '../../dav/items';
 import type { DavCopyOptions, DavCopyResult, DavEndpoint } from '../../dav/types';
-import { MailferryError } from '../../../shared/errors';
-import { assertUrlAllowsPassword } from '../../../shared/transport';
+import { createGraphClient, graphRefusal, type GraphEndpoint } from '../graph';
 import { icalToEvent, type EventMappingOptions, type InstanceChange } from './events';
 import { uidFilter } from './extendedProperties';
 import { ianaOf, parseWall, wallToEpoch } from './timezones';
@@ -29,13 +29,9 @@ import { vcardToContact } from './vcard';
 /** Exchange Online's limit of concurrent requests per app and mailbox */
 export const MAX_CONCURRENT = 4;
 
-export interface GraphPimTarget extends EventMappingOptions {
-  /** https://graph.microsoft.com, or the lab's stand-in */
-  baseUrl: string;
-  /** an app-only token for Graph (connectors/m365/token.ts, GRAPH_SCOPE) */
-  accessToken(): Promise<string>;
-  /** Retry-After waits before a throttled request fails the copy (the activity retries it from its checkpoint) */
-  maxRetries?: number;
+export interface GraphPimTarget extends GraphEndpoint, EventMappingOptions {
+  /** the app registration (client id): the concurrency limit is per app and mailbox */
+  app: string;
 }
 
 export interface GraphPimCopier {
@@ -54,34 +50,16 @@ class ConcurrencyLimit implements Middleware {
   }
 }
 
-/**
- * The bearer token on every request. The client's own AuthenticationHandler
- * sends it to https URLs only; the lab's stand-in is http on loopback, which
- * graphClient allows and nothing else.
- */
-class BearerToken implements Middleware {
-  private next?: Middleware;
-  constructor(private readonly token: () => Promise<string>) {}
-  async execute(context: Context): Promise<void> {
-    context.options = { ...context.options, headers: { ...(context.options?.headers as Record<string, string> | undefined), Authorization: `Bearer ${await this.token()}` } };
-    return this.next!.execute(context);
+/** per app and mailbox, for every copy this process runs */
+const slots = new Map<string, pLimit.Limit>();
+function slotsOf(app: string, address: string): pLimit.Limit {
+  const key = `${app}\0${address.toLowerCase()}`;
+  let limit = slots.get(key);
+  if (!limit) {
+    limit = pLimit(MAX_CONCURRENT);
+    slots.set(key, limit);
   }
-  setNext(next: Middleware): void {
-    this.next = next;
-  }
-}
-
-function graphClient(target: GraphPimTarget, limit: pLimit.Limit): Client {
-  const chain: Middleware[] = [
-    new ConcurrencyLimit(limit),
-    new BearerToken(target.accessToken),
-    new RetryHandler(new RetryHandlerOptions(1, target.maxRetries ?? 10)),
-    new HTTPMessageHandler(),
-  ];
-  for (let i = 0; i < chain.length - 1; i++) chain[i]!.setNext?.(chain[i + 1]!);
-  const baseUrl = target.baseUrl.replace(/\/$/, '');
-  assertUrlAllowsPassword(baseUrl, 'the Graph access token', false, 'use https://');
-  return Client.initWithMiddleware({ middleware: chain[0], baseUrl, defaultVersion: 'v1.0' });
+  return limit;
 }
 
 /** 4xx other than throttling and authentication: this one item is refused, the copy goes on. */
@@ -90,15 +68,6 @@ function refusal(error: unknown): { refused: string } | null {
   const status = error.statusCode;
   if (status < 400 || status >= 500 || status === 401 || status === 403 || status === 429) return null;
   return { refused: `${status} ${error.code ?? ''}: ${error.message}`.replace(/\s+:/, ':') };
-}
-
-function failure(error: unknown, address: string): unknown {
-  if (!(error instanceof GraphError)) return error;
-  const status = error.statusCode;
-  if (status === 401 || status === 403) {
-    return new MailferryError('AUTH_FAILED', `Microsoft Graph refused the app for ${address} (${status} ${error.code}): give the app Contacts.ReadWrite and Calendars.ReadWrite (application) with admin consent.`, { cause: error });
-  }
-  return new MailferryError('COPY_FAILED', `Microsoft Graph answered ${status} ${error.code ?? ''} for ${address}: ${error.message}`, { permanent: false, cause: error });
 }
 
 interface Found {
@@ -110,13 +79,10 @@ const epochOf = (t: { dateTime?: string | null; timeZone?: string | null } | nul
   t?.dateTime ? wallToEpoch(parseWall(t.dateTime), ianaOf(t.timeZone ?? 'UTC') ?? 'UTC') : null;
 
 export function createGraphPimCopier(target: GraphPimTarget): GraphPimCopier {
-  const limits = new Map<string, pLimit.Limit>();
   return {
     async copyPim(source, address, options = {}) {
-      const key = address.toLowerCase();
-      const limit = limits.get(key) ?? pLimit(MAX_CONCURRENT);
-      limits.set(key, limit);
-      const client = graphClient(target, limit);
+      const client = createGraphClient(target, [new ConcurrencyLimit(slotsOf(target.app, address))]);
+      const failure = (error: unknown) => graphRefusal(error, `the contacts and calendars of ${address}`);
       const user = `/users/${encodeURIComponent(address)}`;
 
       const one = async (path: string, uid: string): Promise<Found | null> => {
@@ -193,7 +159,7 @@ export function createGraphPimCopier(target: GraphPimTarget): GraphPimCopier {
               } catch (error) {
                 const refused = refusal(error);
                 if (refused) return refused;
-                throw failure(error, address);
+                throw failure(error);
               }
             },
           };
@@ -202,7 +168,7 @@ export function createGraphPimCopier(target: GraphPimTarget): GraphPimCopier {
       try {
         return await copyToTarget(source, address, pim, options);
       } catch (error) {
-        throw failure(error, address);
+        throw failure(error);
       }
     },
   };
