@@ -149,7 +149,8 @@ export function createGraphPimCopier(target: GraphPimTarget): GraphPimCopier {
       };
 
       const pim: PimTarget = {
-        concurrency: MAX_CONCURRENT,
+        // more items in hand than request slots: an item's next request is queued while others are answered
+        concurrency: 2 * MAX_CONCURRENT,
         async open(collection) {
           const folder = await ensureFolder(collection);
           return {
