@@ -157,31 +157,57 @@ describe('iCalendar to event', () => {
     expect(icalToEvent(fifth, 'h')).toMatchObject({ ok: false, reason: expect.stringMatching(/first to fourth and the last/) });
   });
 
-  it('gives every recurring event the occurrences its RRULE gives (the stand-in’s reading of the Graph pattern against ical.js)', () => {
+  /** the occurrences of the source RRULE (ical.js) and of the mapped Graph pattern (the stand-in's reading), up to 3 years on */
+  function bothWays(text: string, uid: string): { expected: string[]; actual: string[] } | null {
+    const mapped = icalToEvent(text, uid);
+    if (!mapped.ok || !mapped.value.event.recurrence) return null;
+    const vevent = new ICAL.Component(ICAL.parse(text.replace(/^(RRULE)([;:].*)$/gim, (l) => l.replace(/,\s+/g, ','))))
+      .getAllSubcomponents('vevent')
+      .find((v) => !v.getFirstProperty('recurrence-id'))!;
+    const dtstart = vevent.getFirstPropertyValue('dtstart') as ICAL.Time;
+    const rule = vevent.getFirstPropertyValue('rrule') as ICAL.Recur;
+    const horizon = `${dtstart.year + 3}-12-31`;
+    const expected: string[] = [];
+    const iterator = rule.iterator(dtstart);
+    for (let next = iterator.next(); next && expected.length < 60; next = iterator.next()) {
+      const wall = { year: next.year, month: next.month, day: next.day, hour: next.hour, minute: next.minute, second: next.second };
+      if (wallDateTime(wall).slice(0, 10) > horizon) break;
+      expected.push(wallDateTime(wall));
+    }
+    const start = mapped.value.event.start!.dateTime!;
+    const startWall = { year: +start.slice(0, 4), month: +start.slice(5, 7), day: +start.slice(8, 10), hour: +start.slice(11, 13), minute: +start.slice(14, 16), second: +start.slice(17, 19) };
+    return { expected, actual: occurrences(mapped.value.event.recurrence, startWall, horizon).map(wallDateTime).slice(0, expected.length) };
+  }
+
+  it('gives every recurring corpus event the occurrences its RRULE gives (the stand-in’s reading of the Graph pattern against ical.js)', () => {
     let compared = 0;
-    for (const { item, mapped } of events) {
-      if (!mapped.ok || !mapped.value.event.recurrence) continue;
-      const vevent = new ICAL.Component(ICAL.parse(item.text.replace(/^(RRULE)([;:].*)$/gim, (l) => l.replace(/,\s+/g, ','))))
-        .getAllSubcomponents('vevent')
-        .find((v) => !v.getFirstProperty('recurrence-id'))!;
-      const dtstart = vevent.getFirstPropertyValue('dtstart') as ICAL.Time;
-      const rule = vevent.getFirstPropertyValue('rrule') as ICAL.Recur;
-      const horizon = `${dtstart.year + 3}-12-31`;
-      const expected: string[] = [];
-      const iterator = rule.iterator(dtstart);
-      for (let next = iterator.next(); next && expected.length < 60; next = iterator.next()) {
-        const wall = { year: next.year, month: next.month, day: next.day, hour: next.hour, minute: next.minute, second: next.second };
-        if (wallDateTime(wall).slice(0, 10) > horizon) break;
-        expected.push(wallDateTime(wall));
-      }
-      const start = mapped.value.event.start!.dateTime!;
-      const startWall = { year: +start.slice(0, 4), month: +start.slice(5, 7), day: +start.slice(8, 10), hour: +start.slice(11, 13), minute: +start.slice(14, 16), second: +start.slice(17, 19) };
-      const actual = occurrences(mapped.value.event.recurrence, startWall, horizon).map(wallDateTime).slice(0, expected.length);
-      expect({ file: item.file, occurrences: actual }).toEqual({ file: item.file, occurrences: expected });
+    for (const { item } of events) {
+      const both = bothWays(item.text, item.uid);
+      if (!both) continue;
+      expect({ file: item.file, occurrences: both.actual }).toEqual({ file: item.file, occurrences: both.expected });
       compared += 1;
     }
     console.log(`recurrence: ${compared} recurring corpus events expanded both ways`);
     expect(compared).toBeGreaterThanOrEqual(5);
+  });
+
+  it.each([
+    'FREQ=MONTHLY;BYDAY=-1FR',
+    'FREQ=MONTHLY;INTERVAL=2;BYDAY=2WE;COUNT=9',
+    'FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1',
+    'FREQ=MONTHLY;BYMONTHDAY=15;UNTIL=20281231T235959Z',
+    'FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU',
+    'FREQ=YEARLY;BYMONTH=11;BYDAY=4TH;INTERVAL=2',
+    'FREQ=YEARLY;BYMONTH=6;BYMONTHDAY=30',
+    'FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH;WKST=SU;COUNT=20',
+    'FREQ=WEEKLY;INTERVAL=3;BYDAY=SU,SA;WKST=MO',
+    'FREQ=DAILY;INTERVAL=3;COUNT=10',
+  ])('maps RRULE %s to a pattern with the same occurrences', (rule) => {
+    const text = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'BEGIN:VEVENT', 'UID:r', 'DTSTART;TZID=Europe/Madrid:20260105T093000', 'DTEND;TZID=Europe/Madrid:20260105T100000', `RRULE:${rule}`, 'SUMMARY:r', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+    const both = bothWays(text, 'r');
+    expect(both).not.toBeNull();
+    expect(both!.expected.length).toBeGreaterThanOrEqual(2);
+    expect(both!.actual).toEqual(both!.expected);
   });
 });
 
