@@ -8,7 +8,12 @@
  * 4 requests at once for one mailbox.
  */
 import { randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import ICAL from 'ical.js';
+import pino from 'pino';
+import type { ActivityDeps, Connectors } from '../activities/deps';
+import { createMailDataActivities } from '../activities/mailData';
+import type { ConnectionSettings } from '../shared/domain';
 import type { Contact, Event } from '@microsoft/microsoft-graph-types';
 import { listCollections } from '../connectors/dav/collections';
 import { createDavHttp } from '../connectors/dav/http';
@@ -234,5 +239,33 @@ describe('crash, throttling and concurrency', () => {
     expect(result.contacts.copied + result.events.copied).toBe(40);
     expect(stats.throttled).toBe(0);
     expect(stats.peakMailboxConcurrency).toBe(4);
+  });
+});
+
+describe('the copy activity', () => {
+  it('copies into Graph when the organisation has a Graph target, heartbeating its checkpoint, and reports the meetings not invited', async () => {
+    const address = await newUser(4, 12, false);
+    const lab = await newTenant();
+    const refuse = () => {
+      throw new Error('the DAV target must not be used for an m365 organisation');
+    };
+    const connectors = {
+      sourceDav: () => onprem,
+      targetDav: refuse,
+      dav: { copyDav: refuse },
+      graphPim: () => createGraphPimCopier(target(lab)),
+    } as Partial<Connectors> as Connectors;
+    const activities = createMailDataActivities({ connectors, logger: pino({ level: 'silent' }) } as Partial<ActivityDeps> as ActivityDeps);
+    const env = new MockActivityEnvironment();
+    let beats = 0;
+    env.on('heartbeat', () => (beats += 1));
+    const result = (await env.run(activities.copyContactsAndCalendars, { settings: {} as ConnectionSettings, address })) as Awaited<
+      ReturnType<typeof activities.copyContactsAndCalendars>
+    >;
+    expect({ contacts: result.contactsCopied, events: result.eventsCopied }).toEqual({ contacts: 4, events: 12 });
+    expect(beats).toBeGreaterThanOrEqual(2);
+    expect(result.checkpoint?.done.length).toBe(2);
+    expect(result.attendees?.invited).toBe(false);
+    expect(result.attendees?.events).toBe(allEvents(await mailboxOf(lab, address)).filter((e) => e.body?.content?.includes('without sending invitations')).length);
   });
 });
