@@ -129,6 +129,21 @@ settings
   .option('--dav-user <name>', 'source CalDAV/CardDAV admin user')
   .option('--dav-password-env <VAR>', 'environment variable holding the DAV password (default: admin password)')
   .option('--max-concurrent <n>', 'mailboxes migrated at the same time, 1–10', '3')
+  .option('--target <kind>', 'the cloud side: generic (the worker\'s LDAP/IMAP/DAV) or m365 (a Microsoft 365 tenant)', 'generic')
+  .option('--tenant <id>', 'm365: the directory (tenant) id')
+  .option('--client-id <id>', 'm365: the application (client) id of the app registration')
+  .option('--certificate <file>', 'm365: PEM with the certificate uploaded to the app registration and its private key (sealed into the settings)')
+  .option('--private-key <file>', 'm365: the private key, when it is not in --certificate')
+  .option('--routing-domain <domain>', 'm365: the routing domain TargetAddress points to, e.g. contoso.mail.onmicrosoft.com')
+  .option('--sku <skuId>', 'm365: the licence that gives the mailbox (a skuId of GET /subscribedSkus with an Exchange Online plan)')
+  .option('--disabled-plans <ids>', 'm365: service plan ids of the SKU to leave off, comma-separated')
+  .option('--usage-location <CC>', 'm365: country code given to users without a usage location (a licence needs one)')
+  .option('--provisioning-timeout <minutes>', 'm365: how long to wait for Exchange Online to create a mailbox after the licence', '1440')
+  .option('--provisioning-poll <seconds>', 'm365: how often to look for the mailbox', '60')
+  .option('--exchange-guid-grace <minutes>', 'm365: a licence provisioned this long without a mailbox is the synced-msExchMailboxGuid case', '60')
+  .option('--graph-url <url>', 'm365: Microsoft Graph (default https://graph.microsoft.com; the lab stand-in with --lab)')
+  .option('--authority-url <url>', 'm365: the token authority (default https://login.microsoftonline.com)')
+  .option('--authority-ca-file <pem>', 'm365: an extra CA for the authority (on the worker)')
   .action((opts: SettingsOptions) =>
     withSession(async (s) => {
       const result = await applySettings(s, org(), buildSettings(opts, s, org()));

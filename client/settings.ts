@@ -13,6 +13,7 @@ import { organisationWorkflowId, setSettingsUpdate, type ConnectionSettings } fr
 import type { Session } from './connection';
 import { CliError, EXIT } from './errors';
 import { orgState, refusedAsCliError, startOrgOperation } from './org';
+import { buildTarget, redactTarget, type TargetOptions } from './target';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
 
@@ -46,7 +47,7 @@ export const settingsOptionsSchema = z.object({
   path: ['imapAdminLogin'],
   error: 'exchange-path logs in as DOMAIN\\admin\\alias: give the admin as DOMAIN\\user (--master-user or --username)',
 });
-export type SettingsOptions = z.input<typeof settingsOptionsSchema>;
+export type SettingsOptions = z.input<typeof settingsOptionsSchema> & TargetOptions;
 
 function secretFromEnv(name: string, what: string): string {
   const value = process.env[name];
@@ -92,10 +93,12 @@ export function buildSettings(raw: SettingsOptions, session: Session, org: strin
   }
   const o = parsed.data;
   const seal = (v: string) => session.secrets.seal(org, v);
+  const target = buildTarget(raw, seal, o.lab);
   if (o.lab) {
     const lab = fromLab();
     return {
       ...lab.settings,
+      ...(target ? { target } : {}),
       maxConcurrentMailboxes: o.maxConcurrent,
       password: seal(lab.secrets.admin),
       source: {
@@ -118,6 +121,7 @@ export function buildSettings(raw: SettingsOptions, session: Session, org: strin
     exchangeServer: o.exchangeServer,
     rpcProxyServer: o.rpcProxy,
     maxConcurrentMailboxes: o.maxConcurrent,
+    ...(target ? { target } : {}),
     source: {
       imap: { host, port: Number(port), secure: o.imapTls, allowPlaintext: o.allowPlaintext, adminLogin: o.imapAdminLogin },
       masterUser,
@@ -181,6 +185,7 @@ export function redactSettings(settings: ConnectionSettings): unknown {
   return {
     ...settings,
     password: '[sealed]',
+    target: redactTarget(settings.target),
     source: {
       ...settings.source,
       directory: { ...settings.source.directory, password: settings.source.directory.password ? '[sealed]' : '(admin password)' },

@@ -28,7 +28,8 @@ import { loadCsdl } from './csdl';
 export interface Violation {
   at: string;
   tenant: string | null;
-  side: 'request' | 'response' | 'unhandled';
+  /** throttle: a request came back before the Retry-After it was given */
+  side: 'request' | 'response' | 'unhandled' | 'throttle';
   method: string;
   url: string;
   problems: string[];
@@ -189,6 +190,8 @@ export function createGraphServer(options: GraphServerOptions): { server: Server
   /** request times per tenant/app/key, for the sliding window */
   const windows = new Map<string, number[]>();
   const inFlight = new Map<string, number>();
+  /** when a throttled app may come back, per tenant/app/key: a request before that is a client that ignored Retry-After */
+  const retryNotBefore = new Map<string, number>();
 
   function createTenant(id: string = randomUUID()): Tenant {
     const state = new Map<string, unknown>();
@@ -340,9 +343,17 @@ export function createGraphServer(options: GraphServerOptions): { server: Server
       segments[0] === 'users' && segments.length > 2 && segments[2] !== 'assignLicense'
         ? `mailbox:${segments[1].toLowerCase()}`
         : 'directory';
+    const retryKey = `${tenant.id}\0${appId}\0${mailbox}`;
+    const notBefore = retryNotBefore.get(retryKey) ?? 0;
+    if (Date.now() < notBefore) {
+      record('throttle', tenant, req, [`retried ${notBefore - Date.now()} ms before the Retry-After it was given`]);
+      tenant.stats.throttled++;
+      return graphError(429, 'TooManyRequests', 'Too many requests.', { 'Retry-After': String(Math.ceil((notBefore - Date.now()) / 1000)) });
+    }
     const limited = throttled(tenant, appId, mailbox);
     if (limited) {
       tenant.stats.throttled++;
+      retryNotBefore.set(retryKey, Date.now() + Number(limited.headers?.['Retry-After'] ?? 0) * 1000);
       return limited;
     }
     const concurrencyKey = `${tenant.id}\0${appId}\0${mailbox}`;
