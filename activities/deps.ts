@@ -20,7 +20,8 @@ export interface Connectors {
   cloudDirectory(settings: ConnectionSettings): CloudDirectory;
   /** admin (master-user) access to one source mailbox */
   sourceImap(settings: ConnectionSettings, address: string): ImapEndpoint;
-  targetImap(address: string): ImapEndpoint;
+  /** the organisation's target mailbox: master-user login (generic) or the app's token (m365) */
+  targetImap(settings: ConnectionSettings, address: string): ImapEndpoint;
   sourceDav(settings: ConnectionSettings): DavEndpoint;
   targetDav(): DavEndpoint;
   mail: MailCopier;

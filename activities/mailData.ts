@@ -47,7 +47,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
         async () => {
           const result = await connectors.mail.copyMailbox(
             connectors.sourceImap(input.settings, input.address),
-            connectors.targetImap(input.address),
+            connectors.targetImap(input.settings, input.address),
             {
               checkpoint: beat.checkpoint,
               syncFlags: input.syncFlags,

@@ -144,6 +144,8 @@ settings
   .option('--graph-url <url>', 'm365: Microsoft Graph (default https://graph.microsoft.com; the lab stand-in with --lab)')
   .option('--authority-url <url>', 'm365: the token authority (default https://login.microsoftonline.com)')
   .option('--authority-ca-file <pem>', 'm365: an extra CA for the authority (on the worker)')
+  .option('--target-imap <host:port>', 'm365: IMAP of the tenant (default outlook.office365.com:993; the lab cloud Dovecot with --lab)')
+  .option('--max-receive-size <MB>', "m365: the mailboxes' MaxReceiveSize (default 35): a larger message is a bad item, not sent")
   .action((opts: SettingsOptions) =>
     withSession(async (s) => {
       const result = await applySettings(s, org(), buildSettings(opts, s, org()));

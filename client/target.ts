@@ -35,6 +35,12 @@ export const targetOptionsSchema = z.object({
   graphUrl: z.string().url().optional(),
   authorityUrl: z.string().url().optional(),
   authorityCaFile: z.string().min(1).optional(),
+  targetImap: z
+    .string()
+    .regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port, e.g. outlook.office365.com:993')
+    .transform((v) => ({ host: v.slice(0, v.lastIndexOf(':')), port: Number(v.slice(v.lastIndexOf(':') + 1)) }))
+    .optional(),
+  maxReceiveSize: z.coerce.number().positive().max(150, 'Exchange Online allows at most 150 MB').optional(),
 });
 export type TargetOptions = z.input<typeof targetOptionsSchema>;
 
@@ -87,6 +93,9 @@ export function buildTarget(raw: TargetOptions, seal: (value: string) => string,
     authorityHost: o.authorityUrl ?? m365?.authorityHost,
     caFile: o.authorityCaFile ?? m365?.caFile,
     graphUrl: o.graphUrl ?? graph?.url,
+    // port 993 is implicit TLS; the lab's cloud Dovecot (plain, loopback) stands in for outlook.office365.com
+    imap: o.targetImap ? { ...o.targetImap, secure: o.targetImap.port === 993 } : lab ? { host: readLabInfo().cloud.imap.host, port: readLabInfo().cloud.imap.port, secure: false } : undefined,
+    maxReceiveSizeBytes: o.maxReceiveSize === undefined ? undefined : Math.round(o.maxReceiveSize * 1024 * 1024),
     routingDomain: need(o.routingDomain ?? (lab ? DOMAINS.routing : undefined), '--routing-domain <tenant>.mail.onmicrosoft.com'),
     license: { skuId: need(o.sku ?? (lab ? LAB_SKU : undefined), '--sku <skuId> (a licence with Exchange Online, from GET /subscribedSkus)'), disabledPlans: o.disabledPlans ?? [] },
     usageLocation: o.usageLocation,

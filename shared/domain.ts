@@ -101,6 +101,10 @@ export interface M365TargetSettings {
   caFile?: string;
   /** default https://graph.microsoft.com; the lab's stand-in in tests */
   graphUrl?: string;
+  /** mail over IMAP with the app's token; default outlook.office365.com:993 (TLS), the lab's cloud Dovecot in tests */
+  imap?: Endpoint & { allowPlaintext?: boolean };
+  /** the mailboxes' MaxReceiveSize in bytes (default Exchange Online's 35 MB): a larger message is a bad item */
+  maxReceiveSizeBytes?: number;
   /** the tenant's routing domain TargetAddress points to, e.g. `contoso.mail.onmicrosoft.com` */
   routingDomain: string;
   /** the licence that turns an MEU into a mailbox: a SKU id of `GET /subscribedSkus` and service plan ids to leave off */

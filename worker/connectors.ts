@@ -8,12 +8,13 @@ import type { Connectors } from '../activities/deps';
 import { createDavCopier } from '../connectors/dav';
 import { createCloudDirectory, createSourceDirectory } from '../connectors/directory';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
-import { adminEndpoint, createMailCopier } from '../connectors/mail';
+import { adminEndpoint, appEndpoint, createMailCopier } from '../connectors/mail';
+import type { ImapEndpoint } from '../connectors/mail/types';
 import { createReportMailer } from '../connectors/smtp';
 import { createGraphDirectory } from '../connectors/m365/directory';
 import { createGraphClient, GRAPH_URL } from '../connectors/m365/graph';
 import { createGraphPimCopier } from '../connectors/m365/pim/copy';
-import { createTokenProvider, GRAPH_SCOPE, type TokenProvider } from '../connectors/m365/token';
+import { createTokenProvider, GRAPH_SCOPE, IMAP_SCOPE, type TokenProvider } from '../connectors/m365/token';
 import type { ConnectionSettings, M365TargetSettings } from '../shared/domain';
 import type { OrgSecrets } from '../shared/secrets';
 import type { WorkerEnv } from './config';
@@ -62,6 +63,19 @@ export function graphDirectory(target: M365TargetSettings, tokens: TokenProvider
   });
 }
 
+export const EXCHANGE_ONLINE_IMAP = { host: 'outlook.office365.com', port: 993, secure: true } as const;
+/** Exchange Online's default MaxReceiveSize for a mailbox: 35 MB (Set-Mailbox -MaxReceiveSize raises it up to 150 MB) */
+export const EXCHANGE_MAX_RECEIVE_BYTES = 35 * 1024 * 1024;
+
+/** A mailbox of the tenant, opened by the app itself (IMAP.AccessAsApp, FullAccess) with an app-only token. */
+export function exchangeOnlineImap(target: Pick<M365TargetSettings, 'imap' | 'maxReceiveSizeBytes'>, tokens: TokenProvider, address: string): ImapEndpoint {
+  return appEndpoint(
+    { ...(target.imap ?? EXCHANGE_ONLINE_IMAP), maxMessageBytes: target.maxReceiveSizeBytes ?? EXCHANGE_MAX_RECEIVE_BYTES },
+    address,
+    () => tokens.getToken(IMAP_SCOPE),
+  );
+}
+
 export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Client): Connectors {
   const tokensFor = m365Tokens(secrets);
   return {
@@ -92,8 +106,10 @@ export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Cl
       const { adminLogin, ...server } = settings.source.imap;
       return adminEndpoint(server, { user: settings.source.masterUser, password: secrets.unseal(settings.password) }, address, adminLogin);
     },
-    targetImap: (address) =>
-      adminEndpoint(
+    targetImap: (settings, address) => {
+      const m365 = m365Target(settings);
+      if (m365) return exchangeOnlineImap(m365, tokensFor(m365), address);
+      return adminEndpoint(
         {
           host: env.MAILFERRY_CLOUD_IMAP_HOST,
           port: env.MAILFERRY_CLOUD_IMAP_PORT,
@@ -102,7 +118,8 @@ export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Cl
         },
         { user: env.MAILFERRY_CLOUD_IMAP_MASTER_USER, password: env.MAILFERRY_CLOUD_IMAP_PASSWORD },
         address,
-      ),
+      );
+    },
     sourceDav: (settings) => ({
       url: settings.source.dav.url,
       user: settings.source.dav.user,

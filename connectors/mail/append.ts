@@ -12,6 +12,7 @@ import type { ImapFlow } from 'imapflow';
 import { encodePath, formatDateTime, formatFlag } from 'imapflow/lib/tools';
 import { imapErrorOf } from './connect';
 import { uidSet } from './copyMap';
+import { isThrottled } from './throttle';
 
 export interface AppendItem {
   body: Buffer;
@@ -57,6 +58,8 @@ function messageAttributes(client: ImapFlow, item: AppendItem): Array<Attribute 
 
 function rejectedOrRethrow(err: unknown): never {
   const e = imapErrorOf(err) as { responseStatus?: string; responseText?: string; serverResponseCode?: string };
+  // a throttled APPEND is a NO too, but about the server's load: the message is sent again after the backoff
+  if (isThrottled(err)) throw err;
   if (e.responseStatus === 'NO' || e.responseStatus === 'BAD' || e.serverResponseCode === 'APPENDLIMIT') {
     throw new AppendRejected(e.responseText || (err as Error).message);
   }

@@ -28,7 +28,7 @@ export function imapAuth(endpoint: ImapEndpoint): ImapFlowOptions['auth'] {
 /** Refuses, before any byte is sent, to put a password on the wire in clear to a remote host. */
 export function assertTransportAllowed(endpoint: ImapEndpoint): void {
   assertPlaintextAllowed({
-    secret: `the IMAP password for ${endpoint.user}`,
+    secret: endpoint.token ? `an access token for ${endpoint.user}` : `the IMAP password for ${endpoint.user}`,
     host: endpoint.host,
     port: endpoint.port,
     encrypted: endpoint.secure,
@@ -106,12 +106,29 @@ export function classifyConnectError(err: unknown, endpoint: ImapEndpoint): unkn
   if (err instanceof MailferryError) return err;
   const e = imapErrorOf(err);
   const where = `${endpoint.host}:${endpoint.port}`;
+  // Exchange Online throttles logins too ("Request is throttled. Suggested Backoff Time: N milliseconds"): not a wrong credential
+  if (e.code === 'ETHROTTLE' || /Request is throttled/i.test(e.responseText ?? '')) {
+    return new MailferryError('CONNECTION_FAILED', `The IMAP server ${where} is throttling logins (${e.responseText ?? 'throttled'}); it will be tried again.`, {
+      cause: err,
+      permanent: false,
+    });
+  }
   // A server at its connection limit refuses the login with a response code, not the password.
   if (e.authenticationFailed && /^(UNAVAILABLE|INUSE|LIMIT|SERVERBUG)$/i.test(e.serverResponseCode ?? '')) {
     return new MailferryError('CONNECTION_FAILED', `The IMAP server ${where} is busy (${e.serverResponseCode}); it will be tried again.`, {
       cause: err,
       permanent: false,
     });
+  }
+  if (e.authenticationFailed && endpoint.token) {
+    // Exchange Online answers a token it will not take with a bare "NO AUTHENTICATE failed."
+    return new MailferryError(
+      'FULL_ACCESS_DENIED',
+      `The IMAP server ${where} refused the app-only token for ${endpoint.user}: the app needs the IMAP.AccessAsApp permission with admin consent, ` +
+        `its service principal registered in Exchange Online (New-ServicePrincipal) and FullAccess on the mailbox ` +
+        `(Add-MailboxPermission -Identity ${endpoint.user} -User <service principal id> -AccessRights FullAccess).`,
+      { cause: err },
+    );
   }
   if (e.authenticationFailed && endpoint.mailbox !== undefined) return adminLoginRefused(e, endpoint, where, err);
   if (e.authenticationFailed) {
@@ -134,10 +151,20 @@ export function classifyConnectError(err: unknown, endpoint: ImapEndpoint): unkn
   return err;
 }
 
+/** When each session opened with a token must be replaced (its token's renewAt). */
+const renewals = new WeakMap<ImapFlow, Date>();
+
+/** true when the session's token is due for renewal: the next command should go to a new session */
+export function tokenDue(client: ImapFlow, now = Date.now()): boolean {
+  const at = renewals.get(client);
+  return at !== undefined && now >= at.getTime();
+}
+
 /** Connects and logs in; the caller owns the session and must logout()/close() it. */
 export async function openImap(endpoint: ImapEndpoint): Promise<ImapFlow> {
   assertTransportAllowed(endpoint);
   const loopback = isLoopbackHost(endpoint.host);
+  const token = endpoint.token ? await endpoint.token() : undefined;
   const client = new ImapFlow({
     host: endpoint.host,
     port: endpoint.port,
@@ -145,7 +172,8 @@ export async function openImap(endpoint: ImapEndpoint): Promise<ImapFlow> {
     // A server without a certificate (the lab) advertises STARTTLS that then fails; plaintext was
     // already vetted above, so a non-secure endpoint means "no TLS at all".
     doSTARTTLS: endpoint.secure ? undefined : false,
-    auth: imapAuth(endpoint),
+    // imapflow picks OAUTHBEARER or XOAUTH2, whichever the server offers
+    auth: token ? { user: endpoint.user, accessToken: token.token } : imapAuth(endpoint),
     logger: false,
     disableAutoIdle: true,
     // Deflate only pays off on a real network; on loopback it is pure CPU.
@@ -162,6 +190,7 @@ export async function openImap(endpoint: ImapEndpoint): Promise<ImapFlow> {
     client.close();
     throw classifyConnectError(err, endpoint);
   }
+  if (token) renewals.set(client, token.renewAt);
   return client;
 }
 

@@ -48,6 +48,7 @@ interface Sessions {
 type FolderState = CopyRun['checkpoint']['folders'][string];
 
 export async function copyFolder(sessions: Sessions, pair: FolderPair, run: CopyRun): Promise<void> {
+  await run.renewTarget(sessions);
   const { source, target } = sessions;
   const path = pair.source.path;
   const box = await source.mailboxOpen(pair.source.nativePath, { readOnly: true });
@@ -175,12 +176,16 @@ async function planFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, la
     };
     for (const group of plan.ambiguous) for (const uid of settleByHash(group, hashes, lastUid)) plan.copy.add(uid);
   }
-  const limit = target.capabilities.get('APPENDLIMIT');
+  const announced = target.capabilities.get('APPENDLIMIT');
   for (const uid of plan.copy) {
     const item = work.get(uid) as WorkItem;
-    if (typeof limit === 'number' && item.meta.size > limit) {
+    if (typeof announced === 'number' && item.meta.size > announced) {
       item.action = 'too-large';
-      item.reason = `larger than the target's APPENDLIMIT of ${limit} bytes`;
+      item.reason = `larger than the target's APPENDLIMIT of ${announced} bytes`;
+    } else if (run.targetMaxBytes !== undefined && item.meta.size > run.targetMaxBytes) {
+      // not sent at all: Exchange Online counts a refused APPEND as an error and drops the session after ten
+      item.action = 'too-large';
+      item.reason = `larger than the target mailbox's MaxReceiveSize of ${run.targetMaxBytes} bytes (${item.meta.size} bytes); raise it with Set-Mailbox -MaxReceiveSize (at most 150 MB) and resume the row`;
     } else {
       item.action = 'copy';
     }
@@ -195,7 +200,7 @@ async function streamFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, 
   let group: Ready[] = [];
   const flush = async () => {
     if (group.length === 0) return;
-    await writeGroup(sessions.target, pair, run, group);
+    await writeGroup(sessions, pair, run, group);
     state.lastUid = group[group.length - 1].meta.uid;
     group = [];
     run.progress(pair.source.path);
@@ -283,35 +288,55 @@ function appendItem(item: Ready): AppendItem {
   return { body: item.body as Buffer, flags: item.meta.flags, internalDate: new Date(item.meta.internalDate) };
 }
 
-/** The target side: one MULTIAPPEND for the group; if refused, one APPEND each to isolate the bad ones. */
-async function writeGroup(target: ImapFlow, pair: FolderPair, run: CopyRun, group: Ready[]): Promise<void> {
+/**
+ * The target side: one MULTIAPPEND for the group; if refused, one APPEND each to isolate the bad ones.
+ * No mailbox is selected on the target while it appends, so before each command the session can be
+ * swapped for one with a fresh token (run.renewTarget).
+ */
+async function writeGroup(sessions: Sessions, pair: FolderPair, run: CopyRun, group: Ready[]): Promise<void> {
   const toCopy = group.filter((g) => g.body);
-  const bad: BadItem[] = [];
-  let copied = toCopy;
-  // one command for the group when the server takes MULTIAPPEND (atomic: a refusal appended nothing)
-  let together = toCopy.length > 1 && target.capabilities.has('MULTIAPPEND');
   const state = run.checkpoint.folders[pair.source.path] as FolderState;
-  try {
-    if (together) recordCopies(state, toCopy.map((item) => item.meta.uid), await appendGroup(target, pair.targetNative, toCopy.map(appendItem)));
-  } catch (err) {
-    if (!(err instanceof AppendRejected)) throw err;
-    together = false;
-  }
-  if (!together) {
-    copied = [];
-    for (const item of toCopy) {
-      try {
-        recordCopies(state, [item.meta.uid], await appendOne(target, pair.targetNative, appendItem(item)));
-        copied.push(item);
-      } catch (oneErr) {
-        if (!(oneErr instanceof AppendRejected)) throw oneErr;
-        bad.push(badItem(pair, item.meta, oneErr.message));
-      }
+  // one command for the group when the server takes MULTIAPPEND (atomic: a refusal appended nothing)
+  if (toCopy.length > 1 && sessions.target.capabilities.has('MULTIAPPEND')) {
+    try {
+      await run.renewTarget(sessions);
+      recordCopies(state, toCopy.map((item) => item.meta.uid), await appendGroup(sessions.target, pair.targetNative, toCopy.map(appendItem)));
+      return settleGroup(pair, run, group, toCopy, []);
+    } catch (err) {
+      if (!(err instanceof AppendRejected)) throw err;
     }
   }
+  const copied: Ready[] = [];
+  const bad: BadItem[] = [];
+  for (const [i, item] of group.entries()) {
+    if (!item.body) continue;
+    try {
+      await run.renewTarget(sessions);
+      recordCopies(state, [item.meta.uid], await appendOne(sessions.target, pair.targetNative, appendItem(item)));
+      copied.push(item);
+    } catch (oneErr) {
+      if (oneErr instanceof AppendRejected) {
+        bad.push(badItem(pair, item.meta, oneErr.message));
+        continue;
+      }
+      // The session failed (throttled, dropped) part-way: what the group appended so far is on the target,
+      // so it is counted and checkpointed now; the reconnect goes on from the message that failed.
+      if (i > 0) {
+        settleGroup(pair, run, group.slice(0, i), copied, bad);
+        state.lastUid = group[i - 1]!.meta.uid;
+        run.saveCheckpoint();
+      }
+      throw oneErr;
+    }
+  }
+  settleGroup(pair, run, group, copied, bad);
+}
+
+/** Counts what a group (or its written part) did: copied, already there, skipped, bad. */
+function settleGroup(pair: FolderPair, run: CopyRun, items: Ready[], copied: Ready[], bad: BadItem[]): void {
   run.messagesCopied += copied.length;
   run.bytesCopied += copied.reduce((n, item) => n + (item.body as Buffer).length, 0);
-  for (const item of group) {
+  for (const item of items) {
     if (item.action === 'existing') run.messagesExisting++;
     else if (item.action === 'skip') run.messagesSkipped++;
     else if (item.action === 'too-large') bad.push(badItem(pair, item.meta, item.reason ?? 'too large for the target'));

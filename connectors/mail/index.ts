@@ -5,7 +5,7 @@
  */
 import type { ImapFlow } from 'imapflow';
 import { MailferryError } from '../../shared/errors';
-import { closeImap, openImap } from './connect';
+import { closeImap, openImap, tokenDue } from './connect';
 import { copyFolder } from './copy';
 import { listFolders, planFolders } from './folders';
 import { CopyRun } from './run';
@@ -69,12 +69,30 @@ export function adminEndpoint(
   return { ...server, user: admin.user, password: admin.password, mailbox: address, adminLogin };
 }
 
+/** A mailbox opened by an app with an app-only token (Exchange Online: IMAP.AccessAsApp and FullAccess), logging in as the mailbox. */
+export function appEndpoint(
+  server: Pick<ImapEndpoint, 'host' | 'port' | 'secure' | 'allowPlaintext' | 'maxMessageBytes'>,
+  address: string,
+  token: NonNullable<ImapEndpoint['token']>,
+): ImapEndpoint {
+  return { ...server, user: address, password: '', token };
+}
+
 export function createMailCopier(config: MailCopierConfig = {}): MailCopier {
   const policy = config.retry ?? defaultRetryPolicy;
   return {
     async copyMailbox(source: ImapEndpoint, target: ImapEndpoint, options: CopyOptions = {}): Promise<CopyResult> {
       const started = Date.now();
       const run = new CopyRun(options);
+      run.targetMaxBytes = target.maxMessageBytes;
+      // Exchange Online ends a session whose token has expired at its next command (BYE ... AccessTokenExpired):
+      // a session is replaced, with a new token, before that
+      run.renewTarget = async (open) => {
+        if (!tokenDue(open.target)) return;
+        const expiring = open.target;
+        open.target = await openImap(target);
+        await closeImap(expiring);
+      };
       // The first login fails fast (wrong password, server down): only an established copy is worth riding out.
       let sessions: Sessions | undefined = await openSessions(source, target);
       try {

@@ -4,6 +4,7 @@
  * report them.
  */
 import { MailferryError } from '../../shared/errors';
+import type { ImapFlow } from 'imapflow';
 import type { FolderListing } from './folders';
 import type { BadItem, CopyCheckpoint, CopyOptions, CopyProgress, DeletedOnSource } from './types';
 
@@ -34,6 +35,10 @@ export class CopyRun {
   targetFolders: FolderListing = { delimiter: '/', folders: [] };
   foldersDone = 0;
   foldersTotal = 0;
+  /** the target's largest message (MaxReceiveSize), when it says or the settings do */
+  targetMaxBytes: number | undefined;
+  /** replaces the target session when its token is due for renewal (index.ts); sessions without a token never are */
+  renewTarget: (sessions: { target: ImapFlow }) => Promise<void> = async () => undefined;
   private checkpointsEmitted = 0;
   private readonly visited = new Set<string>();
   private checkpointsAtLastLook = 0;

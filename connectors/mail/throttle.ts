@@ -44,10 +44,30 @@ export function isTransient(err: unknown): boolean {
   return busyResponse.test(`${e.responseText ?? ''} ${e.reason ?? ''}`);
 }
 
-/** Milliseconds the server asked us to wait, if it said (imapflow parses Microsoft's hint). */
+/** Exchange Online's refusal, as a tagged NO or BAD: "Request is throttled. Suggested Backoff Time: 299961 milliseconds". */
+const EXCHANGE_BACKOFF = /Request is throttled\.?\s*Suggested Backoff Time:?\s*(\d+)\s*milliseconds/i;
+
+/** The backoff Exchange suggested in the error's response text, if it is a throttling reply. */
+export function suggestedBackoffMs(err: unknown): number | undefined {
+  const e = imapErrorOf(err) as { responseText?: string };
+  const match = EXCHANGE_BACKOFF.exec(e.responseText ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/** A server saying "not now" to the command: a retry later heals it, the message itself is fine. */
+export function isThrottled(err: unknown): boolean {
+  return imapErrorOf(err).code === 'ETHROTTLE' || suggestedBackoffMs(err) !== undefined;
+}
+
+/**
+ * Milliseconds still to wait before the next command, as the server asked.
+ * imapflow parses Exchange's hint and waits part of it itself before it
+ * rejects (throttleWaited); a hint it did not parse is waited in full here.
+ */
 export function serverHintMs(err: unknown): number {
   const e = imapErrorOf(err) as { throttleReset?: number; throttleWaited?: number };
-  return Math.max(0, (e.throttleReset ?? 0) - (e.throttleWaited ?? 0));
+  if (e.throttleReset !== undefined) return Math.max(0, e.throttleReset - (e.throttleWaited ?? 0));
+  return suggestedBackoffMs(err) ?? 0;
 }
 
 export function backoffMs(policy: RetryPolicy, attempt: number, hintMs = 0): number {
@@ -107,7 +127,8 @@ export async function withReconnect<T>(
           { permanent: false, cause: err },
         );
       }
-      onReconnect?.({ reason: (err as Error).message ?? String(err), waitMs: wait });
+      const said = imapErrorOf(err).responseText;
+      onReconnect?.({ reason: `${(err as Error).message ?? String(err)}${said ? `: ${said}` : ''}`, waitMs: wait });
       await sleep(wait, signal);
     }
   }

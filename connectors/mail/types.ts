@@ -1,4 +1,5 @@
 import type { AdminLogin } from '../../shared/domain';
+import type { AccessToken } from '../m365/token';
 
 /** What mailferry needs to copy one mailbox's mail (IMAP in the lab). */
 
@@ -15,6 +16,14 @@ export interface ImapEndpoint {
   /** open this mailbox with the administrator's rights (FullAccess), logging in as `adminLogin` says */
   mailbox?: string;
   adminLogin?: AdminLogin;
+  /**
+   * App-only OAuth 2.0 (Exchange Online): log in as `user` (the mailbox itself) with XOAUTH2/OAUTHBEARER and
+   * a token from here instead of `password`; asked again for every session, and a session is replaced before
+   * its token's `renewAt`
+   */
+  token?: () => Promise<AccessToken>;
+  /** the largest message the server takes (Exchange's MaxReceiveSize), in bytes: a larger one is a bad item, never sent */
+  maxMessageBytes?: number;
 }
 
 /**

@@ -11,7 +11,9 @@ import { randomUUID, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8 } from 'jose';
+import type { M365App } from '../../connectors/m365/token';
 import { LAB_HOST, PORTS, paths } from '../config';
+import type { LabInfo } from '../info';
 import { run } from '../proc';
 import { ensureServerCertificate } from '../tls';
 import { tokenServerConfigSchema, type LabApp, type TokenServerConfig } from './server';
@@ -118,4 +120,16 @@ export function readRegistration(): TokenServerConfig {
   const config = previousConfig(oauthPaths().config);
   if (!config) throw new Error(`no lab app registration in ${oauthPaths().config}: run \`lab:up\``);
   return config;
+}
+
+/** The lab's app, from the lab info, as connectors/m365/token.ts takes an app. */
+export function labM365App(m365: LabInfo['m365']): M365App {
+  return {
+    tenantId: m365.tenantId,
+    clientId: m365.app.clientId,
+    certificateFile: m365.app.certificateFile,
+    privateKeyFile: m365.app.privateKeyFile,
+    authorityHost: m365.authorityHost,
+    caFile: m365.caFile,
+  };
 }

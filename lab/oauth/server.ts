@@ -147,7 +147,15 @@ async function authenticateClient(form: URLSearchParams, keys: Keys, tokenUrl: s
   }
   const alg = header.alg === 'PS256' ? 'PS256' : 'RS256';
   try {
-    await jwtVerify(assertion, await importX509(pem, alg), { algorithms: ['PS256', 'RS256'], audience: tokenUrl, issuer: clientId, subject: clientId, requiredClaims: ['exp', 'jti'] });
+    await jwtVerify(assertion, await importX509(pem, alg), {
+      algorithms: ['PS256', 'RS256'],
+      audience: tokenUrl,
+      issuer: clientId,
+      subject: clientId,
+      requiredClaims: ['exp', 'jti'],
+      // Entra ID allows five minutes of clock skew; msal-node rounds its nbf to the nearest second, so it can lie ahead
+      clockTolerance: 300,
+    });
   } catch (err) {
     throw new StsError(401, 'invalid_client', 700027, `Client assertion failed signature validation: ${(err as Error).message}`);
   }
@@ -184,10 +192,11 @@ async function issue(form: URLSearchParams, app: LabApp, keys: Keys, config: Tok
 
 export async function startTokenServer(config: TokenServerConfig): Promise<TokenServer> {
   const keys = await loadKeys(config);
-  const urls = tokenEndpoints(config);
   const issued = new Map<string, number>();
   const tenant = `/${config.tenantId}`;
-  const metadata = {
+  // port 0 (a test's own endpoint): the URLs it publishes name the port it got
+  let urls = tokenEndpoints(config);
+  const describe = () => ({
     issuer: urls.issuer,
     token_endpoint: urls.token,
     jwks_uri: urls.jwks,
@@ -198,7 +207,8 @@ export async function startTokenServer(config: TokenServerConfig): Promise<Token
     subject_types_supported: ['pairwise'],
     id_token_signing_alg_values_supported: ['RS256'],
     tenant_region_scope: 'EU',
-  };
+  });
+  let metadata = describe();
   const server: Server = createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, (req, res) => {
     const path = new URL(req.url ?? '/', urls.origin).pathname;
     void (async () => {
@@ -233,8 +243,11 @@ export async function startTokenServer(config: TokenServerConfig): Promise<Token
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  const port = (server.address() as { port: number }).port;
+  urls = tokenEndpoints({ ...config, port });
+  metadata = describe();
   return {
-    port: (server.address() as { port: number }).port,
+    port,
     issued,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -6,7 +6,15 @@
  *   header, adds a header and rewrites the Date header, so bytes and size on
  *   the target differ from what the copier sent while Message-ID and
  *   INTERNALDATE stay;
- * - hide capabilities (MULTIAPPEND: a server that takes one message per APPEND).
+ * - hide capabilities (MULTIAPPEND: a server that takes one message per APPEND);
+ * - behave as Exchange Online does towards a migration: refuse APPENDs with
+ *   its throttling reply ("Request is throttled. Suggested Backoff Time: N
+ *   milliseconds"), refuse a message above MaxReceiveSize, drop a session
+ *   after a number of refused commands, and end a session whose OAuth token
+ *   has expired at its next command (`* BYE Session invalidated -
+ *   AccessTokenExpired`). Refusals are decided at an APPEND's first literal,
+ *   so with MULTIAPPEND only the group's first message is size-checked:
+ *   Exchange has no MULTIAPPEND, so hide it with these options.
  *
  * The relay reads each APPEND literal whole (answering a synchronising
  * literal's continuation itself), rewrites it, and hands it on as a LITERAL+
@@ -15,6 +23,7 @@
  * count what was sent again after a restart with it.
  */
 import type { Socket } from 'node:net';
+import { decodeJwt } from 'jose';
 import { startTcpRelay } from './tcp';
 
 export interface ImapRelayOptions {
@@ -24,6 +33,16 @@ export interface ImapRelayOptions {
   hide?: string[];
   /** called after each message handed to the server (a test kills its copier here) */
   onAppend?: (appends: number) => void;
+  /** Exchange Online's throttling: every `every`-th APPEND command is refused with its "Suggested Backoff Time" (status NO unless given) */
+  throttle?: { every: number; backoffMs: number; status?: 'NO' | 'BAD' };
+  /** Exchange's MaxReceiveSize: an APPEND whose (first) message is larger is refused, unseen by the server */
+  maxMessageBytes?: number;
+  /** a session is dropped after this many refused commands (Exchange Online: 10) */
+  errorLimit?: number;
+  /** a session that logged in with a token is ended at its first command after the token's `exp`, as Exchange Online does */
+  expireTokens?: boolean;
+  /** each APPEND's message reaches the server this much later: a slow target (Exchange Online takes a few messages a second) */
+  appendDelayMs?: number;
 }
 
 export interface ImapRelay {
@@ -34,6 +53,18 @@ export interface ImapRelay {
   appendedBytes: number;
   /** the mailbox argument of every SELECT and EXAMINE, as sent */
   opened: string[];
+  /** when each APPEND command arrived (ms), refused or not */
+  appendCommands: number[];
+  /** each throttling refusal: when it was answered and the backoff it suggested */
+  throttled: Array<{ at: number; backoffMs: number }>;
+  /** APPENDs refused as larger than maxMessageBytes */
+  tooLarge: number;
+  /** logins with XOAUTH2/OAUTHBEARER */
+  tokenLogins: number;
+  /** sessions ended because their token had expired */
+  tokenExpired: number;
+  /** sessions ended after errorLimit refusals */
+  sessionsDropped: number;
   close(): Promise<void>;
 }
 
@@ -57,27 +88,111 @@ export function rewriteMessage(raw: Buffer): Buffer {
 
 const LITERAL = /(~?)\{(\d+)(\+?)\}$/;
 
-/** Client → server: forwards lines, rewrites APPEND message literals. */
+/** Exchange Online's words, as imapsync and others have logged them. */
+export const EXCHANGE = {
+  throttled: (ms: number) => `Request is throttled. Suggested Backoff Time: ${ms} milliseconds`,
+  tooLarge: 'Maximum size of appendable message has been exceeded.',
+  tokenExpired: '* BYE Session invalidated - AccessTokenExpired',
+  tooManyErrors: '* BYE Connection closed',
+} as const;
+
+/** The bearer token of an XOAUTH2 or OAUTHBEARER initial response, and when it expires (ms), if it is a JWT with `exp`. */
+export function bearerExpiry(saslResponse: string): number | undefined {
+  const token = /auth=Bearer ([^\x01]+)/.exec(Buffer.from(saslResponse, 'base64').toString('utf8'))?.[1];
+  if (!token) return undefined;
+  try {
+    const { exp } = decodeJwt(token);
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Session {
+  /** the token's expiry, once the client authenticated with one */
+  tokenExpiresAt?: number;
+  /** the client's next line is its SASL response (AUTHENTICATE without an initial response) */
+  awaitingSasl: boolean;
+  /** commands refused in this session (Exchange drops a session after ten) */
+  errors: number;
+}
+
+/** A command the relay answers itself instead of handing it on: its literals and lines are swallowed up to its end. */
+interface Refusal {
+  tag: string;
+  status: 'NO' | 'BAD';
+  text: string;
+}
+
+const settled = Promise.resolve();
+
+/** Client → server: forwards lines, rewrites APPEND message literals, refuses what the Exchange options say. */
 function clientStream(client: Socket, upstream: Socket, relay: ImapRelay, options: ImapRelayOptions): (chunk: Buffer) => void {
   let buffer = Buffer.alloc(0);
   let inAppend = false;
-  // bytes still to take for a literal: pass them through, or collect them for rewriting
+  // bytes still to take for a literal: pass them through, or collect them for rewriting (or drop them)
   let literal: { left: number; rewrite: boolean; prefix: string; parts: Buffer[] } | null = null;
+  let refusal: Refusal | null = null;
+  const session: Session = { awaitingSasl: false, errors: 0 };
+  // in order, each after any delay asked of an earlier one (a slow APPEND holds back what follows it)
+  let queue = settled;
+  const forward = (data: string | Buffer, delayMs = 0) => {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    const write = () => {
+      if (!upstream.destroyed) upstream.write(bytes);
+    };
+    if (delayMs === 0 && queue === settled) return write();
+    queue = queue.then(() => new Promise<void>((resolve) => setTimeout(resolve, delayMs))).then(write);
+    const mine = queue;
+    void mine.then(() => {
+      if (queue === mine) queue = settled;
+    });
+  };
+  const hangUp = (line: string) => {
+    client.end(`${line}\r\n`);
+    upstream.destroy();
+    buffer = Buffer.alloc(0);
+  };
+  const refuse = (r: Refusal) => {
+    client.write(`${r.tag} ${r.status} ${r.text}\r\n`);
+    session.errors += 1;
+    if (session.errors >= (options.errorLimit ?? Infinity)) {
+      relay.sessionsDropped += 1;
+      hangUp(EXCHANGE.tooManyErrors);
+    }
+  };
+  /** the tagged refusal a new APPEND gets, if any: throttling first, as Exchange checks load before content */
+  const appendRefusal = (tag: string, firstSize: number): Refusal | null => {
+    relay.appendCommands.push(Date.now());
+    const throttle = options.throttle;
+    if (throttle && relay.appendCommands.length % throttle.every === 0) {
+      relay.throttled.push({ at: Date.now(), backoffMs: throttle.backoffMs });
+      return { tag, status: throttle.status ?? 'NO', text: EXCHANGE.throttled(throttle.backoffMs) };
+    }
+    if (options.maxMessageBytes !== undefined && firstSize > options.maxMessageBytes) {
+      relay.tooLarge += 1;
+      return { tag, status: 'NO', text: EXCHANGE.tooLarge };
+    }
+    return null;
+  };
   return (chunk) => {
     buffer = Buffer.concat([buffer, chunk]);
     for (;;) {
+      if (client.destroyed) return;
       if (literal) {
         const take = Math.min(literal.left, buffer.length);
         const part = buffer.subarray(0, take);
         buffer = buffer.subarray(take);
         literal.left -= take;
-        if (literal.rewrite) literal.parts.push(part);
-        else upstream.write(part);
+        if (refusal) {
+          // dropped
+        } else if (literal.rewrite) literal.parts.push(part);
+        else forward(part);
         if (literal.left > 0) return;
-        if (literal.rewrite) {
+        if (literal.rewrite && !refusal) {
           const received = Buffer.concat(literal.parts);
           const message = options.rewrite ? rewriteMessage(received) : received;
-          upstream.write(Buffer.concat([Buffer.from(`${literal.prefix}{${message.length}+}\r\n`, 'latin1'), message]));
+          forward(Buffer.concat([Buffer.from(`${literal.prefix}{${message.length}+}\r\n`, 'latin1'), message]), options.appendDelayMs ?? 0);
           relay.appends += 1;
           relay.appendedBytes += received.length;
           options.onAppend?.(relay.appends);
@@ -89,27 +204,57 @@ function clientStream(client: Socket, upstream: Socket, relay: ImapRelay, option
       if (end < 0) return;
       const line = buffer.subarray(0, end).toString('latin1');
       buffer = buffer.subarray(end + 2);
-      if (!inAppend && /^\S+ (UID )?APPEND /i.test(line)) inAppend = true;
+      if (session.awaitingSasl) {
+        session.awaitingSasl = false;
+        session.tokenExpiresAt = bearerExpiry(line);
+      } else if (!inAppend && !refusal) {
+        // a new command: Exchange checks the session's token first
+        if (options.expireTokens && session.tokenExpiresAt !== undefined && Date.now() >= session.tokenExpiresAt) {
+          relay.tokenExpired += 1;
+          return hangUp(EXCHANGE.tokenExpired);
+        }
+        const auth = /^\S+ AUTHENTICATE (?:XOAUTH2|OAUTHBEARER)(?: (\S+))?$/i.exec(line);
+        if (auth) {
+          relay.tokenLogins += 1;
+          if (auth[1]) session.tokenExpiresAt = bearerExpiry(auth[1]);
+          else session.awaitingSasl = true;
+        }
+      }
+      const command = !inAppend && !refusal ? /^(\S+) (UID )?APPEND /i.exec(line) : null;
+      if (command) inAppend = true;
       const open = /^\S+ (?:SELECT|EXAMINE) (.*?)(?: \(.*\))?$/i.exec(line);
-      if (open) relay.opened.push(open[1]!);
+      if (open && !refusal) relay.opened.push(open[1]!);
       const marker = LITERAL.exec(line);
       if (!marker) {
-        upstream.write(`${line}\r\n`, 'latin1');
+        if (refusal) {
+          refuse(refusal);
+          refusal = null;
+        } else forward(`${line}\r\n`);
         inAppend = false; // the command line ended
         continue;
       }
       const [, binary, size, plus] = marker;
+      if (command) refusal = appendRefusal(command[1]!, Number(size));
+      if (refusal && plus === '') {
+        // a synchronising literal is never sent after a refusal: the command ends here
+        refuse(refusal);
+        refusal = null;
+        inAppend = false;
+        continue;
+      }
       const rewrite = inAppend && binary === '';
-      if (rewrite) {
+      if (refusal) {
+        literal = { left: Number(size), rewrite, prefix: '', parts: [] };
+      } else if (rewrite) {
         if (plus === '') client.write('+ Ready for the message\r\n');
         literal = { left: Number(size), rewrite, prefix: line.slice(0, marker.index), parts: [] };
       } else {
-        upstream.write(`${line}\r\n`, 'latin1');
+        forward(`${line}\r\n`);
         literal = { left: Number(size), rewrite, prefix: '', parts: [] };
       }
       if (literal.left === 0) {
         // an empty literal: hand it on as it is (the server refuses an empty message itself)
-        if (rewrite) upstream.write(`${literal.prefix}{0+}\r\n`, 'latin1');
+        if (rewrite && !refusal) forward(`${literal.prefix}{0+}\r\n`);
         literal = null;
       }
     }
@@ -117,7 +262,19 @@ function clientStream(client: Socket, upstream: Socket, relay: ImapRelay, option
 }
 
 export async function startImapRelay(host: string, port: number, options: ImapRelayOptions = {}): Promise<ImapRelay> {
-  const relay: ImapRelay = { port: 0, appends: 0, appendedBytes: 0, opened: [], close: async () => undefined };
+  const relay: ImapRelay = {
+    port: 0,
+    appends: 0,
+    appendedBytes: 0,
+    opened: [],
+    appendCommands: [],
+    throttled: [],
+    tooLarge: 0,
+    tokenLogins: 0,
+    tokenExpired: 0,
+    sessionsDropped: 0,
+    close: async () => undefined,
+  };
   // a compressed session would hide the APPENDs from the relay
   const hidden = new RegExp(` (?:${['COMPRESS=DEFLATE', ...(options.hide ?? [])].map((c) => c.replace(/[^\w=+-]/g, '')).join('|')})(?=[ \\]\r])`, 'g');
   const tcp = await startTcpRelay(host, port, (client, upstream) => {

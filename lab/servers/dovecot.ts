@@ -7,9 +7,11 @@
  * user: `<address>*<admin>` (or SASL PLAIN with the mailbox as authorisation
  * identity) opens any mailbox.
  */
-import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ADMIN, LAB_HOST, MAIL_GID, MAIL_UID, PORTS, SUFFIX, Side, mailHome, paths } from '../config';
+import { oauthPaths, readRegistration } from '../oauth/register';
+import { tokenEndpoints, type TokenServerConfig } from '../oauth/server';
 import { upsertUser } from '../passwdFile';
 import { run, spawnDetached } from '../proc';
 import type { LabSecrets } from '../secrets';
@@ -50,6 +52,46 @@ userdb {
 `;
 }
 
+/**
+ * The cloud Dovecot also takes XOAUTH2 and OAUTHBEARER, as Exchange Online
+ * does: app-only tokens of the lab tenant (lab/oauth/), validated locally by
+ * Dovecot's oauth2 passdb (signature with the tenant's key from a key dict,
+ * exp/nbf, issuer). An app-only token names no user, so the login user is not
+ * matched against a claim (a constant username_format on both sides); what
+ * gates the login is the application permission Exchange asks for,
+ * IMAP.AccessAsApp in `roles`.
+ */
+export const oauthKeyDir = (): string => join(paths.dovecot('cloud').dir, 'oauth2-keys');
+const oauthConfFile = (): string => join(paths.dovecot('cloud').dir, 'oauth2.conf.ext');
+
+function oauthConf(config: TokenServerConfig): string {
+  return `# written by lab/servers/dovecot.ts
+introspection_mode = local
+local_validation_key_dict = fs:posix:prefix=${oauthKeyDir()}/
+issuers = ${tokenEndpoints(config).accessTokenIssuer}
+username_attribute = appid
+username_format = app-only
+active_attribute = roles
+active_value = IMAP.AccessAsApp
+`;
+}
+
+/** The tenant's public key where the key dict looks: `<azp or default>/<alg>/<kid>` (Exchange's v1.0 tokens carry no azp). */
+function writeOauthKey(config: TokenServerConfig): void {
+  const dir = join(oauthKeyDir(), 'default', 'RS256');
+  rmSync(oauthKeyDir(), { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, config.kid), readFileSync(oauthPaths().signingPublicKey));
+}
+
+const OAUTH_PASSDB = `
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${oauthConfFile()}
+}
+`;
+
 function passdbs(side: Side): string {
   const p = paths.dovecot(side);
   const master = `
@@ -62,13 +104,16 @@ passdb {
 `;
   // the admin signs in as itself from a file; everyone else must be a user of
   // the directory (cloud: a provisioned mailbox)
-  return `${master}
+  // passwords are for PLAIN and LOGIN only: a bearer token is no password
+  return `${master}${side === 'cloud' ? OAUTH_PASSDB : ''}
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u ${p.users}
 }
 passdb {
   driver = ldap
+  mechanisms = plain login
   args = ${p.ldapConf}
 }${side === 'cloud' && cloudQuota() ? quotaConf() : ''}
 userdb {
@@ -89,7 +134,7 @@ protocols = imap
 listen = ${LAB_HOST}
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${side === 'cloud' ? ' xoauth2 oauthbearer' : ''}
 auth_master_user_separator = *
 auth_verbose = yes
 mail_uid = ${MAIL_UID}
@@ -181,6 +226,11 @@ export async function configureDovecot(side: Side, secrets: LabSecrets): Promise
   // the admin can also sign in as itself (connection tests); on-prem users are added by users.ts
   await upsertUser(p.users, ADMIN[side], passwdLine(ADMIN[side], secrets.imapAdmin[side], adminHome));
   writeFileSync(p.ldapConf, ldapConf(side, secrets), { mode: 0o600 });
+  if (side === 'cloud') {
+    const registration = readRegistration();
+    writeOauthKey(registration);
+    writeFileSync(oauthConfFile(), oauthConf(registration), { mode: 0o600 });
+  }
   if (side === 'cloud' && cloudQuota() && !existsSync(cloudQuotaFile())) writeFileSync(cloudQuotaFile(), '', { mode: 0o600 });
   writeFileSync(p.conf, dovecotConf(side));
   run('/usr/bin/doveconf', ['-c', p.conf, '-n'], {});
