@@ -11,6 +11,8 @@ import { icalToEvent, type MappedEvent } from '../connectors/m365/pim/events';
 import { ATTENDEES, SOURCE_UID, uidFilter } from '../connectors/m365/pim/extendedProperties';
 import { resolveTzid, wallDateTime } from '../connectors/m365/pim/timezones';
 import { vcardToContact, type MappedContact } from '../connectors/m365/pim/vcard';
+import { GraphChecker } from '../lab/graph/check';
+import { loadCsdl } from '../lab/graph/csdl';
 import { occurrences } from '../lab/graph/recurrence';
 import { corpusItems } from '../lab/seed/corpus';
 
@@ -43,6 +45,32 @@ describe('the corpus', () => {
       const body = 'contact' in mapped.value ? mapped.value.contact : mapped.value.event;
       expect(body.singleValueExtendedProperties?.[0]).toEqual({ id: SOURCE_UID, value: item.uid });
     }
+  });
+});
+
+describe('the CSDL', () => {
+  it('has every property, type and enum value of every mapped contact, event and instance change', () => {
+    const checker = new GraphChecker(loadCsdl());
+    const problems: string[] = [];
+    let checked = 0;
+    const check = (type: string, value: unknown, where: string) => {
+      problems.push(...checker.checkValue({ type: `microsoft.graph.${type}`, collection: false }, value, where));
+      checked += 1;
+    };
+    for (const { item, mapped } of contacts) if (mapped.ok) check('contact', mapped.value.contact, item.file);
+    for (const invite of [false, true]) {
+      for (const { item } of events) {
+        const mapped = icalToEvent(item.text, item.uid, { sendInvitations: invite });
+        if (!mapped.ok) continue;
+        check('event', mapped.value.event, item.file);
+        for (const change of mapped.value.instances) if (change.patch) check('event', change.patch, `${item.file} instance`);
+        for (const extra of mapped.value.extras) check('event', extra.event, `${item.file} RDATE`);
+      }
+    }
+    console.log(`csdl: ${checked} mapped bodies checked against Graph v1.0`);
+    expect(problems).toEqual([]);
+    // the check can fail: a property Graph lacks
+    expect(checker.checkValue({ type: 'microsoft.graph.contact', collection: false }, { faxNumber: '1' }, 'body')).toHaveLength(1);
   });
 });
 
