@@ -277,6 +277,9 @@ export function vcardToContact(text: string, uid: string): Mapped<MappedContact>
   // contact v1.0 has no anniversary field
   if (anniversary) overflow.push(`Anniversary: ${anniversary}`);
 
+  for (const extra of all('ORG').slice(1)) overflow.push(`Organisation: ${joined(extra.getFirstValue(), ', ')}`);
+  // a contact's photo is a separate Graph resource (contacts/{id}/photo), which this copy does not write
+  if (all('PHOTO').length) overflow.push('Photo: the source card has a photo; it was not copied');
   const notes = all('NOTE').map((p) => joined(p.getValues(), ', ')).filter(Boolean);
   const personalNotes = [...notes, ...(overflow.length ? [['More from the source address book:', ...overflow].join('\n')] : [])].join('\n\n');
   if (personalNotes) contact.personalNotes = personalNotes;
