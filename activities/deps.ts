@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { DavCopier, DavEndpoint } from '../connectors/dav/types';
+import type { GraphPimCopier } from '../connectors/m365/pim/copy';
 import type { CloudDirectory, SourceDirectory } from '../connectors/directory/types';
 import type { Ledger } from '../connectors/ledger/types';
 import type { ImapEndpoint, MailCopier } from '../connectors/mail/types';
@@ -25,6 +26,8 @@ export interface Connectors {
   targetDav(): DavEndpoint;
   mail: MailCopier;
   dav: DavCopier;
+  /** contacts and calendars into Microsoft Graph when the organisation's target is m365; null: into the cloud DAV server (`dav`) */
+  graphPim(settings: ConnectionSettings): GraphPimCopier | null;
   mailer: ReportMailer;
   ledger: Ledger;
 }

@@ -7,7 +7,7 @@
  * heartbeat timeout and is retried elsewhere.
  */
 import { Context } from '@temporalio/activity';
-import type { DavCheckpoint } from '../connectors/dav/types';
+import type { DavCheckpoint, DavCopyOptions } from '../connectors/dav/types';
 import type { CopyCheckpoint, CopyProgress } from '../connectors/mail/types';
 import type { ConnectionSettings } from '../shared/domain';
 import type { ActivityDeps } from './deps';
@@ -97,7 +97,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
       const previous = ctx.info.heartbeatDetails as { checkpoint?: DavCheckpoint } | undefined;
       let checkpoint = previous?.checkpoint ?? input.checkpoint;
       return translated(async () => {
-        const result = await connectors.dav.copyDav(connectors.sourceDav(input.settings), connectors.targetDav(), input.address, {
+        const options: DavCopyOptions = {
           checkpoint,
           badItemLimit: input.badItemLimit,
           signal: ctx.cancellationSignal,
@@ -105,13 +105,18 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             checkpoint = next;
             ctx.heartbeat({ checkpoint });
           },
-        });
+        };
+        const source = connectors.sourceDav(input.settings);
+        const graph = connectors.graphPim(input.settings);
+        const result = graph ? await graph.copyPim(source, input.address, options) : await connectors.dav.copyDav(source, connectors.targetDav(), input.address, options);
         return {
           contactsCopied: result.contacts.copied,
           eventsCopied: result.events.copied,
           contactsExisting: result.contacts.existing,
           eventsExisting: result.events.existing,
           badItems: result.badItems,
+          /** Microsoft 365: meetings created without their attendees (no invitation sent), or with them when invitations were asked for */
+          attendees: result.attendees,
           checkpoint,
         };
       });

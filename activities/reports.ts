@@ -90,6 +90,7 @@ function migrationComplete(rows: Row[]): Report {
         ItemsSkipped: r.copy?.badItems ?? 0,
         ContactsCopied: r.copy?.contactsCopied ?? 0,
         EventsCopied: r.copy?.eventsCopied ?? 0,
+        MeetingsNotInvited: r.copy?.meetingsNotInvited ?? 0,
       })),
       [
         'Line',
@@ -101,6 +102,7 @@ function migrationComplete(rows: Row[]): Report {
         'ItemsSkipped',
         'ContactsCopied',
         'EventsCopied',
+        'MeetingsNotInvited',
       ],
     ),
   };

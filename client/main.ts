@@ -146,6 +146,8 @@ settings
   .option('--authority-ca-file <pem>', 'm365: an extra CA for the authority (on the worker)')
   .option('--target-imap <host:port>', 'm365: IMAP of the tenant (default outlook.office365.com:993; the lab cloud Dovecot with --lab)')
   .option('--max-receive-size <MB>', "m365: the mailboxes' MaxReceiveSize (default 35): a larger message is a bad item, not sent")
+  .option('--send-invitations', 'm365: create copied meetings with their attendees, which sends each an invitation (default: without, the list kept in the body)')
+  .option('--floating-time-zone <zone>', 'm365: Windows time zone (or UTC) for floating times and all-day events of copied calendars (default UTC)')
   .action((opts: SettingsOptions) =>
     withSession(async (s) => {
       const result = await applySettings(s, org(), buildSettings(opts, s, org()));

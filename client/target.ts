@@ -8,6 +8,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ianaOf } from '../connectors/m365/pim/timezones';
 import { DOMAINS } from '../lab/config';
 import { readLabInfo } from '../lab/info';
 import type { M365TargetSettings, TargetSettings } from '../shared/domain';
@@ -41,6 +42,8 @@ export const targetOptionsSchema = z.object({
     .transform((v) => ({ host: v.slice(0, v.lastIndexOf(':')), port: Number(v.slice(v.lastIndexOf(':') + 1)) }))
     .optional(),
   maxReceiveSize: z.coerce.number().positive().max(150, 'Exchange Online allows at most 150 MB').optional(),
+  sendInvitations: z.boolean().optional(),
+  floatingTimeZone: z.string().refine((z) => ianaOf(z) !== null, 'not a Windows or IANA time zone name, nor UTC').optional(),
 });
 export type TargetOptions = z.input<typeof targetOptionsSchema>;
 
@@ -105,6 +108,8 @@ export function buildTarget(raw: TargetOptions, seal: (value: string) => string,
     provisioningTimeoutMinutes: o.provisioningTimeout,
     provisioningPollSeconds: o.provisioningPoll,
     exchangeGuidGraceMinutes: o.exchangeGuidGrace,
+    sendInvitations: o.sendInvitations,
+    floatingTimeZone: o.floatingTimeZone,
   };
   return target;
 }

@@ -117,6 +117,13 @@ export interface M365TargetSettings {
   provisioningPollSeconds: number;
   /** a licence provisioned this long without a mailbox is the synced-msExchMailboxGuid case */
   exchangeGuidGraceMinutes: number;
+  /**
+   * create copied meetings with their attendees, which makes Exchange send each an invitation (default: without;
+   * the attendee list is kept in the body and an extended property)
+   */
+  sendInvitations?: boolean;
+  /** Windows time zone (or UTC) for floating times and all-day events of copied calendars; default UTC */
+  floatingTimeZone?: string;
 }
 
 // ---------------------------------------------------------------------------
@@ -145,6 +152,8 @@ export interface CopyTotals {
   badItems: number;
   contactsCopied: number;
   eventsCopied: number;
+  /** Microsoft 365: copied meetings whose attendees got no invitation (kept in the body and an extended property instead) */
+  meetingsNotInvited?: number;
   /** reconnects of the latest copy run only (throttling, dropped sessions): what adaptive concurrency reacts to */
   reconnects?: number;
 }

@@ -13,6 +13,7 @@ import type { ImapEndpoint } from '../connectors/mail/types';
 import { createReportMailer } from '../connectors/smtp';
 import { createGraphDirectory } from '../connectors/m365/directory';
 import { createGraphClient, GRAPH_URL } from '../connectors/m365/graph';
+import { createGraphPimCopier } from '../connectors/m365/pim/copy';
 import { createTokenProvider, GRAPH_SCOPE, IMAP_SCOPE, type TokenProvider } from '../connectors/m365/token';
 import type { ConnectionSettings, M365TargetSettings } from '../shared/domain';
 import type { OrgSecrets } from '../shared/secrets';
@@ -133,6 +134,18 @@ export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Cl
     }),
     mail: createMailCopier(),
     dav: createDavCopier(),
+    graphPim: (settings) => {
+      const m365 = m365Target(settings);
+      if (!m365) return null;
+      const tokens = tokensFor(m365);
+      return createGraphPimCopier({
+        app: m365.clientId,
+        baseUrl: m365.graphUrl ?? GRAPH_URL,
+        accessToken: async () => (await tokens.getToken(GRAPH_SCOPE)).token,
+        sendInvitations: m365.sendInvitations,
+        floatingTimeZone: m365.floatingTimeZone,
+      });
+    },
     mailer: createReportMailer({
       host: env.MAILFERRY_SMTP_HOST,
       port: env.MAILFERRY_SMTP_PORT,

@@ -197,6 +197,8 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
         eventsCopied: (before?.eventsCopied ?? 0) + dav.eventsCopied,
         reconnects: mail.reconnects,
       };
+      const notInvited = (before?.meetingsNotInvited ?? 0) + (dav.attendees && !dav.attendees.invited ? dav.attendees.events : 0);
+      if (notInvited > 0) outcome.copy.meetingsNotInvited = notInvited;
       return;
     }
   }

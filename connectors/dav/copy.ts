@@ -36,13 +36,13 @@ export class DavBadItemLimitError extends MailferryError {
   }
 }
 
-const emptyResult = (): DavCopyResult => ({
+export const emptyResult = (): DavCopyResult => ({
   contacts: { source: 0, copied: 0, existing: 0 },
   events: { source: 0, copied: 0, existing: 0 },
   badItems: [],
 });
 
-type Placed = 'copied' | 'existing' | { refused: string };
+export type Placed = 'copied' | 'existing' | { refused: string };
 
 /**
  * PUT under the source's file name; when that name is taken, by the same UID
@@ -66,56 +66,99 @@ async function place(to: DavHttp, targetUrl: string, kind: CollectionKind, item:
   throw new MailferryError('COPY_FAILED', `Could not create ${item.uid} in ${targetUrl}: every file name tried was taken.`, { permanent: false });
 }
 
-export function createDavCopier(): DavCopier {
-  return {
-    async copyDav(source: DavEndpoint, target: DavEndpoint, address: string, options: DavCopyOptions = {}): Promise<DavCopyResult> {
-      const from = createDavHttp(source);
-      const to = createDavHttp(target);
-      const limit = options.badItemLimit ?? DEFAULT_BAD_ITEM_LIMIT;
-      // a private copy: the caller's checkpoint must not change under it
-      const checkpoint: DavCheckpoint = structuredClone(options.checkpoint ?? { done: [], result: emptyResult() });
-      const { result } = checkpoint;
-      const report = () => options.onProgress?.(structuredClone(checkpoint));
+/** Where a source collection's items go: `place` puts one item there (or finds it already there). */
+export interface PimTargetCollection {
+  /** may add to `result` what only this target counts (attendees kept off events) */
+  place(item: DavItem, result: DavCopyResult): Promise<Placed>;
+}
 
-      const bad = (collection: DavCollection, item: Pick<DavItem, 'uid' | 'data'>, answer: string) => {
-        result.badItems.push({ collection: collection.name, uid: item.uid, summary: itemSummary(item.data), answer });
-        if (result.badItems.length > limit) throw new DavBadItemLimitError(result.badItems, limit);
-      };
+/** A target for contacts and calendars: the cloud DAV server, or Microsoft Graph (connectors/m365/pim). */
+export interface PimTarget {
+  open(collection: DavCollection): Promise<PimTargetCollection>;
+  /** items placed at once; the checkpoint moves after each group (default 1) */
+  concurrency?: number;
+}
 
-      const collections = (await listCollections(from, address)).sort((a, b) => a.name.localeCompare(b.name));
-      for (const collection of collections) {
-        if (checkpoint.done.includes(collection.name)) continue;
-        const counts = collection.kind === 'calendar' ? result.events : result.contacts;
-        const targetUrl = await ensureCollection(to, address, collection);
-        const present = await collectionUids(to, { ...collection, url: targetUrl });
-        const after = checkpoint.current?.collection === collection.name ? checkpoint.current.after : null;
-        const hrefs = (await listHrefs(from, collection)).filter((href) => after === null || href > after);
-        for await (const page of itemPages(from, collection, hrefs)) {
-          const unreadable = new Set(page.unreadable);
-          // the page's hrefs in order, so the checkpoint never passes an item not yet handled
-          const byHref = new Map(page.items.map((item) => [item.href, item]));
-          for (const href of [...page.items.map((i) => i.href), ...page.unreadable].sort()) {
-            options.signal?.throwIfAborted();
+/**
+ * Walks the source's collections page by page into `target`, checkpointing
+ * after every item (or group of `target.concurrency` items), and lists what
+ * the target refuses as bad items up to the limit.
+ */
+export async function copyToTarget(source: DavEndpoint, address: string, target: PimTarget, options: DavCopyOptions = {}): Promise<DavCopyResult> {
+  const from = createDavHttp(source);
+  const limit = options.badItemLimit ?? DEFAULT_BAD_ITEM_LIMIT;
+  // a private copy: the caller's checkpoint must not change under it
+  const checkpoint: DavCheckpoint = structuredClone(options.checkpoint ?? { done: [], result: emptyResult() });
+  const { result } = checkpoint;
+  const report = () => options.onProgress?.(structuredClone(checkpoint));
+
+  const bad = (collection: DavCollection, item: Pick<DavItem, 'uid' | 'data'>, answer: string) => {
+    result.badItems.push({ collection: collection.name, uid: item.uid, summary: itemSummary(item.data), answer });
+    if (result.badItems.length > limit) throw new DavBadItemLimitError(result.badItems, limit);
+  };
+
+  const collections = (await listCollections(from, address)).sort((a, b) => a.name.localeCompare(b.name));
+  for (const collection of collections) {
+    if (checkpoint.done.includes(collection.name)) continue;
+    const counts = collection.kind === 'calendar' ? result.events : result.contacts;
+    const to = await target.open(collection);
+    const after = checkpoint.current?.collection === collection.name ? checkpoint.current.after : null;
+    const hrefs = (await listHrefs(from, collection)).filter((href) => after === null || href > after);
+    for await (const page of itemPages(from, collection, hrefs)) {
+      const unreadable = new Set(page.unreadable);
+      // the page's hrefs in order, so the checkpoint never passes an item not yet handled
+      const byHref = new Map(page.items.map((item) => [item.href, item]));
+      const ordered = [...page.items.map((i) => i.href), ...page.unreadable].sort();
+      const group = Math.max(1, target.concurrency ?? 1);
+      for (let start = 0; start < ordered.length; start += group) {
+        options.signal?.throwIfAborted();
+        const slice = ordered.slice(start, start + group);
+        const outcomes = await Promise.all(
+          slice.map(async (href) => {
             const item = byHref.get(href);
-            counts.source += 1;
-            if (!item || unreadable.has(href)) bad(collection, { uid: `href:${href}`, data: '' }, 'listed by the source, but not returned by its multiget REPORT');
-            else if (present.has(item.uid)) counts.existing += 1;
-            else {
-              const placed = await place(to, targetUrl, collection.kind, item);
-              if (placed === 'copied') counts.copied += 1;
-              else if (placed === 'existing') counts.existing += 1;
-              if (typeof placed === 'object') bad(collection, item, placed.refused);
-              else present.add(item.uid);
-            }
-            checkpoint.current = { collection: collection.name, after: href };
-            report();
-          }
+            if (!item || unreadable.has(href)) return { href, item: undefined, placed: undefined };
+            return { href, item, placed: await to.place(item, result) };
+          }),
+        );
+        for (const { href, item, placed } of outcomes) {
+          counts.source += 1;
+          if (!item || !placed) bad(collection, { uid: `href:${href}`, data: '' }, 'listed by the source, but not returned by its multiget REPORT');
+          else if (placed === 'copied') counts.copied += 1;
+          else if (placed === 'existing') counts.existing += 1;
+          else bad(collection, item, placed.refused);
         }
-        checkpoint.done.push(collection.name);
-        delete checkpoint.current;
+        checkpoint.current = { collection: collection.name, after: slice[slice.length - 1]! };
         report();
       }
-      return result;
+    }
+    checkpoint.done.push(collection.name);
+    delete checkpoint.current;
+    report();
+  }
+  return result;
+}
+
+/** The cloud DAV server as a target: the item's UID already there is left alone. */
+function davTarget(target: DavEndpoint, address: string): PimTarget {
+  const to = createDavHttp(target);
+  return {
+    async open(collection) {
+      const targetUrl = await ensureCollection(to, address, collection);
+      const present = await collectionUids(to, { ...collection, url: targetUrl });
+      return {
+        async place(item) {
+          if (present.has(item.uid)) return 'existing';
+          const placed = await place(to, targetUrl, collection.kind, item);
+          if (typeof placed !== 'object') present.add(item.uid);
+          return placed;
+        },
+      };
     },
+  };
+}
+
+export function createDavCopier(): DavCopier {
+  return {
+    copyDav: (source, target, address, options) => copyToTarget(source, address, davTarget(target, address), options),
   };
 }

@@ -32,6 +32,12 @@ export interface DavCopyResult {
   contacts: DavKindCounts;
   events: DavKindCounts;
   badItems: DavBadItem[];
+  /**
+   * Microsoft Graph target: events that had attendees, and how many. Unless
+   * invitations are sent, they were created without them (the list is in the
+   * body and an extended property), so no attendee got an invitation.
+   */
+  attendees?: { events: number; attendees: number; invited: boolean };
 }
 
 /**
