@@ -468,6 +468,8 @@ export const batchWorkflowId = (org: string, batch: number): string => `${org}/b
 export const mailboxWorkflowId = (org: string, address: string): string => `${org}/mailbox/${address.toLowerCase()}`;
 export const recordWorkflowId = (org: string, address: string): string => `${org}/record/${address.toLowerCase()}`;
 export const reportMailWorkflowId = (org: string, batch: number, kind: ReportKind): string => `${org}/batch/${batch}/mail/${kind}`;
+/** the organisation's n-th convert-to-meu operation */
+export const convertWorkflowId = (org: string, n: number): string => `${org}/convert/${n}`;
 /** the final e-mail of Complete Migration */
 export const finalMailWorkflowId = (org: string): string => `${org}/final/mail`;
 /** Stable per organisation, batch and report: a resent copy is the same message to every mail system. */

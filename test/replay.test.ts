@@ -19,10 +19,12 @@ test('recorded histories cover every workflow type', () => {
 
 test('every recorded history replays on the current workflow code', async () => {
   const { codec } = loadCodec({ MAILFERRY_CODEC_KEY_FILE: REPLAY_KEY_FILE });
-  const histories = files.map((f) => ({
-    workflowId: f,
-    history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, f), 'utf8'))),
-  }));
+  const histories = files.map((f) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, f), 'utf8')));
+    // the recorded workflow ID: every workflow checks that its input belongs to it (workflows/identity.ts)
+    const workflowId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId ?? f;
+    return { workflowId, history };
+  });
   const results = Worker.runReplayHistories(
     { workflowsPath: require.resolve('../workflows'), dataConverter: dataConverterOptions(codec), replayName: 'mailferry-replay' },
     histories,

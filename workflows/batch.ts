@@ -42,6 +42,7 @@ import {
   batchFinishedSignal,
   addRowsUpdate,
   batchStatusQuery,
+  batchWorkflowId,
   DEFAULT_ROWS_PER_RUN,
   endedFromOutside,
   FINISHED_PHASES,
@@ -61,6 +62,7 @@ import {
   type ReportKind,
 } from './definitions';
 import { checkConcurrency, mergeAddedRows, resultOf, summarise } from './batchState';
+import { requireIdentity } from './identity';
 import { mailboxWorkflow } from './mailbox';
 import { reportMailWorkflow } from './reportMail';
 
@@ -103,6 +105,11 @@ function newState(input: BatchInput): BatchState {
 }
 
 export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
+  requireIdentity({
+    workflowId: batchWorkflowId(input.org, input.batch),
+    parent: organisationWorkflowId(input.org),
+    carried: input.carried !== undefined,
+  });
   const run: Run = {
     input,
     state: input.carried ? { ...input.carried, mail: input.carried.mail ?? [], runs: input.carried.runs + 1 } : newState(input),

@@ -47,8 +47,13 @@ export const batchFinishedSignal = defineSignal<[BatchResult]>('batchFinished');
 export const recordQuery = defineQuery<MailboxRecord>(RECORD_HANDLERS.query);
 /** A mailbox run (or its batch, for a run that ended from outside) hands its outcome to the record. */
 export const recordOutcomeSignal = defineSignal<[{ outcome: MailboxOutcome; runId: string }]>(RECORD_HANDLERS.outcome);
-/** setTargetAddress, before it writes: keeps `value` as the previous TargetAddress unless one is kept already; returns the kept one. */
-export const rememberPreviousTargetAddressUpdate = defineUpdate<string | null, [string | null]>(RECORD_HANDLERS.rememberPrevious);
+/**
+ * setTargetAddress, before it writes: keeps `value` as the previous TargetAddress unless one is kept already; returns the kept one.
+ * `address` names the mailbox, so the update replayed into another mailbox's record is refused.
+ */
+export const rememberPreviousTargetAddressUpdate = defineUpdate<string | null, [{ address: string; value: string | null }]>(
+  RECORD_HANDLERS.rememberPrevious,
+);
 /** Complete Migration: the record has been reported and ends. */
 /** `by` names what closed the record (Complete Migration); the payload gate refuses a signal without an argument */
 export const closeRecordSignal = defineSignal<[{ by: string }]>(RECORD_HANDLERS.close);

@@ -28,6 +28,7 @@ import type { createActivities } from '../activities';
 import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../shared/searchAttributes';
 import { batchWorkflow } from './batch';
 import { convertWorkflow } from './convert';
+import { requireIdentity } from './identity';
 import { mailboxWorkflow } from './mailbox';
 import { reportMailWorkflow } from './reportMail';
 import {
@@ -36,8 +37,10 @@ import {
   finalMailWorkflowId,
   completeMigrationUpdate,
   convertToMeuUpdate,
+  convertWorkflowId,
   mailboxWorkflowId,
   organisationStateQuery,
+  organisationWorkflowId,
   rollbackMailboxUpdate,
   setSettingsUpdate,
   startBatchUpdate,
@@ -98,6 +101,7 @@ function refuseBatch(state: OrganisationState): string | null {
 }
 
 export async function organisationWorkflow(input: OrganisationInput): Promise<void> {
+  requireIdentity({ workflowId: organisationWorkflowId(input.org), carried: input.carried !== undefined });
   const state: OrganisationState = input.carried ?? {
     org: input.org,
     settings: null,
@@ -155,7 +159,7 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
     async (request) => {
       const settings = needSettings();
       const n = (state.nextOperation = (state.nextOperation ?? 1) + 1) - 1;
-      const workflowId = `${state.org}/convert/${n}`;
+      const workflowId = convertWorkflowId(state.org, n);
       await startChild(convertWorkflow, {
         workflowId,
         args: [{ org: state.org, settings, mailboxes: request.mailboxes, batch: request.batch }],

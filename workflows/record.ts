@@ -11,6 +11,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  log,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -21,10 +22,12 @@ import {
   closeRecordSignal,
   recordOutcomeSignal,
   recordQuery,
+  recordWorkflowId,
   rememberPreviousTargetAddressUpdate,
   summariseRecord,
   type MailboxRecord,
 } from './definitions';
+import { requireIdentity } from './identity';
 
 export interface RecordInput {
   org: string;
@@ -36,6 +39,7 @@ export interface RecordInput {
 const CHANGES_PER_RUN = 200;
 
 export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
+  requireIdentity({ workflowId: recordWorkflowId(input.org, input.address), carried: input.carried !== undefined });
   const record: MailboxRecord = input.carried ?? {
     org: input.org,
     address: input.address,
@@ -60,8 +64,19 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
     ]);
   };
 
+  /** a change copied out of another mailbox's record (its encrypted payload replayed here) is not this mailbox's */
+  const othersChange = (what: string, address: string) => {
+    if (address.toLowerCase() === record.address.toLowerCase()) return false;
+    log.warn(
+      `Refused the ${what} for ${address} sent to the record of ${record.address}: a record takes changes of its own mailbox only. Nothing was changed.`,
+      { code: 'IDENTITY_REFUSED' },
+    );
+    return true;
+  };
+
   setHandler(recordQuery, () => record);
   setHandler(recordOutcomeSignal, ({ outcome, runId }) => {
+    if (othersChange('outcome', outcome.address)) return;
     // a run that copied nothing yet (a reset, a rollback, a copy that failed before its first checkpoint) keeps the last one
     record.outcome = { ...outcome, checkpoint: outcome.checkpoint ?? record.outcome?.checkpoint };
     record.runId = runId;
@@ -71,13 +86,28 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
       record.previousTargetAddress = outcome.previousTargetAddress;
     publish();
   });
-  setHandler(rememberPreviousTargetAddressUpdate, (value) => {
-    if (record.previousTargetAddress === undefined) {
-      record.previousTargetAddress = value;
-      publish();
-    }
-    return record.previousTargetAddress ?? null;
-  });
+  setHandler(
+    rememberPreviousTargetAddressUpdate,
+    (change) => {
+      // histories written before the update named its mailbox carry the bare value; the validator refuses that shape in new calls
+      const value = typeof change === 'object' && change !== null ? change.value : (change as string | null);
+      if (record.previousTargetAddress === undefined) {
+        record.previousTargetAddress = value;
+        publish();
+      }
+      return record.previousTargetAddress ?? null;
+    },
+    {
+      // rejected before it reaches history: the caller learns why
+      validator: (change) => {
+        const address: unknown = typeof change === 'object' && change !== null ? change.address : undefined;
+        if (typeof address !== 'string' || address.toLowerCase() !== record.address.toLowerCase())
+          throw new Error(
+            `Refused a previous TargetAddress for ${String(address ?? '(no mailbox named)')} sent to the record of ${record.address}: a record takes changes of its own mailbox only`,
+          );
+      },
+    },
+  );
   setHandler(closeRecordSignal, () => {
     closed = true;
   });

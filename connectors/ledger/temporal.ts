@@ -120,10 +120,13 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
         workflowIdConflictPolicy: 'USE_EXISTING',
         typedSearchAttributes: recordAttributes(org, a),
       });
-      return client.workflow.executeUpdateWithStart<Workflow, string | null, [string | null]>(RECORD_HANDLERS.rememberPrevious, {
-        args: [value],
-        startWorkflowOperation: start,
-      });
+      return client.workflow.executeUpdateWithStart<Workflow, string | null, [{ address: string; value: string | null }]>(
+        RECORD_HANDLERS.rememberPrevious,
+        {
+          args: [{ address: a, value }],
+          startWorkflowOperation: start,
+        },
+      );
     },
 
     async addressesOfBatch(org, batch, states, opts) {
