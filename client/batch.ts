@@ -73,7 +73,7 @@ export function csvSource(session: Session, org: string, path: string): { source
 /** `--dry-run`: the plan of each row from the ledger, without starting anything. */
 export async function dryRun(session: Session, org: string, path: string): Promise<{ line: number; address: string; plan: string }[]> {
   const { result } = readCsvFile(path);
-  const ledger = createTemporalLedger(session.client);
+  const ledger = createTemporalLedger(session.client, { taskQueue: session.taskQueue, readOnly: true });
   const out: { line: number; address: string; plan: string }[] = [];
   for (const row of result.rows) {
     const entry = await ledger.lookup(org, row.address);
