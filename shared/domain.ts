@@ -353,6 +353,8 @@ export interface OrganisationState {
   finalReport?: FinalReport;
   /** the latest check of the active batch's real state (a "finished" signal is never taken on trust) */
   lastReconcile?: { batch: number; at: string; status: string; freed: boolean; why: string };
+  /** nonces of admin tokens used, until they expire: a destructive request replayed from history is refused */
+  adminNonces?: { nonce: string; expiresAt: string }[];
 }
 
 export interface OrganisationInput {
