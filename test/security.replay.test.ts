@@ -371,3 +371,25 @@ test('destructive requests need a fresh admin token: a bare stop, a token for an
   expect((await orgState(q.session.client, victim)).completed).toBe(false);
   expect(await labSnapshot()).toEqual(before);
 }, 240_000);
+
+test('state carried over continue-as-new, replayed into a new run of the same ID, is refused', async () => {
+  const recordOfC = q.session.client.workflow.getHandle(recordWorkflowId(victim, c.address));
+  const first = await recordOfC.describe();
+  const { outcome } = await recordOfC.query(recordQuery);
+  // enough changes for the record to continue-as-new (workflows/record.ts: CHANGES_PER_RUN)
+  const ledger = createTemporalLedger(q.session.client, { taskQueue: q.session.taskQueue });
+  for (let i = 0; i < 201; i++) await ledger.record(victim, outcome!, `jest-${i}`);
+  const continued = await waitFor('the record to continue as new', async () => {
+    const now = await recordOfC.describe();
+    return now.runId !== first.runId && now;
+  });
+  const carried = startInput(await historyOf(q.session.client.workflow.getHandle(recordOfC.workflowId, continued.runId)));
+  // terminate stays possible; a new run started with the carried state of the old one is not its continuation
+  await recordOfC.terminate('jest: the record is replaced by a replayed one');
+  await replay(carried, () =>
+    replayer.workflow.start(RECORD_WORKFLOW_TYPE, { taskQueue: q.session.taskQueue, workflowId: recordOfC.workflowId, args: [{}] }),
+  );
+  expect((await refusedStart(recordOfC.workflowId)).cause?.message).toContain(
+    'its input carries the state of an earlier run, which only that run itself hands over (continue-as-new)',
+  );
+}, 180_000);
