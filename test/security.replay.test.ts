@@ -273,16 +273,22 @@ test('an execution of another type or task queue bearing a record ID is not a re
   }
 });
 
-test('a "batch finished" signal replayed from another organisation frees no slot', async () => {
-  const org = await labOrganisation(q.session, 'rp-slot');
+/** B in a batch of `org` that waits an hour for its start time: an active batch that touches nothing meanwhile */
+async function waitingBatch(org: string): Promise<number> {
   const { batch } = await startBatch(q.session, org, {
     startedBy: 'jest',
     notify: [],
     source: csvSourceOf(q.session, org, csvOf([[b.address, '', 'False']])),
     startAfter: new Date(Date.now() + 3_600_000).toISOString(),
   });
-  expect(batch).toBe(1);
   await waitFor('the batch to wait for its start time', async () => (await batchStatusOf(q.session, org, batch)).phase === 'scheduled');
+  return batch;
+}
+
+test('a "batch finished" signal replayed from another organisation frees no slot', async () => {
+  const org = await labOrganisation(q.session, 'rp-slot');
+  const batch = await waitingBatch(org);
+  expect(batch).toBe(1);
   // the victim's batch 1 really finished: its nudge, copied into this organisation whose batch 1 is waiting
   const [finished] = signalInputs(await historyOf(q.session.client.workflow.getHandle(victim)), 'batchFinished');
   await replay(finished!, () => replayer.workflow.getHandle(org).signal('batchFinished', {}));
@@ -303,14 +309,8 @@ test('a "batch finished" signal replayed from another organisation frees no slot
 
 test('destructive requests need a fresh admin token: a bare stop, a token for another target, an expired or replayed token do nothing', async () => {
   const org = await labOrganisation(q.session, 'rp-stop');
-  const { batch } = await startBatch(q.session, org, {
-    startedBy: 'jest',
-    notify: [],
-    source: csvSourceOf(q.session, org, csvOf([[b.address, '', 'False']])),
-    startAfter: new Date(Date.now() + 3_600_000).toISOString(),
-  });
+  const batch = await waitingBatch(org);
   const handle = q.session.client.workflow.getHandle(batchWorkflowId(org, batch));
-  await waitFor('the batch to wait for its start time', async () => (await handle.query(batchStatusQuery)).phase === 'scheduled');
   const tokenFor = (operation: string, target: string, expiresAt: string) =>
     q.session.secrets.seal(
       org,
