@@ -24,6 +24,7 @@ import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState } from '
 import {
   batchStatusQuery,
   batchWorkflowId,
+  closeRecordSignal,
   completeMigrationUpdate,
   mailboxWorkflowId,
   recordQuery,
@@ -226,6 +227,12 @@ test('a mailbox run or record replayed under another mailbox, or started from ou
   ).rejects.toMatchObject({
     cause: { message: expect.stringContaining(`Refused a previous TargetAddress for ${a.address} sent to the record of ${c.address}`) },
   });
+  // Complete Migration's close of A (what a completed organisation's history holds), sent to C's record
+  await recordOfC.signal(closeRecordSignal, { by: `Complete Migration of ${victim}`, address: a.address });
+  await waitFor('the record to refuse the close', async () =>
+    q.worker.output().includes(`Refused the close for ${a.address} sent to the record of ${c.address}`),
+  );
+  expect((await recordOfC.describe()).status.name).toBe('RUNNING');
   expect(await recordOfC.query(recordQuery)).toEqual(cBefore);
   expect(await labSnapshot()).toEqual(before);
 });

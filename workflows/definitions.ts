@@ -62,5 +62,8 @@ export const rememberPreviousTargetAddressUpdate = defineUpdate<string | null, [
   RECORD_HANDLERS.rememberPrevious,
 );
 /** Complete Migration: the record has been reported and ends. */
-/** `by` names what closed the record (Complete Migration); the payload gate refuses a signal without an argument */
-export const closeRecordSignal = defineSignal<[{ by: string }]>(RECORD_HANDLERS.close);
+/**
+ * `by` names what closed the record (Complete Migration); the payload gate refuses a signal without an argument.
+ * `address` names the mailbox: the close of a record of a completed organisation, replayed into another record, is ignored.
+ */
+export const closeRecordSignal = defineSignal<[{ by: string; address: string }]>(RECORD_HANDLERS.close);

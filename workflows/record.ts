@@ -108,7 +108,8 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
       },
     },
   );
-  setHandler(closeRecordSignal, () => {
+  setHandler(closeRecordSignal, ({ address }) => {
+    if (othersChange('close', String(address))) return;
     closed = true;
   });
 

@@ -203,7 +203,7 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
         beat();
         await client.workflow
           .getHandle(recordWorkflowId(org, r.address))
-          .signal(RECORD_HANDLERS.close, { by: `Complete Migration of ${org}` });
+          .signal(RECORD_HANDLERS.close, { by: `Complete Migration of ${org}`, address: r.address });
       });
       return open.length;
     },
