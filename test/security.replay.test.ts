@@ -216,8 +216,10 @@ test('a mailbox run or record replayed under another mailbox, or started from ou
   const cBefore = await recordOfC.query(recordQuery);
   const [outcomeOfA] = signalInputs(recordHistory, 'recordOutcome');
   await replay(outcomeOfA!, () => replayer.workflow.getHandle(recordOfC.workflowId).signal('recordOutcome', {}));
-  await waitFor('the record to refuse the outcome', async () =>
-    q.worker.output().includes(`Refused the outcome for ${a.address} sent to the record of ${c.address}`),
+  await waitFor(
+    'the record to refuse the outcome',
+    async () => q.worker.output().includes(`Refused the outcome for ${a.address} sent to the record of ${c.address}`),
+    30_000,
   );
   const [previousOfA] = updateInputs(recordHistory, 'rememberPreviousTargetAddress');
   await expect(
@@ -229,8 +231,10 @@ test('a mailbox run or record replayed under another mailbox, or started from ou
   });
   // Complete Migration's close of A (what a completed organisation's history holds), sent to C's record
   await recordOfC.signal(closeRecordSignal, { by: `Complete Migration of ${victim}`, address: a.address });
-  await waitFor('the record to refuse the close', async () =>
-    q.worker.output().includes(`Refused the close for ${a.address} sent to the record of ${c.address}`),
+  await waitFor(
+    'the record to refuse the close',
+    async () => q.worker.output().includes(`Refused the close for ${a.address} sent to the record of ${c.address}`),
+    30_000,
   );
   expect((await recordOfC.describe()).status.name).toBe('RUNNING');
   expect(await recordOfC.query(recordQuery)).toEqual(cBefore);
@@ -338,7 +342,7 @@ test('destructive requests need a fresh admin token: a bare stop, a token for an
   ];
   for (const [token, why] of stops) {
     await handle.signal(stopBatchSignal, { by: 'mallory', token });
-    await waitFor(`the stop to be refused (${why})`, async () => q.worker.output().includes(why));
+    await waitFor(`the stop to be refused (${why})`, async () => q.worker.output().includes(why), 30_000);
   }
   expect((await handle.query(batchStatusQuery)).phase).toBe('scheduled');
   await expect(
