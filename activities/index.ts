@@ -3,6 +3,7 @@
  * `createActivities(deps)`): the worker passes real ones, and workflows proxy
  * `ReturnType<typeof createActivities>` without importing this code.
  */
+import { createAdminActivities } from './admin';
 import { createConnectionActivities } from './connection';
 import type { ActivityDeps } from './deps';
 import { createDirectoryActivities } from './directory';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReportActivities(deps),
     ...createFinishActivities(deps),
     ...createLedgerActivities(deps),
+    ...createAdminActivities(deps),
   };
 }
 

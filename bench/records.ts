@@ -111,7 +111,7 @@ export async function recordsBench(info: LabInfo, count: number, log: (m: string
       },
     );
     // every record has run its first task once its memo is listed
-    const ledger = createTemporalLedger(session.client);
+    const ledger = createTemporalLedger(session.client, { taskQueue: session.taskQueue, readOnly: true });
     for (;;) {
       const listed = (await ledger.mailboxes(org)).filter((r) => r.outcome !== null).length;
       if (listed >= count) break;

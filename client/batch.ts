@@ -8,6 +8,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
+import { adminTarget } from '../shared/adminPath';
+import { adminToken } from './adminToken';
 import { CsvStructureError, validateCsv } from '../shared/csv';
 import {
   batchStatusQuery,
@@ -73,7 +75,7 @@ export function csvSource(session: Session, org: string, path: string): { source
 /** `--dry-run`: the plan of each row from the ledger, without starting anything. */
 export async function dryRun(session: Session, org: string, path: string): Promise<{ line: number; address: string; plan: string }[]> {
   const { result } = readCsvFile(path);
-  const ledger = createTemporalLedger(session.client);
+  const ledger = createTemporalLedger(session.client, { taskQueue: session.taskQueue, readOnly: true });
   const out: { line: number; address: string; plan: string }[] = [];
   for (const row of result.rows) {
     const entry = await ledger.lookup(org, row.address);
@@ -156,7 +158,8 @@ export async function stopBatch(session: Session, org: string, by: string, batch
   const state = await orgState(session.client, org);
   const n = batch ?? state.activeBatch;
   if (n === null || n === undefined) throw new CliError(`Organisation ${org} has no active batch to stop`, EXIT.REFUSED);
-  await session.client.workflow.getHandle(batchWorkflowId(org, n)).signal(stopBatchSignal, { by });
+  const token = adminToken(session, org, 'stop', adminTarget.stop({ batch: n }));
+  await session.client.workflow.getHandle(batchWorkflowId(org, n)).signal(stopBatchSignal, { by, token });
   return n;
 }
 

@@ -14,6 +14,8 @@ import {
   type MailboxOutcome,
   type OrganisationState,
 } from '../workflows/definitions';
+import { adminTarget } from '../shared/adminPath';
+import { adminToken } from './adminToken';
 import { startBatch } from './batch';
 import type { Session } from './connection';
 import { CliError, EXIT } from './errors';
@@ -28,7 +30,9 @@ export async function convertToMeu(
   target: { mailboxes?: string[]; batch?: number },
 ): Promise<ConvertResult & { workflowId: string }> {
   const { workflowId } = await refusedAsCliError(() =>
-    orgHandle(session, org).executeUpdate(convertToMeuUpdate, { args: [{ by, ...target }] }),
+    orgHandle(session, org).executeUpdate(convertToMeuUpdate, {
+      args: [{ by, ...target, token: adminToken(session, org, 'convertToMeu', adminTarget.convertToMeu(target)) }],
+    }),
   );
   const result = (await session.client.workflow.getHandle(workflowId).result()) as ConvertResult;
   return { workflowId, ...result };
@@ -36,7 +40,9 @@ export async function convertToMeu(
 
 export async function rollbackMailbox(session: Session, org: string, by: string, address: string): Promise<MailboxOutcome> {
   const { workflowId } = await refusedAsCliError(() =>
-    orgHandle(session, org).executeUpdate(rollbackMailboxUpdate, { args: [{ by, address: address.toLowerCase() }] }),
+    orgHandle(session, org).executeUpdate(rollbackMailboxUpdate, {
+      args: [{ by, address: address.toLowerCase(), token: adminToken(session, org, 'rollback', adminTarget.rollback({ address })) }],
+    }),
   );
   try {
     return (await session.client.workflow.getHandle(workflowId).result()) as MailboxOutcome;
@@ -47,7 +53,8 @@ export async function rollbackMailbox(session: Session, org: string, by: string,
 }
 
 export async function completeMigration(session: Session, org: string, by: string): Promise<CompleteMigrationResult> {
-  return refusedAsCliError(() => orgHandle(session, org).executeUpdate(completeMigrationUpdate, { args: [{ by }] }));
+  const token = adminToken(session, org, 'completeMigration', adminTarget.completeMigration());
+  return refusedAsCliError(() => orgHandle(session, org).executeUpdate(completeMigrationUpdate, { args: [{ by, token }] }));
 }
 
 /** The batch a sync pass copies again: the given one, or the latest batch that was not itself a sync pass. */

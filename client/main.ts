@@ -437,7 +437,7 @@ reports
   .action((opts: { out?: string; json?: boolean }) =>
     withSession(async (s) => {
       await orgState(s.client, org());
-      const rows = await consolidatedRows(createTemporalLedger(s.client), org());
+      const rows = await consolidatedRows(createTemporalLedger(s.client, { taskQueue: s.taskQueue, readOnly: true }), org());
       if (opts.json) return console.log(JSON.stringify(rows, null, 2));
       const csv = toCsv(rows, CONSOLIDATED_COLUMNS);
       if (!opts.out) return void process.stdout.write(csv);

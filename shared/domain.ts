@@ -399,6 +399,8 @@ export interface OrganisationState {
   finalReport?: FinalReport;
   /** the latest check of the active batch's real state (a "finished" signal is never taken on trust) */
   lastReconcile?: { batch: number; at: string; status: string; freed: boolean; why: string };
+  /** nonces of admin tokens used, until they expire: a destructive request replayed from history is refused */
+  adminNonces?: { nonce: string; expiresAt: string }[];
 }
 
 export interface OrganisationInput {
@@ -514,6 +516,8 @@ export const batchWorkflowId = (org: string, batch: number): string => `${org}/b
 export const mailboxWorkflowId = (org: string, address: string): string => `${org}/mailbox/${address.toLowerCase()}`;
 export const recordWorkflowId = (org: string, address: string): string => `${org}/record/${address.toLowerCase()}`;
 export const reportMailWorkflowId = (org: string, batch: number, kind: ReportKind): string => `${org}/batch/${batch}/mail/${kind}`;
+/** the organisation's n-th convert-to-meu operation */
+export const convertWorkflowId = (org: string, n: number): string => `${org}/convert/${n}`;
 /** the final e-mail of Complete Migration */
 export const finalMailWorkflowId = (org: string): string => `${org}/final/mail`;
 /** Stable per organisation, batch and report: a resent copy is the same message to every mail system. */

@@ -154,5 +154,9 @@ test('after every closed run is deleted, re-run, rollback, convert-to-meu, sync 
   expect(final).toMatch(new RegExp(`^${migrated.address},1 2 3,completed,`, 'm'));
   expect(final).toMatch(new RegExp(`^${rolled.address},1 2,rolledBack,`, 'm'));
   // the records ended with the migration
-  await waitFor('the records to close', async () => (await createTemporalLedger(q.session.client).mailboxes(org)).length === 0);
+  await waitFor(
+    'the records to close',
+    async () =>
+      (await createTemporalLedger(q.session.client, { taskQueue: q.session.taskQueue, readOnly: true }).mailboxes(org)).length === 0,
+  );
 }, 600_000);

@@ -7,7 +7,8 @@ import { verifyMailbox, labEndpoints } from '../lab/verify';
 import { createSourceDirectory, createCloudDirectory } from '../connectors/directory';
 import { verifyDav } from '../connectors/dav';
 import type { Session } from '../client/connection';
-import { batchStatusQuery, batchWorkflowId, stopBatchSignal, mailboxWorkflowId, type BatchStatus } from '../workflows/definitions';
+import { stopBatch } from '../client/batch';
+import { batchStatusQuery, batchWorkflowId, mailboxWorkflowId, type BatchStatus } from '../workflows/definitions';
 import { readSinkMessages } from './helpers/smtpSink';
 import { LAB_ROUTING_DOMAIN } from '../lab/workerEnv';
 import {
@@ -163,10 +164,9 @@ test('stop cancels in-flight rows now, keeps provisioned rows, and reports waiti
   for (let i = 0; i < 4; i++) rows.push(await users.add(`bb-stop${i}`, { messages: 400, largeMessages: i === 0 ? 1 : 0 }));
   const org = await labOrganisation(session, 'bb-stop', 1);
   const { batch } = await runBatch(session, org, csvSourceOf(session, org, csvOf(rows.map((u) => [u.address, '', 'False']))));
-  const handle = session.client.workflow.getHandle(batchWorkflowId(org, batch));
   // stop while the first row is provisioning or copying and the others wait
   await waitFor('a row in flight', async () => (await status(org, batch)).active === 1);
-  await handle.signal(stopBatchSignal, { by: 'jest' });
+  await stopBatch(session, org, 'jest', batch);
   const result = await batchResult(session, org, batch);
   expect(result.phase).toBe('stopped');
   const s = await status(org, batch);

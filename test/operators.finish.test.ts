@@ -92,7 +92,7 @@ test('sync copies only new mail; rollback restores forwarding; convert-to-meu co
   const rolled = await rollbackMailbox(q.session, org, 'jest', b.address);
   expect(rolled.state).toBe('rolledBack');
   expect((await sourceMailbox(b.address)).targetAddress).toBe(before.targetAddress);
-  const entry = await createTemporalLedger(q.session.client).lookup(org, b.address);
+  const entry = await createTemporalLedger(q.session.client, { taskQueue: q.session.taskQueue, readOnly: true }).lookup(org, b.address);
   expect(entry?.outcome?.state).toBe('rolledBack');
   expect(entry?.outcome?.copy?.messagesCopied).toBe(5);
   await expect(rollbackMailbox(q.session, org, 'jest', b.address)).rejects.toThrow(/rolledBack, not migrated/);

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { labEndpoints, verifyMailbox } from '../lab/verify';
-import { addRows, startBatch } from '../client/batch';
-import { batchWorkflowId, stopBatchSignal } from '../workflows/definitions';
+import { addRows, startBatch, stopBatch } from '../client/batch';
 import { batchResult, csvOf, csvSourceOf, labOrganisation, TestUsers } from './helpers/backbone';
 import { appendMessages, rawMessage } from './helpers/imap';
 import { batchStatusOf, ownQueue, waitFor, type OwnQueue } from './helpers/operators';
@@ -38,7 +37,7 @@ test('--start-after waits durably and stop cancels the wait; a near start runs',
   const source = csvSourceOf(q.session, org, csvOf([[u.address, '', 'False']]));
   const later = await startBatch(q.session, org, { startedBy: 'jest', notify: [], source, startAfter: inSeconds(3600) });
   expect((await batchStatusOf(q.session, org, later.batch)).phase).toBe('scheduled');
-  await q.session.client.workflow.getHandle(batchWorkflowId(org, later.batch)).signal(stopBatchSignal, { by: 'jest' });
+  await stopBatch(q.session, org, 'jest', later.batch);
   const stopped = await batchResult(q.session, org, later.batch);
   expect([stopped.phase, stopped.total, stopped.messagesCopied]).toEqual(['stopped', 0, 0]);
 

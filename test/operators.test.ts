@@ -4,10 +4,10 @@
  * after continue-as-new still stops, and a running batch's concurrency changes.
  */
 import { readLabInfo } from '../lab/info';
-import { batchWorkflowId, setConcurrencyUpdate, stopBatchSignal } from '../workflows/definitions';
+import { batchWorkflowId, setConcurrencyUpdate } from '../workflows/definitions';
 import { batchResult, csvOf, csvSourceOf, labOrganisation, TestUsers, type TestUser } from './helpers/backbone';
 import { batchStatusOf, ownQueue, waitFor, type OwnQueue } from './helpers/operators';
-import { setBatchConcurrency, startBatch } from '../client/batch';
+import { setBatchConcurrency, startBatch, stopBatch } from '../client/batch';
 
 let q: OwnQueue;
 let users: TestUsers;
@@ -62,7 +62,7 @@ test('a stop sent after continue-as-new stops the batch and reports the waiting 
   const org = await labOrganisation(q.session, 'ops-canstop', 1);
   const { batch } = await startBatch(q.session, org, { startedBy: 'jest', notify: [], source: csvFor(org, rows), rowsPerRun: 1 });
   await waitFor('a second run', async () => (await batchStatusOf(q.session, org, batch)).runs >= 2);
-  await q.session.client.workflow.getHandle(batchWorkflowId(org, batch)).signal(stopBatchSignal, { by: 'jest' });
+  await stopBatch(q.session, org, 'jest', batch);
   const result = await batchResult(q.session, org, batch);
   expect(result.phase).toBe('stopped');
   const s = await batchStatusOf(q.session, org, batch);

@@ -34,7 +34,8 @@ test('every recorded history replays on the current workflow code', async () => 
   const { codec } = loadCodec({ MAILFERRY_CODEC_KEY_FILE: REPLAY_KEY_FILE });
   const results = Worker.runReplayHistories(
     { workflowsPath: require.resolve('../workflows'), dataConverter: dataConverterOptions(codec), replayName: 'mailferry-replay' },
-    histories.map((h) => ({ workflowId: h.file, history: h.history })),
+    // the recorded workflow ID: every workflow checks that its input belongs to it (workflows/identity.ts)
+    histories.map((h) => ({ workflowId: h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId ?? h.file, history: h.history })),
   );
   const failed: string[] = [];
   let replayed = 0;

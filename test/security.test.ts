@@ -21,7 +21,7 @@ import { readLabInfo, type LabInfo } from '../lab/info';
 import { openSession, type Session } from '../client/connection';
 import { orgState } from '../client/org';
 import { applySettings } from '../client/settings';
-import { startBatch } from '../client/batch';
+import { startBatch, stopBatch } from '../client/batch';
 import { createDavHttp } from '../connectors/dav/http';
 import { AesGcmPayloadCodec, dataConverterOptions, KEY_ID_METADATA, loadCodec } from '../shared/codec';
 import { createCodecServer } from '../worker/codecServer/server';
@@ -169,7 +169,7 @@ test('signals and updates without the key are refused; the organisation and its 
   const fakeResult = forgedBatchResult(batch);
   // plaintext: frees the one-active-batch slot, stops the batch
   await plain.workflow.getHandle(org).signal(batchFinishedSignal, fakeResult);
-  await plain.workflow.getHandle(batchWorkflowId(org, batch)).signal(stopBatchSignal, { by: 'mallory' });
+  await plain.workflow.getHandle(batchWorkflowId(org, batch)).signal(stopBatchSignal, { by: 'mallory', token: 'forged' });
   // no argument at all, with the key
   await q.session.client.workflow.getHandle(batchWorkflowId(org, batch)).signal('stop');
   // ciphertext the worker cannot authenticate: garbage under the real key id, and an id it does not know
@@ -185,7 +185,7 @@ test('signals and updates without the key are refused; the organisation and its 
   }
   // updates: Complete Migration (deletes the batch records, reports to the admin) and new settings
   await expect(
-    plainWithEyes.workflow.getHandle(org).executeUpdate(completeMigrationUpdate, { args: [{ by: 'mallory' }] }),
+    plainWithEyes.workflow.getHandle(org).executeUpdate(completeMigrationUpdate, { args: [{ by: 'mallory', token: 'forged' }] }),
   ).rejects.toMatchObject({
     cause: {
       type: 'PAYLOAD_REFUSED',
@@ -211,7 +211,7 @@ test('signals and updates without the key are refused; the organisation and its 
   expect([wedged(orgEvents), wedged(batchEvents)]).toEqual([0, 0]);
 
   // the real admin, with the key, still can
-  await batchHandle.signal(stopBatchSignal, { by: 'jest' });
+  await stopBatch(q.session, org, 'jest', batch);
   expect((await batchResult(q.session, org, batch)).phase).toBe('stopped');
 }, 180_000);
 

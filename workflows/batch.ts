@@ -28,6 +28,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
   proxyActivities,
   setHandler,
   sleep,
@@ -41,6 +42,7 @@ import {
   batchFinishedSignal,
   addRowsUpdate,
   batchStatusQuery,
+  batchWorkflowId,
   DEFAULT_ROWS_PER_RUN,
   endedFromOutside,
   FINISHED_PHASES,
@@ -60,6 +62,9 @@ import {
   type ReportKind,
 } from './definitions';
 import { checkConcurrency, mergeAddedRows, resultOf, summarise } from './batchState';
+import { ADMIN_TOKEN_REFUSED, adminTarget } from '../shared/adminPath';
+import { requireAdmin } from './adminPath';
+import { requireIdentity } from './identity';
 import { mailboxWorkflow } from './mailbox';
 import { reportMailWorkflow } from './reportMail';
 import { upsertChanged } from './searchAttributes';
@@ -103,6 +108,11 @@ function newState(input: BatchInput): BatchState {
 }
 
 export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
+  requireIdentity({
+    workflowId: batchWorkflowId(input.org, input.batch),
+    parent: organisationWorkflowId(input.org),
+    carried: input.carried !== undefined,
+  });
   const run: Run = {
     input,
     state: input.carried ? { ...input.carried, mail: input.carried.mail ?? [], runs: input.carried.runs + 1 } : newState(input),
@@ -131,12 +141,12 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     return notifyOrganisation(run);
   }
   if (ending === 'continue') {
-    // a stop that arrived while this run drained still stops the batch
+    // a stop that arrived while this run drained still stops the batch (its token is checked first: handlers finish)
+    await condition(allHandlersFinished);
     if (run.state.stopRequested) {
       await finishStopped(run);
       return notifyOrganisation(run);
     }
-    await condition(allHandlersFinished);
     // the CSV was read at validation: later runs need only the rows, not the file again
     const source = input.source.kind === 'csv' ? { ...input.source, csv: '' } : input.source;
     return continueAsNew<typeof batchWorkflow>({ ...input, source, carried: run.state });
@@ -184,7 +194,15 @@ async function migrate(run: Run): Promise<'done' | 'continue'> {
 function setHandlers(run: Run): void {
   const { input, state } = run;
   setHandler(batchStatusQuery, () => summarise(input, state));
-  setHandler(stopBatchSignal, () => {
+  setHandler(stopBatchSignal, async ({ by, token }) => {
+    if (state.stopRequested || FINISHED_PHASES.includes(state.phase)) return;
+    try {
+      // no nonce list: a stop replayed into this batch can only stop it again, and no other batch takes its token
+      await requireAdmin('stop', adminTarget.stop(input), token);
+    } catch (err) {
+      log.warn(`The stop from ${by} was not done: ${err instanceof Error ? err.message : String(err)}`, { code: ADMIN_TOKEN_REFUSED });
+      return;
+    }
     if (state.stopRequested || FINISHED_PHASES.includes(state.phase)) return;
     state.stopRequested = true;
     run.work.cancel();

@@ -5,10 +5,11 @@
  * legacy DN as X500 addresses. Mailboxes whose data copy is not complete are
  * refused, not converted; converting twice changes nothing the second time.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { MailferryOrg, MailferryState } from '../shared/searchAttributes';
-import type { ConnectionSettings } from './definitions';
+import { convertWorkflowId, organisationWorkflowId, type ConnectionSettings } from './definitions';
+import { requireIdentity } from './identity';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -35,6 +36,10 @@ export interface ConvertResult {
 const WINDOW = 4;
 
 export async function convertWorkflow(input: ConvertInput): Promise<ConvertResult> {
+  requireIdentity({
+    workflowId: convertWorkflowId(input.org, Number(/\/convert\/(\d+)$/.exec(workflowInfo().workflowId)?.[1])),
+    parent: organisationWorkflowId(input.org),
+  });
   upsertSearchAttributes([
     { key: MailferryOrg, value: input.org },
     { key: MailferryState, value: 'converting' },

@@ -28,7 +28,18 @@ import type { createActivities } from '../activities';
 import { suggestedFix } from '../shared/errors';
 import { MailferryFailureKind, MailferryState, MailferryStep } from '../shared/searchAttributes';
 import { upsertChanged } from './searchAttributes';
-import { STEPS, type MailboxInput, type MailboxOutcome, type RowError, type RowState, type Step } from './definitions';
+import { requireIdentity } from './identity';
+import {
+  batchWorkflowId,
+  mailboxWorkflowId,
+  organisationWorkflowId,
+  STEPS,
+  type MailboxInput,
+  type MailboxOutcome,
+  type RowError,
+  type RowState,
+  type Step,
+} from './definitions';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -108,6 +119,11 @@ function lastHeartbeat(err: unknown): unknown {
 }
 
 export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutcome> {
+  // a rollback is the organisation's (mailbox rollback); every other run is its batch's
+  requireIdentity({
+    workflowId: mailboxWorkflowId(input.org, input.address),
+    parent: input.phase === 'rollback' ? organisationWorkflowId(input.org) : batchWorkflowId(input.org, input.batch),
+  });
   if (input.phase === 'rollback') return rollback(input);
   const outcome: MailboxOutcome = {
     address: input.address,

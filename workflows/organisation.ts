@@ -26,8 +26,11 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../shared/searchAttributes';
+import { adminTarget } from '../shared/adminPath';
+import { requireAdmin, requireToken } from './adminPath';
 import { batchWorkflow } from './batch';
 import { convertWorkflow } from './convert';
+import { requireIdentity } from './identity';
 import { mailboxWorkflow } from './mailbox';
 import { reportMailWorkflow } from './reportMail';
 import {
@@ -36,8 +39,10 @@ import {
   finalMailWorkflowId,
   completeMigrationUpdate,
   convertToMeuUpdate,
+  convertWorkflowId,
   mailboxWorkflowId,
   organisationStateQuery,
+  organisationWorkflowId,
   rollbackMailboxUpdate,
   setSettingsUpdate,
   startBatchUpdate,
@@ -98,6 +103,7 @@ function refuseBatch(state: OrganisationState): string | null {
 }
 
 export async function organisationWorkflow(input: OrganisationInput): Promise<void> {
+  requireIdentity({ workflowId: organisationWorkflowId(input.org), carried: input.carried !== undefined });
   const state: OrganisationState = input.carried ?? {
     org: input.org,
     settings: null,
@@ -144,6 +150,8 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
   const refusal = (why: string | null) => {
     if (why) throw ApplicationFailure.nonRetryable(why, 'REFUSED');
   };
+  const admin = (...[operation, target, token]: Parameters<typeof requireAdmin>) =>
+    requireAdmin(operation, target, token, (state.adminNonces ??= []));
   const needSettings = (): ConnectionSettings => {
     if (state.completed || state.completing) refusal(`The migration of ${state.org} is complete`);
     if (!state.settings) refusal('No connection settings yet: run `mailferry settings set` first');
@@ -153,9 +161,10 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
   setHandler(
     convertToMeuUpdate,
     async (request) => {
+      await admin('convertToMeu', adminTarget.convertToMeu(request), request.token);
       const settings = needSettings();
       const n = (state.nextOperation = (state.nextOperation ?? 1) + 1) - 1;
-      const workflowId = `${state.org}/convert/${n}`;
+      const workflowId = convertWorkflowId(state.org, n);
       await startChild(convertWorkflow, {
         workflowId,
         args: [{ org: state.org, settings, mailboxes: request.mailboxes, batch: request.batch }],
@@ -166,12 +175,14 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
     },
     {
       validator: (request) => {
+        requireToken(request);
         if (!request.mailboxes?.length && request.batch === undefined) throw new Error('Name the mailboxes or the batch to convert');
       },
     },
   );
 
   setHandler(rollbackMailboxUpdate, async (request) => {
+    await admin('rollback', adminTarget.rollback(request), request.token);
     const settings = needSettings();
     const address = request.address.toLowerCase();
     const { outcome, running } = await probe.ledgerEntry({ org: state.org, address });
@@ -213,6 +224,7 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
   setHandler(
     completeMigrationUpdate,
     async (request) => {
+      await admin('completeMigration', adminTarget.completeMigration(), request.token);
       const settings = needSettings();
       const busy = await activeBatchRefusal();
       if (busy) refusal(`${busy.split(':')[0]}: wait for it (\`mailferry batch wait\`) or stop it before completing the migration`);
@@ -225,7 +237,8 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
       }
     },
     {
-      validator: (_request: { by: string }) => {
+      validator: (request) => {
+        requireToken(request);
         if (state.completed) throw new Error(`The migration of ${state.org} is already complete`);
         if (state.completing) throw new Error(`The migration of ${state.org} is being completed`);
       },

@@ -7,17 +7,27 @@
  * and search attributes, so a visibility list reads thousands of records at
  * once. Continues-as-new well before its history grows large.
  */
-import { allHandlersFinished, condition, continueAsNew, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  setHandler,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../shared/searchAttributes';
 import {
   closeRecordSignal,
   recordOutcomeSignal,
   recordQuery,
+  recordWorkflowId,
   rememberPreviousTargetAddressUpdate,
   summariseRecord,
   type MailboxRecord,
 } from './definitions';
 import { upsertChanged } from './searchAttributes';
+import { requireIdentity } from './identity';
 
 export interface RecordInput {
   org: string;
@@ -29,6 +39,7 @@ export interface RecordInput {
 const CHANGES_PER_RUN = 200;
 
 export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
+  requireIdentity({ workflowId: recordWorkflowId(input.org, input.address), carried: input.carried !== undefined });
   const record: MailboxRecord = input.carried ?? {
     org: input.org,
     address: input.address,
@@ -53,8 +64,19 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
     ]);
   };
 
+  /** a change copied out of another mailbox's record (its encrypted payload replayed here) is not this mailbox's */
+  const othersChange = (what: string, address: string) => {
+    if (address.toLowerCase() === record.address.toLowerCase()) return false;
+    log.warn(
+      `Refused the ${what} for ${address} sent to the record of ${record.address}: a record takes changes of its own mailbox only. Nothing was changed.`,
+      { code: 'IDENTITY_REFUSED' },
+    );
+    return true;
+  };
+
   setHandler(recordQuery, () => record);
   setHandler(recordOutcomeSignal, ({ outcome, runId }) => {
+    if (othersChange('outcome', outcome.address)) return;
     // a run that copied nothing yet (a reset, a rollback, a copy that failed before its first checkpoint) keeps the last one
     record.outcome = { ...outcome, checkpoint: outcome.checkpoint ?? record.outcome?.checkpoint };
     record.runId = runId;
@@ -64,14 +86,30 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
       record.previousTargetAddress = outcome.previousTargetAddress;
     publish();
   });
-  setHandler(rememberPreviousTargetAddressUpdate, (value) => {
-    if (record.previousTargetAddress === undefined) {
-      record.previousTargetAddress = value;
-      publish();
-    }
-    return record.previousTargetAddress ?? null;
-  });
-  setHandler(closeRecordSignal, () => {
+  setHandler(
+    rememberPreviousTargetAddressUpdate,
+    (change) => {
+      // histories written before the update named its mailbox carry the bare value; the validator refuses that shape in new calls
+      const value = typeof change === 'object' && change !== null ? change.value : (change as string | null);
+      if (record.previousTargetAddress === undefined) {
+        record.previousTargetAddress = value;
+        publish();
+      }
+      return record.previousTargetAddress ?? null;
+    },
+    {
+      // rejected before it reaches history: the caller learns why
+      validator: (change) => {
+        const address: unknown = typeof change === 'object' && change !== null ? change.address : undefined;
+        if (typeof address !== 'string' || address.toLowerCase() !== record.address.toLowerCase())
+          throw new Error(
+            `Refused a previous TargetAddress for ${String(address ?? '(no mailbox named)')} sent to the record of ${record.address}: a record takes changes of its own mailbox only`,
+          );
+      },
+    },
+  );
+  setHandler(closeRecordSignal, ({ address }) => {
+    if (othersChange('close', String(address))) return;
     closed = true;
   });
 

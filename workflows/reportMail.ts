@@ -4,9 +4,17 @@
  * long as it lasts, so the batch that wrote the report never waits or fails
  * for it. Open while pending: `batch status` shows it so.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { PreparedMail } from './definitions';
+import {
+  batchWorkflowId,
+  finalMailWorkflowId,
+  organisationWorkflowId,
+  reportMailWorkflowId,
+  type PreparedMail,
+  type ReportKind,
+} from './definitions';
+import { requireIdentity } from './identity';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -16,6 +24,18 @@ const smtp = proxyActivities<Activities>({
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
+/** a batch's report e-mail, `<org>/batch/<n>/mail/<kind>`; anything else must be the organisation's final one */
+const BATCH_MAIL = /\/batch\/(\d+)\/mail\/(mailboxesReady|migrationComplete|stopped)$/;
+
 export async function reportMailWorkflow(mail: PreparedMail): Promise<{ sent: boolean }> {
+  const ofBatch = BATCH_MAIL.exec(workflowInfo().workflowId);
+  requireIdentity(
+    ofBatch
+      ? {
+          workflowId: reportMailWorkflowId(mail.org, Number(ofBatch[1]), ofBatch[2] as ReportKind),
+          parent: batchWorkflowId(mail.org, Number(ofBatch[1])),
+        }
+      : { workflowId: finalMailWorkflowId(mail.org), parent: organisationWorkflowId(mail.org) },
+  );
   return smtp.sendReportMail(mail);
 }

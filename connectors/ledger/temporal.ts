@@ -5,8 +5,14 @@
  * holds a summary) for many. Closed runs are never the source: retention may
  * have deleted them. A mailbox run's execution is described only to know
  * whether one is open now, or ended from outside without reporting.
+ *
+ * Only executions of the expected workflow type on mailferry's task queue
+ * count: anyone who can start workflows can start one of another type, or on
+ * a task queue their own worker serves, under a record's, a mailbox run's or
+ * a batch's ID, with whatever memo, search attributes, query answers and
+ * result they like. Such an execution is ignored, as if the ID were free.
  */
-import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../../shared/searchAttributes';
 import {
@@ -31,37 +37,54 @@ const quote = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, 
 const ENDED_FROM_OUTSIDE = new Set(['TERMINATED', 'TIMED_OUT', 'CANCELLED', 'CANCELED']);
 
 export interface TemporalLedgerOptions {
-  /** where record workflows run; needed only to write (the worker's task queue) */
-  taskQueue?: string;
+  /** mailferry's task queue (the worker's): executions on any other queue are not mailferry's and are ignored */
+  taskQueue: string;
+  /** the CLI reads only; a run that ended from outside is then reported, not written to its record */
+  readOnly?: boolean;
 }
 
-export function createTemporalLedger(client: Client, options: TemporalLedgerOptions = {}): Ledger {
+/** the workflow types whose executions the ledger reads, as the worker registers them (workflows/index.ts) */
+const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
+const MAILBOX_WORKFLOW_TYPE = 'mailboxWorkflow';
+
+export function createTemporalLedger(client: Client, options: TemporalLedgerOptions): Ledger {
   const recordAttributes = (org: string, address: string) => [
     { key: MailferryOrg, value: org },
     { key: MailferryMailbox, value: address },
   ];
   const taskQueue = () => {
-    if (!options.taskQueue) throw new Error('This ledger is read-only: give it the task queue of the record workflows to write');
+    if (options.readOnly) throw new Error('This ledger is read-only: the worker writes the records');
     return options.taskQueue;
   };
+  /** the clause every visibility list of mailferry's executions carries */
+  const ours = (type: string) => `WorkflowType = ${quote(type)} AND TaskQueue = ${quote(options.taskQueue)}`;
+  const isOurs = (run: WorkflowExecutionDescription, type: string) => run.type === type && run.taskQueue === options.taskQueue;
+
+  /** the latest execution under `workflowId` if it is one of mailferry's of `type`; null when there is none, or another's */
+  async function describeOurs(workflowId: string, type: string): Promise<WorkflowExecutionDescription | null> {
+    try {
+      const run = await client.workflow.getHandle(workflowId).describe();
+      return isOurs(run, type) ? run : null;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
 
   async function readRecord(org: string, address: string): Promise<MailboxRecord | null> {
+    const id = recordWorkflowId(org, address);
+    const run = await describeOurs(id, RECORD_WORKFLOW_TYPE);
+    if (!run) return null;
     try {
-      return await client.workflow.getHandle(recordWorkflowId(org, address)).query<MailboxRecord>(RECORD_HANDLERS.query);
+      // the run described, not whatever holds the ID by the time the query lands
+      return await client.workflow.getHandle(id, run.runId).query<MailboxRecord>(RECORD_HANDLERS.query);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
       throw err;
     }
   }
 
-  async function describeRun(org: string, address: string) {
-    try {
-      return await client.workflow.getHandle(mailboxWorkflowId(org, address)).describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return null;
-      throw err;
-    }
-  }
+  const describeRun = (org: string, address: string) => describeOurs(mailboxWorkflowId(org, address), MAILBOX_WORKFLOW_TYPE);
 
   async function record(org: string, outcome: MailboxOutcome, runId: string): Promise<void> {
     const address = outcome.address.toLowerCase();
@@ -77,7 +100,7 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
 
   async function openRecords(query: string): Promise<RecordSummary[]> {
     const out: RecordSummary[] = [];
-    const full = `WorkflowType = ${quote(RECORD_WORKFLOW_TYPE)} AND ExecutionStatus = "Running" AND ${query}`;
+    const full = `${ours(RECORD_WORKFLOW_TYPE)} AND ExecutionStatus = "Running" AND ${query}`;
     for await (const wf of client.workflow.list({ query: full, pageSize: 1000 })) {
       const summary = wf.memo?.record as RecordSummary | undefined;
       if (summary) out.push(summary);
@@ -99,7 +122,7 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
           { step: run.typedSearchAttributes.get(MailferryStep), batch: run.typedSearchAttributes.get(MailferryBatch) },
           outcome,
         );
-        if (options.taskQueue) await record(org, outcome, run.runId);
+        if (!options.readOnly) await record(org, outcome, run.runId);
       }
       return {
         outcome,
@@ -120,10 +143,13 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
         workflowIdConflictPolicy: 'USE_EXISTING',
         typedSearchAttributes: recordAttributes(org, a),
       });
-      return client.workflow.executeUpdateWithStart<Workflow, string | null, [string | null]>(RECORD_HANDLERS.rememberPrevious, {
-        args: [value],
-        startWorkflowOperation: start,
-      });
+      return client.workflow.executeUpdateWithStart<Workflow, string | null, [{ address: string; value: string | null }]>(
+        RECORD_HANDLERS.rememberPrevious,
+        {
+          args: [{ address: a, value }],
+          startWorkflowOperation: start,
+        },
+      );
     },
 
     async addressesOfBatch(org, batch, states, opts) {
@@ -148,7 +174,7 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
     async deleteBatchRecords(org, batch) {
       const workflowId = batchWorkflowId(org, batch);
       let deleted = 0;
-      for await (const wf of client.workflow.list({ query: `WorkflowId = ${quote(workflowId)}` })) {
+      for await (const wf of client.workflow.list({ query: `WorkflowId = ${quote(workflowId)} AND ${ours(BATCH_WORKFLOW_TYPE)}` })) {
         if (wf.status.name === 'RUNNING')
           throw new Error(`Batch ${batch} of ${org} is still running; stop it before completing the migration`);
         await client.workflowService.deleteWorkflowExecution({
@@ -161,15 +187,14 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
     },
 
     async batchExecution(org, batch) {
-      const handle = client.workflow.getHandle(batchWorkflowId(org, batch));
-      let status: string;
-      try {
-        status = (await handle.describe()).status.name;
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return { status: 'NOT_FOUND' };
-        throw err;
-      }
-      return status === 'COMPLETED' ? { status, result: (await handle.result()) as BatchResult } : { status };
+      const id = batchWorkflowId(org, batch);
+      // an execution of another type or queue under the batch's ID says nothing of the batch (its result would be anyone's)
+      const run = await describeOurs(id, BATCH_WORKFLOW_TYPE);
+      if (!run) return { status: 'NOT_FOUND' };
+      const status = run.status.name;
+      return status === 'COMPLETED'
+        ? { status, result: (await client.workflow.getHandle(id, run.runId).result()) as BatchResult }
+        : { status };
     },
 
     async closeRecords(org, beat = () => undefined) {
@@ -178,7 +203,7 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
         beat();
         await client.workflow
           .getHandle(recordWorkflowId(org, r.address))
-          .signal(RECORD_HANDLERS.close, { by: `Complete Migration of ${org}` });
+          .signal(RECORD_HANDLERS.close, { by: `Complete Migration of ${org}`, address: r.address });
       });
       return open.length;
     },
