@@ -186,17 +186,36 @@ export interface BadItemList {
 /** Past this many unlisted items only a count grows (the copy's own bad-item limit fails a mailbox long before). */
 const BAD_ITEM_KEYS_KEPT = 20_000;
 
+const isDav = (item: BadItemEntry) => item.kind !== 'message';
+
+/** `m…` for a message, `d…` for a contact or event: the kind survives in the short key */
 function badItemKey(item: BadItemEntry): string {
-  const raw = item.kind === 'message' ? `m|${item.folder}|${item.uid}` : `d|${item.collection}|${item.uid}`;
+  const raw = isDav(item) ? `${(item as { collection: string }).collection}|${item.uid}` : `${(item as { folder: string }).folder}|${item.uid}`;
   // FNV-1a: deterministic (the record workflow merges), short, no crypto in workflow code
   let h = 0x811c9dc5;
   for (let i = 0; i < raw.length; i++) h = Math.imul(h ^ raw.charCodeAt(i), 0x01000193) >>> 0;
-  return `${raw.length.toString(36)}${h.toString(36)}`;
+  return `${isDav(item) ? 'd' : 'm'}${raw.length.toString(36)}.${h.toString(36)}`;
 }
 
-/** Adds a pass's bad items to the list, each item once however many passes meet it. */
-export function mergeBadItems(list: BadItemList | undefined, found: readonly BadItemEntry[], listed = BAD_ITEMS_LISTED): BadItemList {
-  const out: BadItemList = list ? { items: [...list.items], moreKeys: [...list.moreKeys], more: list.more } : { items: [], moreKeys: [], more: 0 };
+/**
+ * Adds a pass's bad items to the list, each item once however many passes
+ * meet it. `davSettled`: the pass's contacts and calendars copy ran to its
+ * end, and such a copy meets every item again (the checkpoint of a resumed
+ * one carries what its earlier runs met), so its list replaces the
+ * contacts and events listed before: one the target took since drops off.
+ * Messages are never met again (the mail checkpoint moves past them), so they stay.
+ */
+export function mergeBadItems(
+  list: BadItemList | undefined,
+  found: readonly BadItemEntry[],
+  options: { davSettled?: boolean; listed?: number } = {},
+): BadItemList {
+  const listed = options.listed ?? BAD_ITEMS_LISTED;
+  const keep = (item: BadItemEntry) => !options.davSettled || !isDav(item);
+  const moreKeys = (list?.moreKeys ?? []).filter((k) => !options.davSettled || k.startsWith('m'));
+  // keys are kept for every unlisted item up to BAD_ITEM_KEYS_KEPT; past that, what was dropped cannot be told apart
+  const more = options.davSettled && list && list.more <= list.moreKeys.length ? moreKeys.length : (list?.more ?? 0);
+  const out: BadItemList = { items: (list?.items ?? []).filter(keep), moreKeys, more };
   const known = new Set([...out.items.map(badItemKey), ...out.moreKeys]);
   for (const item of found) {
     const key = badItemKey(item);
@@ -232,6 +251,8 @@ export interface MailboxOutcome {
   davCheckpoint?: unknown;
   /** the bad items this run met; the record adds them to its list (MailboxRecord.badItems), batches never carry them */
   badItemsFound?: BadItemEntry[];
+  /** this run's contacts and calendars copy ran to its end: its bad items are all the contacts and events not copied */
+  davSettled?: boolean;
   copy?: CopyTotals;
   /** targetAddress before mailferry set it (for rollback) */
   previousTargetAddress?: string | null;
@@ -527,13 +548,13 @@ export const RECORD_HANDLERS = {
 
 /** The record without checkpoints, bad-item list and password: the memo visibility lists return, small at 50,000 mailboxes. */
 export type RecordSummary = Omit<MailboxRecord, 'outcome' | 'badItems'> & {
-  outcome: Omit<MailboxOutcome, 'checkpoint' | 'davCheckpoint' | 'badItemsFound' | 'password'> | null;
+  outcome: Omit<MailboxOutcome, 'checkpoint' | 'davCheckpoint' | 'badItemsFound' | 'davSettled' | 'password'> | null;
 };
 
 export function summariseRecord(record: MailboxRecord): RecordSummary {
   const { badItems: _b, ...rest } = record;
   if (!record.outcome) return { ...rest, outcome: null };
-  const { checkpoint: _c, davCheckpoint: _d, badItemsFound: _f, password: _p, ...outcome } = record.outcome;
+  const { checkpoint: _c, davCheckpoint: _d, badItemsFound: _f, davSettled: _s, password: _p, ...outcome } = record.outcome;
   return { ...rest, outcome };
 }
 

@@ -54,7 +54,7 @@ const ledger = proxyActivities<Activities>({
 async function report(input: MailboxInput, outcome: MailboxOutcome): Promise<MailboxOutcome> {
   await CancellationScope.nonCancellable(() => ledger.recordOutcome({ org: input.org, outcome, runId: workflowInfo().runId }));
   // checkpoints and bad items stay with the record: the batch would carry them for every row
-  return { ...outcome, checkpoint: undefined, davCheckpoint: undefined, badItemsFound: undefined };
+  return { ...outcome, checkpoint: undefined, davCheckpoint: undefined, badItemsFound: undefined, davSettled: undefined };
 }
 
 const PROVISION_STEPS: Step[] = ['verifyMeu', 'convertToMailbox', 'setTargetAddress'];
@@ -214,6 +214,7 @@ async function copyData(input: MailboxInput, outcome: MailboxOutcome): Promise<v
   try {
     const dav = await copy.copyContactsAndCalendars({ org: input.org, settings, address });
     outcome.davCheckpoint = dav.checkpoint;
+    outcome.davSettled = true;
     totals(dav);
     // results recorded before the DAV copy listed its bad items carry none
     outcome.copy.badItems += dav.badItems?.length ?? 0;
