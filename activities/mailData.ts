@@ -85,7 +85,14 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
           },
         );
         log.info(
-          { copied: result.messagesCopied, existing: result.messagesExisting, bytes: result.bytesCopied, ms: result.durationMs },
+          {
+            copied: result.messagesCopied,
+            existing: result.messagesExisting,
+            bytes: result.bytesCopied,
+            ms: result.durationMs,
+            readAheadMisses: result.readAheadMisses,
+            vanished: result.messagesVanished,
+          },
           'mail copy done',
         );
         return {
@@ -95,6 +102,8 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
           badItems: result.badItems.length,
           badItemsFound: result.badItems.map(mailBadItem),
           messagesSkipped: result.messagesSkipped,
+          readAheadMisses: result.readAheadMisses,
+          messagesVanished: result.messagesVanished,
           flagsUpdated: result.flagsUpdated,
           deletedOnSource: result.deletedOnSource,
           reconnects,
