@@ -208,6 +208,7 @@ async function copyData(input: MailboxInput, outcome: MailboxOutcome): Promise<v
     const details = copyFailureDetails(err);
     outcome.checkpoint = details.checkpoint ?? outcome.checkpoint;
     totals(details.copied);
+    if (details.badItems) outcome.copy.badItems = details.badItems.length;
     found(details.badItems);
     throw err;
   }
