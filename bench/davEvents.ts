@@ -56,6 +56,13 @@ async function main(): Promise<void> {
   const points: Point[] = [];
   const started = new Date();
   const load = loadavg()[0];
+  const file = join(__dirname, 'results', `dav-events-${started.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')}.json`);
+  mkdirSync(join(__dirname, 'results'), { recursive: true });
+  // written after every size, so a run stopped half way keeps what it measured (complete: false)
+  const save = (complete: boolean) => {
+    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: totalmem() / 2 ** 30, node: process.version, loadAtStart: load, loadNow: loadavg()[0] };
+    writeFileSync(file, `${JSON.stringify({ bench: 'dav-events', startedAt: started.toISOString(), complete, sizes, page: PAGE, machine, points }, null, 2)}\n`);
+  };
   for (const events of sizes) {
     const address = `dav-bench-${randomBytes(3).toString('hex')}@tailspintoys.com`;
     await createOrgUser(info, { address, password: 'Bench!Dav1', kind: 'normal', messages: 0, contacts: 0, events });
@@ -73,6 +80,7 @@ async function main(): Promise<void> {
         verified: { missing: gap.events.missing.length, extra: gap.events.extra.length, onTarget },
       };
       points.push(point);
+      save(false);
       console.log(
         `${events} events: copied in ${(r.ms / 1000).toFixed(1)} s (${point.eventsPerSecond}/s), peak RSS ${point.peakRssMb} MB, peak heap ${point.peakHeapMb} MB; target holds ${onTarget}, ${point.verified.missing} missing, ${point.verified.extra} extra`,
       );
@@ -80,10 +88,7 @@ async function main(): Promise<void> {
       await removeOrgUser(info, address);
     }
   }
-  const file = join(__dirname, 'results', `dav-events-${started.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')}.json`);
-  mkdirSync(join(__dirname, 'results'), { recursive: true });
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: totalmem() / 2 ** 30, node: process.version, loadAtStart: load, loadAtEnd: loadavg()[0] };
-  writeFileSync(file, `${JSON.stringify({ bench: 'dav-events', startedAt: started.toISOString(), page: PAGE, machine, points }, null, 2)}\n`);
+  save(true);
   console.log(`results: ${file}`);
 }
 
