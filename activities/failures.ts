@@ -7,9 +7,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MailferryError } from '../shared/errors';
 
-export function asFailure(err: unknown): unknown {
+export function asFailure(err: unknown, details?: unknown): unknown {
   if (err instanceof MailferryError) {
-    return ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: err.permanent });
+    return ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: err.permanent, details: details === undefined ? undefined : [details] });
+  }
+  // what a failed copy had done travels with its failure, so the row's record keeps it; the retry policy still applies
+  if (details !== undefined && err instanceof Error && !(err instanceof ApplicationFailure) && err.name !== 'AbortError' && err.name !== 'CancelledFailure') {
+    return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: false, details: [details], cause: err });
   }
   return err;
 }

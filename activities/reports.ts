@@ -7,7 +7,19 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { toCsv, writeReportFile } from '../shared/csv';
-import { ORG_NAME_PATTERN, reportMessageId, type BatchStatus, type PreparedMail, type ReportKind } from '../shared/domain';
+import {
+  badItemCount,
+  describeCopyRules,
+  ORG_NAME_PATTERN,
+  reportMessageId,
+  type BadItemList,
+  type BatchStatus,
+  type CopyRules,
+  type PreparedMail,
+  type ReportKind,
+} from '../shared/domain';
+import { mapLimit } from '../shared/mapLimit';
+import type { Ledger } from '../connectors/ledger/types';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
 
@@ -20,7 +32,12 @@ export interface BatchReportInput {
   adminEmail: string;
   notify: string[];
   status: BatchStatus;
+  /** the copy rules the batch ran with (organisation's and its own), for the report to say what was left out on purpose */
+  copyRules?: CopyRules;
 }
+
+/** Each mailbox's bad items over every pass, from its record: the batch carries only counts. */
+type BadItemsByAddress = Map<string, BadItemList>;
 
 type Row = BatchStatus['rows'][number];
 interface Report {
@@ -76,7 +93,7 @@ function validationReport(status: BatchStatus): Report | null {
   };
 }
 
-function migrationComplete(rows: Row[]): Report {
+function migrationComplete(rows: Row[], bad: BadItemsByAddress): Report {
   return {
     name: 'MigrationComplete.csv',
     content: toCsv(
@@ -87,10 +104,12 @@ function migrationComplete(rows: Row[]): Report {
         MessagesCopied: r.copy?.messagesCopied ?? 0,
         BytesCopied: r.copy?.bytesCopied ?? 0,
         MessagesAlreadyThere: r.copy?.messagesExisting ?? 0,
-        ItemsSkipped: r.copy?.badItems ?? 0,
+        // every pass's, from the record's list; a row whose record holds none (an older record) has its latest pass's count
+        ItemsSkipped: bad.has(r.address) ? badItemCount(bad.get(r.address)) : (r.copy?.badItems ?? 0),
         ContactsCopied: r.copy?.contactsCopied ?? 0,
         EventsCopied: r.copy?.eventsCopied ?? 0,
         MeetingsNotInvited: r.copy?.meetingsNotInvited ?? 0,
+        MessagesLeftOutByRules: r.copy?.messagesSkipped ?? 0,
       })),
       [
         'Line',
@@ -103,25 +122,67 @@ function migrationComplete(rows: Row[]): Report {
         'ContactsCopied',
         'EventsCopied',
         'MeetingsNotInvited',
+        'MessagesLeftOutByRules',
       ],
     ),
   };
 }
 
-function reportsFor(input: BatchReportInput): Report[] {
+/**
+ * Every item the copy could not bring over, per mailbox: a message with its
+ * folder, date, subject and why; a contact or event with its collection,
+ * UID, summary and the target server's answer. Past the listed ones, a line
+ * says how many more there are.
+ */
+function badItemsReport(rows: Row[], bad: BadItemsByAddress): Report | null {
+  const lines: Record<string, string | number>[] = [];
+  for (const r of rows) {
+    const list = bad.get(r.address);
+    if (!list) continue;
+    for (const item of list.items) {
+      lines.push(
+        item.kind === 'message'
+          ? { EmailAddress: r.address, Kind: 'message', Where: item.folder, Date: item.date ?? '', Subject: item.subject ?? '', Uid: item.uid, Reason: item.reason }
+          : { EmailAddress: r.address, Kind: item.kind, Where: item.collection, Date: '', Subject: item.summary, Uid: item.uid, Reason: item.answer },
+      );
+    }
+    if (list.more > 0)
+      lines.push({ EmailAddress: r.address, Kind: '', Where: '', Date: '', Subject: '', Uid: '', Reason: `and ${list.more} more not listed` });
+  }
+  if (lines.length === 0) return null;
+  return { name: 'BadItems.csv', content: toCsv(lines, ['EmailAddress', 'Kind', 'Where', 'Date', 'Subject', 'Uid', 'Reason']) };
+}
+
+/** The bad-item lists of the rows that copied anything, read from their records (a few at a time). */
+async function badItemsOf(ledger: Ledger, org: string, rows: Row[]): Promise<BadItemsByAddress> {
+  const out: BadItemsByAddress = new Map();
+  await mapLimit(
+    rows.filter((r) => r.copy),
+    8,
+    async (r) => {
+      const list = (await ledger.recordOf(org, r.address))?.badItems;
+      if (list) out.set(r.address, list);
+    },
+  );
+  return out;
+}
+
+function reportsFor(input: BatchReportInput, bad: BadItemsByAddress): Report[] {
   const rows = input.status.rows;
   const chosen: (Report | null)[] =
     input.kind === 'migrationComplete'
-      ? [migrationComplete(rows), errorReport(rows)]
+      ? [migrationComplete(rows, bad), badItemsReport(rows, bad), errorReport(rows)]
       : [mailboxesReady(rows), errorReport(rows), validationReport(input.status)];
   return chosen.filter((r): r is Report => r !== null);
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function summaryLines(input: BatchReportInput): [string, string][] {
+function summaryLines(input: BatchReportInput, bad: BadItemsByAddress): [string, string][] {
   const s = input.status;
   const copied = s.rows.reduce((n, r) => n + (r.copy?.messagesCopied ?? 0), 0);
+  const rules = describeCopyRules(input.copyRules);
+  const badTotal = [...bad.values()].reduce((n, l) => n + badItemCount(l), 0);
   return [
     ['Organisation', input.org],
     ['Batch', String(input.batch)],
@@ -132,6 +193,8 @@ function summaryLines(input: BatchReportInput): [string, string][] {
     ['Stopped or not started', String(s.rows.filter((r) => r.state === 'stopped').length)],
     ['Rows rejected by validation', String(s.rejected.length)],
     ['Messages copied', String(copied)],
+    ['Copy rules', rules.length ? rules.join('; ') : 'none (every folder, every message)'],
+    ...(input.kind === 'migrationComplete' ? ([['Items not copied (BadItems.csv)', String(badTotal)]] as [string, string][]) : []),
     ...(s.copyRate
       ? ([['Measured copy rate', `${(s.copyRate.bytesPerSecond / 1e6).toFixed(2)} MB/s, ${s.copyRate.messagesPerSecond} messages/s`]] as [
           string,
@@ -154,7 +217,8 @@ export function createReportActivities({ connectors, reports, logger }: Activity
       if (!ORG_NAME_PATTERN.test(input.org)) throw new Error(`Refusing report path for organisation name ${JSON.stringify(input.org)}`);
       return translated(async () => {
         const dir = join(reports.dir, input.org, `batch-${input.batch}`, input.kind);
-                const files = reportsFor(input);
+        const bad = input.kind === 'migrationComplete' ? await badItemsOf(connectors.ledger, input.org, input.status.rows) : new Map();
+        const files = reportsFor(input, bad);
         const paths = await Promise.all(
           files.map(async (f) => {
             const path = join(dir, f.name);
@@ -162,7 +226,7 @@ export function createReportActivities({ connectors, reports, logger }: Activity
             return path;
           }),
         );
-        const lines = summaryLines(input);
+        const lines = summaryLines(input, bad);
         const title = `${titles[input.kind]}: ${input.org} batch ${input.batch}`;
         return {
           paths,

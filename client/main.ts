@@ -17,7 +17,8 @@ import { CliError, EXIT, exitCodeHelp } from './errors';
 import { completeMigration, convertToMeu, rollbackMailbox, syncBatch } from './finish';
 import { checkMx } from './mx';
 import { checkOrgName, orgState } from './org';
-import { applySettings, buildSettings, redactSettings, retestSettings, type SettingsOptions } from './settings';
+import { addCopyRuleFlags, applySettings, buildSettings, copyRulesOf, redactSettings, retestSettings, type SettingsOptions } from './settings';
+import type { CopyRuleFlags } from '../shared/copyRules';
 import { loadEnvFile } from '../shared/envFile';
 import { version } from '../package.json';
 import { explainFailure, fixes, requireWorker } from './checks';
@@ -98,8 +99,7 @@ async function afterStart(
 
 // settings ------------------------------------------------------------------
 const settings = program.command('settings').description('connection settings of the source organisation (kept for every batch)');
-settings
-  .command('set')
+addCopyRuleFlags(settings.command('set'))
   .description('test and keep the connection settings; passwords come from the environment, never the command line')
   .option('--lab', 'take every value from the running lab (npm run -s lab:info)')
   .option('--admin-email <address>', 'migration administrator e-mail address')
@@ -178,9 +178,8 @@ settings
 
 // batch ---------------------------------------------------------------------
 const batch = program.command('batch').description('migration batches: one CSV of at most 1,000 mailboxes each');
-batch
-  .command('start')
-  .description('validate a CSV and start a batch from it')
+addCopyRuleFlags(batch.command('start'))
+  .description('validate a CSV and start a batch from it; copy-rule flags apply to this batch, over the settings\' rules')
   .requiredOption('--csv <file>', 'CSV with EmailAddress[,Password][,ForceChangePassword]')
   .option('--notify <addresses>', 'extra recipients of the status e-mails, comma separated', list, [])
   .option('--dry-run', 'print what would happen to each row; start nothing')
@@ -206,8 +205,9 @@ batch
       adaptive?: boolean | string;
       wait?: boolean;
       json?: boolean;
-    }) =>
+    } & CopyRuleFlags) =>
       withSession(async (s) => {
+        const copyRules = copyRulesOf(opts);
         if (opts.dryRun) {
           const plan = await dryRun(s, org(), opts.csv);
           print(plan, opts.json, () => plan.map((p) => `line ${p.line}  ${p.address}: ${p.plan}`).join('\n'));
@@ -222,6 +222,7 @@ batch
           startAfter: opts.startAfter,
           completeAfter: opts.completeAfter,
           adaptive: opts.adaptive === undefined ? undefined : { quietSeconds: quietSeconds(opts.adaptive) },
+          copyRules,
         });
         await afterStart(
           s,

@@ -6,7 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Command } from 'commander';
 import { z } from 'zod';
+import { copyRulesFromFlags, type CopyRuleFlags } from '../shared/copyRules';
+import { describeCopyRules, type CopyRules } from '../shared/domain';
 import { readLabInfo } from '../lab/info';
 import { ADMIN_LOGINS } from '../shared/domain';
 import { organisationWorkflowId, setSettingsUpdate, type ConnectionSettings } from '../workflows/definitions';
@@ -43,6 +46,12 @@ export const settingsOptionsSchema = z.object({
   davUser: z.string().optional(),
   davPasswordEnv: z.string().optional(),
   maxConcurrent: z.coerce.number().int().min(1, 'at least 1').max(10, 'at most 10 (the seed caps it)').default(3),
+  // the copy rules' flags, checked by copyRulesFromFlags (shared/copyRules.ts)
+  includeFolder: z.array(z.string()).optional(),
+  excludeFolder: z.array(z.string()).optional(),
+  renameFolder: z.array(z.string()).optional(),
+  maxAgeDays: z.string().optional(),
+  maxMessageSize: z.string().optional(),
 }).refine((o) => o.imapAdminLogin !== 'exchange-path' || (o.masterUser ?? o.username ?? '\\').includes('\\'), {
   path: ['imapAdminLogin'],
   error: 'exchange-path logs in as DOMAIN\\admin\\alias: give the admin as DOMAIN\\user (--master-user or --username)',
@@ -86,6 +95,25 @@ function fromLab(): {
   };
 }
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The copy-rule flags, for `settings set` (the organisation's rules) and `batch start` (this batch's, over the organisation's). */
+export function addCopyRuleFlags(command: Command): Command {
+  return command
+    .option('--include-folder <pattern>', 'copy only folders matching this pattern (* one level, ** any, levels joined by /); repeatable', collect)
+    .option('--exclude-folder <pattern>', 'leave out folders matching this pattern; repeatable', collect)
+    .option('--rename-folder <from=to>', 'copy the source folder FROM (and its subfolders) as TO on the target; repeatable', collect)
+    .option('--max-age-days <n>', 'leave out messages older than this many days (counted in the report)')
+    .option('--max-message-size <size>', 'leave out messages larger than this (bytes, or e.g. 25MB; counted in the report)');
+}
+
+/** The rules the flags give, or undefined when none was given; a bad flag is refused with what to write instead. */
+export function copyRulesOf(flags: CopyRuleFlags): CopyRules | undefined {
+  const { rules, errors } = copyRulesFromFlags(flags);
+  if (errors.length > 0) throw new CliError(errors.join('\n'), EXIT.BAD_INPUT);
+  return rules;
+}
+
 export function buildSettings(raw: SettingsOptions, session: Session, org: string): ConnectionSettings {
   const parsed = settingsOptionsSchema.safeParse(raw);
   if (!parsed.success) {
@@ -94,11 +122,13 @@ export function buildSettings(raw: SettingsOptions, session: Session, org: strin
   const o = parsed.data;
   const seal = (v: string) => session.secrets.seal(org, v);
   const target = buildTarget(raw, seal, o.lab);
+  const copyRules = copyRulesOf(o);
   if (o.lab) {
     const lab = fromLab();
     return {
       ...lab.settings,
       ...(target ? { target } : {}),
+      ...(copyRules && { copyRules }),
       maxConcurrentMailboxes: o.maxConcurrent,
       password: seal(lab.secrets.admin),
       source: {
@@ -122,6 +152,7 @@ export function buildSettings(raw: SettingsOptions, session: Session, org: strin
     rpcProxyServer: o.rpcProxy,
     maxConcurrentMailboxes: o.maxConcurrent,
     ...(target ? { target } : {}),
+    ...(copyRules && { copyRules }),
     source: {
       imap: { host, port: Number(port), secure: o.imapTls, allowPlaintext: o.allowPlaintext, adminLogin: o.imapAdminLogin },
       masterUser,
@@ -184,6 +215,7 @@ export async function retestSettings(session: Session, org: string) {
 export function redactSettings(settings: ConnectionSettings): unknown {
   return {
     ...settings,
+    copyRulesInWords: describeCopyRules(settings.copyRules),
     password: '[sealed]',
     target: redactTarget(settings.target),
     source: {

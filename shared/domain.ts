@@ -82,6 +82,8 @@ export interface ConnectionSettings {
   maxConcurrentMailboxes: number;
   /** the cloud side; absent: the generic LDAP/IMAP/DAV target of the worker's environment */
   target?: TargetSettings;
+  /** which mail the copy takes and where it puts it; a batch's own rules override these one by one */
+  copyRules?: CopyRules;
 }
 
 /** Which connector set the cloud side uses (worker/connectors.ts chooses by `kind`). */
@@ -126,6 +128,38 @@ export interface M365TargetSettings {
   floatingTimeZone?: string;
 }
 
+/**
+ * The admin's copy rules: folder patterns (`*` one level, `**` any, `?` one
+ * character, levels joined by `/`), folder renames (source path → target
+ * path, the longest matching prefix wins) and message limits. Messages the
+ * age or size rule leaves out are counted, never copied.
+ */
+export interface CopyRules {
+  includeFolders?: string[];
+  excludeFolders?: string[];
+  renameFolders?: Record<string, string>;
+  maxAgeDays?: number;
+  maxMessageBytes?: number;
+}
+
+/** The organisation's rules with a batch's on top: each rule the batch gives replaces the organisation's. */
+export function withCopyRules(settings: ConnectionSettings, batchRules: CopyRules | undefined): ConnectionSettings {
+  if (!batchRules || Object.keys(batchRules).length === 0) return settings;
+  return { ...settings, copyRules: { ...settings.copyRules, ...batchRules } };
+}
+
+/** One line per rule, as `settings show` and the reports print them; empty when every message is copied. */
+export function describeCopyRules(rules: CopyRules | undefined): string[] {
+  if (!rules) return [];
+  const lines: string[] = [];
+  if (rules.includeFolders?.length) lines.push(`only folders matching ${rules.includeFolders.join(', ')}`);
+  if (rules.excludeFolders?.length) lines.push(`folders left out: ${rules.excludeFolders.join(', ')}`);
+  for (const [from, to] of Object.entries(rules.renameFolders ?? {})) lines.push(`folder ${from} copied as ${to}`);
+  if (rules.maxAgeDays !== undefined) lines.push(`messages older than ${rules.maxAgeDays} days left out`);
+  if (rules.maxMessageBytes !== undefined) lines.push(`messages larger than ${rules.maxMessageBytes} bytes left out`);
+  return lines;
+}
+
 // ---------------------------------------------------------------------------
 // Rows, plans and outcomes
 
@@ -156,7 +190,93 @@ export interface CopyTotals {
   meetingsNotInvited?: number;
   /** reconnects of the latest copy run only (throttling, dropped sessions): what adaptive concurrency reacts to */
   reconnects?: number;
+  /** left out by the copy rules' age and size limits (latest pass; absent before the rules existed) */
+  messagesSkipped?: number;
 }
+
+/**
+ * Something the copy could not bring over, as the Migration Complete report
+ * lists it: a message (folder, date, subject, why) or a contact or event
+ * (collection, UID, summary, the target server's answer).
+ */
+export type BadItemEntry =
+  | { kind: 'message'; folder: string; uid: number; date: string | null; subject: string | null; reason: string }
+  | { kind: 'contact' | 'event'; collection: string; uid: string; summary: string; answer: string };
+
+/**
+ * What a copy activity had done when it failed, in its failure's details (or,
+ * after a heartbeat timeout, its last heartbeat): the row's record keeps the
+ * checkpoint, the counts and the bad items, so its report shows what was copied.
+ */
+export interface CopyFailureDetails {
+  checkpoint?: unknown;
+  copied?: Partial<Pick<CopyTotals, 'messagesCopied' | 'bytesCopied' | 'contactsCopied' | 'eventsCopied'>>;
+  badItems?: BadItemEntry[];
+}
+
+/** Bad items listed in full per mailbox; past this only their number is kept ("and N more"). */
+export const BAD_ITEMS_LISTED = 200;
+
+/**
+ * A mailbox's bad items over every pass (first copy, delta, resume), each
+ * once: `items` in full up to BAD_ITEMS_LISTED, and a short key of each one
+ * past that, so a later pass that meets it again does not count it twice.
+ */
+export interface BadItemList {
+  items: BadItemEntry[];
+  /** keys of the items not listed (BAD_ITEM_KEYS_KEPT at most); `more` counts them */
+  moreKeys: string[];
+  more: number;
+}
+
+/** Past this many unlisted items only a count grows (the copy's own bad-item limit fails a mailbox long before). */
+const BAD_ITEM_KEYS_KEPT = 20_000;
+
+const isDav = (item: BadItemEntry) => item.kind !== 'message';
+
+/** `m…` for a message, `d…` for a contact or event: the kind survives in the short key */
+function badItemKey(item: BadItemEntry): string {
+  const raw = isDav(item) ? `${(item as { collection: string }).collection}|${item.uid}` : `${(item as { folder: string }).folder}|${item.uid}`;
+  // FNV-1a: deterministic (the record workflow merges), short, no crypto in workflow code
+  let h = 0x811c9dc5;
+  for (let i = 0; i < raw.length; i++) h = Math.imul(h ^ raw.charCodeAt(i), 0x01000193) >>> 0;
+  return `${isDav(item) ? 'd' : 'm'}${raw.length.toString(36)}.${h.toString(36)}`;
+}
+
+/**
+ * Adds a pass's bad items to the list, each item once however many passes
+ * meet it. `davSettled`: the pass's contacts and calendars copy ran to its
+ * end, and such a copy meets every item again (the checkpoint of a resumed
+ * one carries what its earlier runs met), so its list replaces the
+ * contacts and events listed before: one the target took since drops off.
+ * Messages are never met again (the mail checkpoint moves past them), so they stay.
+ */
+export function mergeBadItems(
+  list: BadItemList | undefined,
+  found: readonly BadItemEntry[],
+  options: { davSettled?: boolean; listed?: number } = {},
+): BadItemList {
+  const listed = options.listed ?? BAD_ITEMS_LISTED;
+  const keep = (item: BadItemEntry) => !options.davSettled || !isDav(item);
+  const moreKeys = (list?.moreKeys ?? []).filter((k) => !options.davSettled || k.startsWith('m'));
+  // keys are kept for every unlisted item up to BAD_ITEM_KEYS_KEPT; past that, what was dropped cannot be told apart
+  const more = options.davSettled && list && list.more <= list.moreKeys.length ? moreKeys.length : (list?.more ?? 0);
+  const out: BadItemList = { items: (list?.items ?? []).filter(keep), moreKeys, more };
+  const known = new Set([...out.items.map(badItemKey), ...out.moreKeys]);
+  for (const item of found) {
+    const key = badItemKey(item);
+    if (known.has(key)) continue;
+    known.add(key);
+    if (out.items.length < listed) out.items.push(item);
+    else {
+      out.more++;
+      if (out.moreKeys.length < BAD_ITEM_KEYS_KEPT) out.moreKeys.push(key);
+    }
+  }
+  return out;
+}
+
+export const badItemCount = (list: BadItemList | undefined): number => (list ? list.items.length + list.more : 0);
 
 /** The record a mailbox run leaves behind: the ledger entry of that address. */
 export interface MailboxOutcome {
@@ -173,6 +293,12 @@ export interface MailboxOutcome {
    * would outgrow a payload); the copy reads it from the record.
    */
   checkpoint?: unknown;
+  /** the contacts and calendars copy's checkpoint (connectors/dav DavCheckpoint), kept by the record like `checkpoint` */
+  davCheckpoint?: unknown;
+  /** the bad items this run met; the record adds them to its list (MailboxRecord.badItems), batches never carry them */
+  badItemsFound?: BadItemEntry[];
+  /** this run's contacts and calendars copy ran to its end: its bad items are all the contacts and events not copied */
+  davSettled?: boolean;
   copy?: CopyTotals;
   /** targetAddress before mailferry set it (for rollback) */
   previousTargetAddress?: string | null;
@@ -416,6 +542,8 @@ export interface StartBatchRequest {
   startAfter?: string;
   completeAfter?: string;
   adaptive?: { quietSeconds: number };
+  /** this batch's copy rules, each replacing the organisation's rule of the same name */
+  copyRules?: CopyRules;
 }
 
 /** Complete Migration's final report, kept by the organisation once written so a re-run reports the same mailboxes. */
@@ -452,6 +580,8 @@ export interface MailboxRecord {
    * never overwritten by a retry or a re-run. Absent until mailferry changes it.
    */
   previousTargetAddress?: string | null;
+  /** every bad item of every pass, each once (absent until a pass met one) */
+  badItems?: BadItemList;
   updatedAt: string;
 }
 
@@ -464,13 +594,16 @@ export const RECORD_HANDLERS = {
   close: 'closeRecord',
 } as const;
 
-/** The record without checkpoint and password: the memo visibility lists return, small at 50,000 mailboxes. */
-export type RecordSummary = Omit<MailboxRecord, 'outcome'> & { outcome: Omit<MailboxOutcome, 'checkpoint' | 'password'> | null };
+/** The record without checkpoints, bad-item list and password: the memo visibility lists return, small at 50,000 mailboxes. */
+export type RecordSummary = Omit<MailboxRecord, 'outcome' | 'badItems'> & {
+  outcome: Omit<MailboxOutcome, 'checkpoint' | 'davCheckpoint' | 'badItemsFound' | 'davSettled' | 'password'> | null;
+};
 
 export function summariseRecord(record: MailboxRecord): RecordSummary {
-  if (!record.outcome) return { ...record, outcome: null };
-  const { checkpoint: _c, password: _p, ...outcome } = record.outcome;
-  return { ...record, outcome };
+  const { badItems: _b, ...rest } = record;
+  if (!record.outcome) return { ...rest, outcome: null };
+  const { checkpoint: _c, davCheckpoint: _d, badItemsFound: _f, davSettled: _s, password: _p, ...outcome } = record.outcome;
+  return { ...rest, outcome };
 }
 
 /** A record's outcome as readers use it: the forwarding to restore is the record's, kept once. */

@@ -490,6 +490,7 @@ async function sendReport(run: Run, kind: ReportKind): Promise<void> {
     adminEmail: input.settings.adminEmail,
     notify: input.notify,
     status: summarise(input, state),
+    copyRules: input.settings.copyRules,
   });
   const workflowId = reportMailWorkflowId(input.org, input.batch, kind);
   await startChild(reportMailWorkflow, {

@@ -34,6 +34,8 @@ import {
   mailboxWorkflowId,
   organisationWorkflowId,
   STEPS,
+  type CopyFailureDetails,
+  type CopyTotals,
   type MailboxInput,
   type MailboxOutcome,
   type RowError,
@@ -80,8 +82,8 @@ const ledger = proxyLocalActivities<Activities>({
 /** Hands the outcome to the record; also while the run is being cancelled (a stop), so the record says where it stopped. */
 async function report(input: MailboxInput, outcome: MailboxOutcome): Promise<MailboxOutcome> {
   await CancellationScope.nonCancellable(() => ledger.recordOutcome({ org: input.org, outcome, runId: workflowInfo().runId }));
-  // the checkpoint stays with the record: the batch would carry it for every row
-  return { ...outcome, checkpoint: undefined };
+  // checkpoints and bad items stay with the record: the batch would carry them for every row
+  return { ...outcome, checkpoint: undefined, davCheckpoint: undefined, badItemsFound: undefined, davSettled: undefined };
 }
 
 const PROVISION_STEPS: Step[] = ['verifyMeu', 'convertToMailbox', 'setTargetAddress'];
@@ -107,15 +109,6 @@ function toRowError(err: unknown): RowError {
   }
   const message = cause instanceof Error ? cause.message : String(cause);
   return { code: 'UNKNOWN', message, fix: suggestedFix(undefined) };
-}
-
-/** The copy checkpoint a failed copy left in its last heartbeat, if the failure carries one. */
-function lastHeartbeat(err: unknown): unknown {
-  const cause = err instanceof ActivityFailure ? err.cause : undefined;
-  if (cause instanceof TimeoutFailure && cause.lastHeartbeatDetails !== undefined) {
-    return (cause.lastHeartbeatDetails as { checkpoint?: unknown } | undefined)?.checkpoint;
-  }
-  return undefined;
 }
 
 export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutcome> {
@@ -166,7 +159,6 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
       : toRowError(err);
     outcome.failedStep = current ?? undefined;
     outcome.error = error;
-    outcome.checkpoint = lastHeartbeat(err) ?? outcome.checkpoint;
     show(current, stopped ? 'stopped' : 'failed', error.code);
     const reported = await report(input, outcome);
     throw ApplicationFailure.create({
@@ -196,27 +188,83 @@ async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome)
       return;
     }
     case 'copyData': {
-      // no checkpoint yet in this run: the copy reads the record's
-      const mail = await copy.copyMail({ org: input.org, settings, address, checkpoint: outcome.checkpoint, syncFlags: input.delta });
-      outcome.checkpoint = mail.checkpoint;
-      const dav = await copy.copyContactsAndCalendars({ settings, address });
-      const before = outcome.copy;
-      outcome.copy = {
-        messagesCopied: (before?.messagesCopied ?? 0) + mail.messagesCopied,
-        bytesCopied: (before?.bytesCopied ?? 0) + mail.bytesCopied,
+      await copyData(input, outcome);
+      return;
+    }
+  }
+}
+
+/** What a failed copy activity had done: its failure's details, or after a heartbeat timeout its last heartbeat. */
+function copyFailureDetails(err: unknown): CopyFailureDetails {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure) return (cause.details?.[0] as CopyFailureDetails | undefined) ?? {};
+  if (cause instanceof TimeoutFailure) return (cause.lastHeartbeatDetails as CopyFailureDetails | undefined) ?? {};
+  return {};
+}
+
+/**
+ * Mail, then contacts and calendars. The totals grow as each part finishes
+ * and a part that fails still adds what it copied, so a row whose mail
+ * copied in full and whose calendar copy failed reports its messages; both
+ * checkpoints and the bad items met go to the record.
+ */
+async function copyData(input: MailboxInput, outcome: MailboxOutcome): Promise<void> {
+  const { settings, address } = input;
+  const before = outcome.copy;
+  /** adds one part's copies; the mail part also says what the target held and what the rules left out */
+  const totals = (part: CopyFailureDetails['copied'], mail?: { messagesExisting: number; badItems: number; reconnects: number; messagesSkipped?: number }) => {
+    const now = outcome.copy as CopyTotals;
+    outcome.copy = {
+      ...now,
+      messagesCopied: now.messagesCopied + (part?.messagesCopied ?? 0),
+      bytesCopied: now.bytesCopied + (part?.bytesCopied ?? 0),
+      contactsCopied: now.contactsCopied + (part?.contactsCopied ?? 0),
+      eventsCopied: now.eventsCopied + (part?.eventsCopied ?? 0),
+      ...(mail && {
         // A pass counts everything on the target when it started as existing, earlier passes' copies included:
         // keep only what mailferry did not copy itself, so copied + existing is what the target holds.
         messagesExisting: Math.max(0, mail.messagesExisting - (before?.messagesCopied ?? 0)),
-        // results recorded before the DAV copy listed its bad items carry none
-        badItems: mail.badItems + (dav.badItems?.length ?? 0),
-        contactsCopied: (before?.contactsCopied ?? 0) + dav.contactsCopied,
-        eventsCopied: (before?.eventsCopied ?? 0) + dav.eventsCopied,
+        badItems: mail.badItems,
         reconnects: mail.reconnects,
-      };
-      const notInvited = (before?.meetingsNotInvited ?? 0) + (dav.attendees && !dav.attendees.invited ? dav.attendees.events : 0);
-      if (notInvited > 0) outcome.copy.meetingsNotInvited = notInvited;
-      return;
-    }
+        messagesSkipped: mail.messagesSkipped,
+      }),
+    };
+  };
+  const found = (items: CopyFailureDetails['badItems']) => {
+    if (items?.length) outcome.badItemsFound = [...(outcome.badItemsFound ?? []), ...items];
+  };
+  outcome.copy = before ?? { messagesCopied: 0, bytesCopied: 0, messagesExisting: 0, badItems: 0, contactsCopied: 0, eventsCopied: 0 };
+  try {
+    // no checkpoint yet in this run: the copy reads the record's
+    const mail = await copy.copyMail({ org: input.org, settings, address, checkpoint: outcome.checkpoint, syncFlags: input.delta });
+    outcome.checkpoint = mail.checkpoint;
+    totals(mail, mail);
+    found(mail.badItemsFound);
+  } catch (err) {
+    const details = copyFailureDetails(err);
+    outcome.checkpoint = details.checkpoint ?? outcome.checkpoint;
+    totals(details.copied);
+    if (details.badItems) outcome.copy.badItems = details.badItems.length;
+    found(details.badItems);
+    throw err;
+  }
+  try {
+    const dav = await copy.copyContactsAndCalendars({ org: input.org, settings, address });
+    outcome.davCheckpoint = dav.checkpoint;
+    outcome.davSettled = true;
+    totals(dav);
+    const notInvited = (before?.meetingsNotInvited ?? 0) + (dav.attendees && !dav.attendees.invited ? dav.attendees.events : 0);
+    if (notInvited > 0) outcome.copy.meetingsNotInvited = notInvited;
+    // results recorded before the DAV copy listed its bad items carry none
+    outcome.copy.badItems += dav.badItems?.length ?? 0;
+    found(dav.badItemsFound);
+  } catch (err) {
+    const details = copyFailureDetails(err);
+    if (details.checkpoint !== undefined) outcome.davCheckpoint = details.checkpoint;
+    totals(details.copied);
+    outcome.copy.badItems += details.badItems?.length ?? 0;
+    found(details.badItems);
+    throw err;
   }
 }
 

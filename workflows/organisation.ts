@@ -46,6 +46,7 @@ import {
   rollbackMailboxUpdate,
   setSettingsUpdate,
   startBatchUpdate,
+  withCopyRules,
   type BatchSource,
   type CompleteMigrationResult,
   type ConnectionSettings,
@@ -284,7 +285,8 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
             startedBy: request.startedBy,
             startedAt,
             notify: request.notify,
-            settings: state.settings,
+            // the batch's own copy rules on top of the organisation's, for every row of this batch
+            settings: withCopyRules(state.settings, request.copyRules),
             source: request.source,
             rowsPerRun: request.rowsPerRun,
             startAfter: request.startAfter,

@@ -19,6 +19,7 @@ import {
 import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../shared/searchAttributes';
 import {
   closeRecordSignal,
+  mergeBadItems,
   recordOutcomeSignal,
   recordQuery,
   recordWorkflowId,
@@ -77,8 +78,17 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
   setHandler(recordQuery, () => record);
   setHandler(recordOutcomeSignal, ({ outcome, runId }) => {
     if (othersChange('outcome', outcome.address)) return;
-    // a run that copied nothing yet (a reset, a rollback, a copy that failed before its first checkpoint) keeps the last one
-    record.outcome = { ...outcome, checkpoint: outcome.checkpoint ?? record.outcome?.checkpoint };
+    // a run that copied nothing yet (a reset, a rollback, a copy that failed before its first checkpoint) keeps the last one;
+    // a finished contacts and calendars copy leaves null, so the next pass reads every collection again (new items)
+    const { badItemsFound, davSettled, ...rest } = outcome;
+    record.outcome = {
+      ...rest,
+      checkpoint: outcome.checkpoint ?? record.outcome?.checkpoint,
+      davCheckpoint: outcome.davCheckpoint !== undefined ? outcome.davCheckpoint : record.outcome?.davCheckpoint,
+    };
+    // each pass's bad items join the list once: a repeated signal or a later pass meeting the same item adds nothing
+    if (badItemsFound?.length || (davSettled && record.badItems))
+      record.badItems = mergeBadItems(record.badItems, badItemsFound ?? [], { davSettled });
     record.runId = runId;
     if (!record.batches.includes(outcome.batch)) record.batches = [...record.batches, outcome.batch].sort((a, b) => a - b);
     // a run started before the record kept a previous value may still carry one: the first kept wins

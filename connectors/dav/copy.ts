@@ -93,7 +93,7 @@ export async function copyToTarget(source: DavEndpoint, address: string, target:
   const report = () => options.onProgress?.(structuredClone(checkpoint));
 
   const bad = (collection: DavCollection, item: Pick<DavItem, 'uid' | 'data'>, answer: string) => {
-    result.badItems.push({ collection: collection.name, uid: item.uid, summary: itemSummary(item.data), answer });
+    result.badItems.push({ kind: collection.kind === 'addressbook' ? 'contact' : 'event', collection: collection.name, uid: item.uid, summary: itemSummary(item.data), answer });
     if (result.badItems.length > limit) throw new DavBadItemLimitError(result.badItems, limit);
   };
 

@@ -19,6 +19,8 @@ export interface DavKindCounts {
 
 /** An item the target refused (any 4xx) or the source could not return: listed, counted, not fatal. */
 export interface DavBadItem {
+  /** a contact (address book) or an event (calendar); absent in checkpoints written before it was kept */
+  kind?: 'contact' | 'event';
   /** the collection's name, e.g. `calendar` */
   collection: string;
   uid: string;

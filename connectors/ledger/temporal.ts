@@ -132,6 +132,8 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
       };
     },
 
+    recordOf: readRecord,
+
     record,
 
     async rememberPreviousTargetAddress(org, address, value) {

@@ -5,7 +5,7 @@
  * records' memo through visibility lists; nothing lists every run of every
  * mailbox.
  */
-import type { BatchResult, MailboxOutcome, RecordSummary, RowState } from '../../shared/domain';
+import type { BatchResult, MailboxOutcome, MailboxRecord, RecordSummary, RowState } from '../../shared/domain';
 
 /** A batch's execution as the server reports it; `result` when it completed. */
 export interface BatchExecution {
@@ -25,6 +25,8 @@ export interface LedgerEntry {
 
 export interface Ledger {
   lookup(org: string, address: string): Promise<LedgerEntry | null>;
+  /** the record of one mailbox as it stands (its bad-item list included), without asking about its runs */
+  recordOf(org: string, address: string): Promise<MailboxRecord | null>;
   /** a mailbox run's (or its batch's) report of how the run ended */
   record(org: string, outcome: MailboxOutcome, runId: string): Promise<void>;
   /** keeps `value` as the previous TargetAddress unless one is kept already; returns the kept one */

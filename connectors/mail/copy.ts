@@ -36,8 +36,12 @@ interface WorkItem {
 /** What the reader hands the writer: a work item, with its body when it is to be copied. */
 interface Ready extends WorkItem {
   body?: Buffer;
-  /** the source expunged it between the inventory and the FETCH */
+  /** the chunk's FETCH left it out, so it was fetched again alone */
+  missed?: boolean;
+  /** gone from the source since the inventory (expunged): nothing left to copy */
   vanished?: boolean;
+  /** still on the source, but neither FETCH returned its body */
+  unreadable?: boolean;
 }
 
 interface Sessions {
@@ -229,6 +233,23 @@ async function streamFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, 
   }
 }
 
+/**
+ * A message the chunk's FETCH left out (a server may skip one it cannot read
+ * just then): FETCHed again alone; if that brings nothing either, a SEARCH
+ * tells a message expunged since the inventory from one the source keeps
+ * but will not return. Either way it is counted, never passed over unseen.
+ */
+async function fetchMissed(source: ImapFlow, item: WorkItem): Promise<Ready> {
+  const uid = String(item.meta.uid);
+  const msg = await source.fetchOne(uid, { uid: true, source: true, flags: true }, { uid: true });
+  if (msg && msg.source) {
+    const meta = msg.flags ? { ...item.meta, flags: storableFlags(msg.flags) } : item.meta;
+    return { ...item, meta, body: msg.source, missed: true };
+  }
+  const still = await source.search({ uid }, { uid: true });
+  return still && still.includes(item.meta.uid) ? { ...item, missed: true, unreadable: true } : { ...item, missed: true, vanished: true };
+}
+
 /** The source side: FETCHes the bodies to copy, in chunks, and queues every work item in order. */
 async function readAhead(source: ImapFlow, work: WorkItem[], queue: ByteBoundedQueue<Ready>, onRead: () => void): Promise<void> {
   let iterator: AsyncGenerator<FetchMessageObject, unknown> | undefined;
@@ -245,22 +266,35 @@ async function readAhead(source: ImapFlow, work: WorkItem[], queue: ByteBoundedQ
       }
       iterator = uids.length ? source.fetch(uids, { uid: true, source: true, flags: true }, { uid: true }) : undefined;
       let next = iterator ? await iterator.next() : undefined;
+      // after a miss: the rest of this chunk's answer, read to its end so the session is free for the retry
+      let late: Map<number, FetchMessageObject> | undefined;
       for (let i = start; i < end; i++) {
         const item = work[i];
         if (item.action !== 'copy') {
           await queue.push(item, 0);
           continue;
         }
-        while (next && !next.done && (next.value as FetchMessageObject).uid < item.meta.uid) next = await iterator?.next();
-        const msg = next && !next.done ? (next.value as FetchMessageObject) : undefined;
-        if (msg && msg.uid === item.meta.uid && msg.source) {
-          const meta = msg.flags ? { ...item.meta, flags: storableFlags(msg.flags) } : item.meta;
-          await queue.push({ ...item, meta, body: msg.source }, msg.source.length);
-          onRead();
-          next = await iterator?.next();
-        } else {
-          await queue.push({ ...item, vanished: true }, 0);
+        let msg: FetchMessageObject | undefined;
+        if (late) msg = late.get(item.meta.uid);
+        else {
+          while (next && !next.done && (next.value as FetchMessageObject).uid < item.meta.uid) next = await iterator?.next();
+          const candidate = next && !next.done ? (next.value as FetchMessageObject) : undefined;
+          if (candidate && candidate.uid === item.meta.uid && candidate.source) {
+            msg = candidate;
+            next = await iterator?.next();
+          } else {
+            late = new Map();
+            for (; next && !next.done; next = await iterator?.next()) late.set((next.value as FetchMessageObject).uid, next.value as FetchMessageObject);
+            iterator = undefined;
+            msg = late.get(item.meta.uid);
+          }
         }
+        const ready: Ready =
+          msg && msg.source
+            ? { ...item, meta: msg.flags ? { ...item.meta, flags: storableFlags(msg.flags) } : item.meta, body: msg.source }
+            : await fetchMissed(source, item);
+        await queue.push(ready, ready.body?.length ?? 0);
+        if (ready.body) onRead();
       }
       while (next && !next.done) next = await iterator?.next();
       iterator = undefined;
@@ -337,11 +371,13 @@ function settleGroup(pair: FolderPair, run: CopyRun, items: Ready[], copied: Rea
   run.messagesCopied += copied.length;
   run.bytesCopied += copied.reduce((n, item) => n + (item.body as Buffer).length, 0);
   for (const item of items) {
+    if (item.missed) run.readAheadMisses++;
     if (item.action === 'existing') run.messagesExisting++;
     else if (item.action === 'skip') run.messagesSkipped++;
     else if (item.action === 'too-large') bad.push(badItem(pair, item.meta, item.reason ?? 'too large for the target'));
     // listed, so the checkpoint that moves past it never hides a message that is on neither side
-    else if (item.vanished) bad.push(badItem(pair, item.meta, 'the source did not return its body (FETCH answered without it)'));
+    else if (item.unreadable) bad.push(badItem(pair, item.meta, 'the source did not return its body, neither with its group nor alone'));
+    else if (item.vanished) run.messagesVanished++;
   }
   // Counted last: passing the limit throws, and what was appended above must already be counted.
   for (const item of bad) run.addBadItem(item);

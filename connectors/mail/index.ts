@@ -125,6 +125,8 @@ export function createMailCopier(config: MailCopierConfig = {}): MailCopier {
         bytesCopied: run.bytesCopied,
         messagesExisting: run.messagesExisting,
         messagesSkipped: run.messagesSkipped,
+        readAheadMisses: run.readAheadMisses,
+        messagesVanished: run.messagesVanished,
         badItems: run.badItems,
         flagsUpdated: run.flagsUpdated,
         deletedOnSource: run.deletedOnSource,

@@ -28,6 +28,10 @@ export class CopyRun {
   bytesCopied = 0;
   messagesExisting = 0;
   messagesSkipped = 0;
+  /** left out of their group's FETCH answer and fetched again alone */
+  readAheadMisses = 0;
+  /** expunged from the source between the inventory and the FETCH */
+  messagesVanished = 0;
   flagsUpdated = 0;
   readonly deletedOnSource: DeletedOnSource[] = [];
   /** the source folders of the current pass, and the target's folders as listed at its start */

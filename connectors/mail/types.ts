@@ -73,6 +73,10 @@ export interface CopyResult {
   messagesExisting: number;
   /** filtered out by age/size/folder rules */
   messagesSkipped: number;
+  /** left out of their group's FETCH answer, then fetched again alone (copied, vanished, or listed as bad items) */
+  readAheadMisses: number;
+  /** expunged from the source between the inventory and the FETCH: counted, nothing left to copy */
+  messagesVanished: number;
   badItems: BadItem[];
   /** messages on the target whose flags were set to the source's (syncFlags) */
   flagsUpdated: number;

@@ -43,6 +43,12 @@ export interface ImapRelayOptions {
   expireTokens?: boolean;
   /** each APPEND's message reaches the server this much later: a slow target (Exchange Online takes a few messages a second) */
   appendDelayMs?: number;
+  /**
+   * called for each FETCH answer that carries a message body, with its UID:
+   * true leaves that answer out, as a server does that skips a message it
+   * cannot read at that moment
+   */
+  dropFetch?: (uid: number) => boolean;
 }
 
 export interface ImapRelay {
@@ -65,6 +71,8 @@ export interface ImapRelay {
   tokenExpired: number;
   /** sessions ended after errorLimit refusals */
   sessionsDropped: number;
+  /** FETCH answers left out (dropFetch) */
+  droppedFetches: number;
   close(): Promise<void>;
 }
 
@@ -261,6 +269,45 @@ function clientStream(client: Socket, upstream: Socket, relay: ImapRelay, option
   };
 }
 
+/**
+ * Server → client, one whole response at a time (a line and the literals it
+ * announces): a FETCH answer with a body for which `drop` says true is not
+ * passed on.
+ */
+function serverStream(forward: (chunk: Buffer) => void, relay: ImapRelay, drop: (uid: number) => boolean): (chunk: Buffer) => void {
+  let buffer = Buffer.alloc(0);
+  let response: Buffer[] = [];
+  let literalLeft = 0;
+  const finish = () => {
+    const whole = Buffer.concat(response);
+    response = [];
+    const head = whole.subarray(0, Math.min(whole.length, 512)).toString('latin1');
+    const fetch = /^\* \d+ FETCH \(/.exec(head) && /BODY\[\]/.test(head) ? /UID (\d+)/.exec(head) : null;
+    if (fetch && drop(Number(fetch[1]))) relay.droppedFetches++;
+    else forward(whole);
+  };
+  return (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      if (literalLeft > 0) {
+        const take = Math.min(literalLeft, buffer.length);
+        response.push(buffer.subarray(0, take));
+        buffer = buffer.subarray(take);
+        literalLeft -= take;
+        if (literalLeft > 0) return;
+      }
+      const end = buffer.indexOf('\r\n');
+      if (end < 0) return;
+      const line = buffer.subarray(0, end + 2);
+      buffer = buffer.subarray(end + 2);
+      response.push(line);
+      const marker = LITERAL.exec(line.subarray(0, line.length - 2).toString('latin1'));
+      if (marker) literalLeft = Number(marker[2]);
+      else finish();
+    }
+  };
+}
+
 export async function startImapRelay(host: string, port: number, options: ImapRelayOptions = {}): Promise<ImapRelay> {
   const relay: ImapRelay = {
     port: 0,
@@ -273,13 +320,15 @@ export async function startImapRelay(host: string, port: number, options: ImapRe
     tokenLogins: 0,
     tokenExpired: 0,
     sessionsDropped: 0,
+    droppedFetches: 0,
     close: async () => undefined,
   };
   // a compressed session would hide the APPENDs from the relay
   const hidden = new RegExp(` (?:${['COMPRESS=DEFLATE', ...(options.hide ?? [])].map((c) => c.replace(/[^\w=+-]/g, '')).join('|')})(?=[ \\]\r])`, 'g');
   const tcp = await startTcpRelay(host, port, (client, upstream) => {
     client.on('data', clientStream(client, upstream, relay, options));
-    upstream.on('data', (chunk: Buffer) => client.write(Buffer.from(chunk.toString('latin1').replace(hidden, ''), 'latin1')));
+    const toClient = (chunk: Buffer) => client.write(Buffer.from(chunk.toString('latin1').replace(hidden, ''), 'latin1'));
+    upstream.on('data', options.dropFetch ? serverStream(toClient, relay, options.dropFetch) : toClient);
   });
   relay.port = tcp.port;
   relay.close = tcp.close;

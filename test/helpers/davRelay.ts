@@ -13,6 +13,10 @@ export interface DavRelay {
   puts: string[];
   /** PUTs the relay refused itself */
   refused: number;
+  /** the UID line of each PUT it refused */
+  refusedUids: string[];
+  /** its item size limit now (a test may change it between runs) */
+  maxItemBytes: number;
   /** the most hrefs one REPORT asked for */
   largestReport: number;
   /** called before each PUT is forwarded (a test aborts its copier here) */
@@ -27,17 +31,19 @@ const bodyOf = async (request: IncomingMessage) => {
 };
 
 export async function startDavRelay(target: string, maxItemBytes = Number.POSITIVE_INFINITY): Promise<DavRelay> {
-  const relay: DavRelay = { url: '', puts: [], refused: 0, largestReport: 0, close: async () => undefined };
+  const relay: DavRelay = { url: '', puts: [], refused: 0, refusedUids: [], maxItemBytes, largestReport: 0, close: async () => undefined };
+  const uidOf = (body: Buffer) => /^UID[^:]*:(.*)$/m.exec(body.toString('utf8'))?.[1]?.trim() ?? '';
   const server = createServer((request, response) => {
     void (async () => {
       const body = await bodyOf(request);
-      if (request.method === 'PUT' && body.length > maxItemBytes) {
+      if (request.method === 'PUT' && body.length > relay.maxItemBytes) {
         relay.refused += 1;
-        response.writeHead(413, 'Request Entity Too Large').end(`item of ${body.length} bytes is over the target's limit of ${maxItemBytes}`);
+        relay.refusedUids.push(uidOf(body));
+        response.writeHead(413, 'Request Entity Too Large').end(`item of ${body.length} bytes is over the target's limit of ${relay.maxItemBytes}`);
         return;
       }
       if (request.method === 'PUT') {
-        relay.puts.push(/^UID[^:]*:(.*)$/m.exec(body.toString('utf8'))?.[1]?.trim() ?? '');
+        relay.puts.push(uidOf(body));
         await relay.onPut?.(relay.puts.length);
       }
       if (request.method === 'REPORT') relay.largestReport = Math.max(relay.largestReport, (body.toString('utf8').match(/<(?:\w+:)?href>/g) ?? []).length);
