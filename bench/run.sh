@@ -17,7 +17,8 @@ fi
 
 # Without MAILFERRY_STATE_DIR support these scripts would act on the shared
 # server's state (.state/temporal): refuse rather than stop someone's server.
-for f in scripts/temporal-up.sh scripts/temporal-down.sh lab/workerEnv.ts; do
+# (the worker environment's state directory comes from shared/envFile.ts's stateDir)
+for f in scripts/temporal-up.sh scripts/temporal-down.sh shared/envFile.ts; do
   grep -q MAILFERRY_STATE_DIR "$f" || { echo "bench: $f does not honour MAILFERRY_STATE_DIR; refusing to touch the shared servers" >&2; exit 1; }
 done
 

@@ -425,6 +425,28 @@ export function summariseRecord(record: MailboxRecord): RecordSummary {
   return { ...record, outcome };
 }
 
+/** A record before any run reported to it. */
+export function emptyRecord(org: string, address: string, at: string): MailboxRecord {
+  return { org, address, batches: [], outcome: null, runId: null, updatedAt: at };
+}
+
+/** The record after a run reports `outcome` (the record workflow's signal, and the ledger's view of a record it creates). */
+export function withOutcome(record: MailboxRecord, outcome: MailboxOutcome, runId: string, at: string): MailboxRecord {
+  return {
+    ...record,
+    // a run that copied nothing yet (a reset, a rollback, a copy that failed before its first checkpoint) keeps the last one
+    outcome: { ...outcome, checkpoint: outcome.checkpoint ?? record.outcome?.checkpoint },
+    runId,
+    batches: record.batches.includes(outcome.batch) ? record.batches : [...record.batches, outcome.batch].sort((a, b) => a - b),
+    // a run started before the record kept a previous value may still carry one: the first kept wins
+    previousTargetAddress:
+      record.previousTargetAddress === undefined && outcome.previousTargetAddress !== undefined
+        ? outcome.previousTargetAddress
+        : record.previousTargetAddress,
+    updatedAt: at,
+  };
+}
+
 /** A record's outcome as readers use it: the forwarding to restore is the record's, kept once. */
 export function outcomeOfRecord(record: MailboxRecord): MailboxOutcome | null {
   if (!record.outcome) return null;

@@ -16,13 +16,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../shared/searchAttributes';
+import { recordVisibility } from '../shared/recordVisibility';
 import {
   closeRecordSignal,
   recordOutcomeSignal,
   recordQuery,
+  emptyRecord,
   rememberPreviousTargetAddressUpdate,
-  summariseRecord,
+  withOutcome,
   type MailboxRecord,
 } from './definitions';
 
@@ -36,39 +37,21 @@ export interface RecordInput {
 const CHANGES_PER_RUN = 200;
 
 export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
-  const record: MailboxRecord = input.carried ?? {
-    org: input.org,
-    address: input.address,
-    batches: [],
-    outcome: null,
-    runId: null,
-    updatedAt: new Date().toISOString(),
-  };
+  let record: MailboxRecord = input.carried ?? emptyRecord(input.org, input.address, new Date().toISOString());
   let changes = 0;
   let closed = false;
 
   const publish = () => {
     changes++;
     record.updatedAt = new Date().toISOString();
-    upsertMemo({ record: summariseRecord(record) });
-    upsertSearchAttributes([
-      { key: MailferryOrg, value: record.org },
-      { key: MailferryMailbox, value: record.address },
-      { key: MailferryBatch, value: record.outcome?.batch ?? 0 },
-      { key: MailferryState, value: record.outcome?.state ?? 'queued' },
-      { key: MailferryStep, value: record.outcome?.failedStep ?? record.outcome?.lastCompletedStep ?? 'none' },
-    ]);
+    const { memo, searchAttributes } = recordVisibility(record);
+    upsertMemo(memo);
+    upsertSearchAttributes(searchAttributes);
   };
 
   setHandler(recordQuery, () => record);
   setHandler(recordOutcomeSignal, ({ outcome, runId }) => {
-    // a run that copied nothing yet (a reset, a rollback, a copy that failed before its first checkpoint) keeps the last one
-    record.outcome = { ...outcome, checkpoint: outcome.checkpoint ?? record.outcome?.checkpoint };
-    record.runId = runId;
-    if (!record.batches.includes(outcome.batch)) record.batches = [...record.batches, outcome.batch].sort((a, b) => a - b);
-    // a run started before the record kept a previous value may still carry one: the first kept wins
-    if (record.previousTargetAddress === undefined && outcome.previousTargetAddress !== undefined)
-      record.previousTargetAddress = outcome.previousTargetAddress;
+    record = withOutcome(record, outcome, runId, new Date().toISOString());
     publish();
   });
   setHandler(rememberPreviousTargetAddressUpdate, (value) => {
