@@ -351,6 +351,8 @@ export interface OrganisationState {
   completing?: boolean;
   /** Complete Migration's report, written before anything is cleaned up */
   finalReport?: FinalReport;
+  /** Complete Migration's final e-mail went out (its workflow completed) */
+  finalMailSent?: boolean;
   /** the latest check of the active batch's real state (a "finished" signal is never taken on trust) */
   lastReconcile?: { batch: number; at: string; status: string; freed: boolean; why: string };
 }
