@@ -4,8 +4,8 @@
  * it, and the retry, on any worker, sends nothing. Here the first attempt
  * really sends to the lab's SMTP sink and then fails (as a worker killed just
  * after the SMTP server's answer would); the retry finds the mark. The worker
- * runs in this process so the attempt can fail at exactly that moment; no
- * state is kept on the worker's disk, so it stands for any other worker.
+ * runs in this process so the attempt can fail at exactly that moment; the
+ * retry runs with another reports directory, as on another host.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -40,21 +40,23 @@ beforeAll(async () => {
   const env = labEnv(info);
   session = await openSession(env);
   const cfg = loadWorkerEnv(env);
-  const deps = {
-    connectors: {
-      mailer: createReportMailer({
-        host: cfg.MAILFERRY_SMTP_HOST,
-        port: cfg.MAILFERRY_SMTP_PORT,
-        secure: cfg.MAILFERRY_SMTP_SECURE,
-        user: cfg.MAILFERRY_SMTP_USER,
-        password: cfg.MAILFERRY_SMTP_PASSWORD,
-        allowPlaintext: cfg.MAILFERRY_SMTP_ALLOW_PLAINTEXT,
-      }),
-    } as Partial<Connectors> as Connectors,
-    reports: { dir: mkdtempSync(join(tmpdir(), 'mf-mail-once-')), from: 'mailferry@cloud.test' },
-    logger: pino({ level: 'warn' }),
-  } as Partial<ActivityDeps> as ActivityDeps;
-  const { sendReportMail } = createReportActivities(deps);
+  // each attempt its own reports directory, as on two hosts: the mark must come from Temporal, not a worker's disk
+  const depsOn = (host: string) =>
+    ({
+      connectors: {
+        mailer: createReportMailer({
+          host: cfg.MAILFERRY_SMTP_HOST,
+          port: cfg.MAILFERRY_SMTP_PORT,
+          secure: cfg.MAILFERRY_SMTP_SECURE,
+          user: cfg.MAILFERRY_SMTP_USER,
+          password: cfg.MAILFERRY_SMTP_PASSWORD,
+          allowPlaintext: cfg.MAILFERRY_SMTP_ALLOW_PLAINTEXT,
+        }),
+      } as Partial<Connectors> as Connectors,
+      reports: { dir: mkdtempSync(join(tmpdir(), `mf-mail-once-${host}-`)), from: 'mailferry@cloud.test' },
+      logger: pino({ level: 'warn' }),
+    }) as Partial<ActivityDeps> as ActivityDeps;
+  const hosts = [createReportActivities(depsOn('a')), createReportActivities(depsOn('b'))];
   worker = await Worker.create({
     connection: await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS }),
     namespace: cfg.TEMPORAL_NAMESPACE,
@@ -64,7 +66,7 @@ beforeAll(async () => {
     activities: {
       async sendReportMail(mail: PreparedMail) {
         const { attempt } = Context.current().info;
-        const result = await sendReportMail(mail);
+        const result = await hosts[attempt === 1 ? 0 : 1].sendReportMail(mail);
         attempts.push({ attempt, result });
         // the first attempt dies right after the SMTP server took the message
         if (attempt === 1) throw ApplicationFailure.retryable('the worker died after the SMTP server took the message', 'JEST_CRASH');
