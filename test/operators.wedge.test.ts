@@ -6,8 +6,6 @@
  * held; a completed migration is not revived by `settings set`. An SMTP outage during a batch delays its e-mails, never the
  * batch, and each recipient gets each report exactly once.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { startLabServer, stopLabServer } from '../lab/control';
 import { batchStatus, startBatch, stopBatch } from '../client/batch';
@@ -15,22 +13,10 @@ import { completeMigration } from '../client/finish';
 import { orgState } from '../client/org';
 import { applySettings, buildSettings } from '../client/settings';
 import { batchFinishedSignal, batchWorkflowId, organisationWorkflowId } from '../workflows/definitions';
-import { batchResult, csvOf, csvSourceOf, labOrganisation, ROOT, runBatch, temporalCli, TestUsers } from './helpers/backbone';
+import { batchResult, csvOf, csvSourceOf, labOrganisation, runBatch, runCli, temporalCli, TestUsers } from './helpers/backbone';
 import { batchStatusOf, forgedBatchResult, ownQueue, waitFor, type OwnQueue } from './helpers/operators';
 import { readSinkMessages } from './helpers/smtpSink';
 import { EXIT } from '../client/errors';
-
-/** The real CLI process, on the test's own task queue. */
-function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'client', 'main.ts'), ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 let info: LabInfo;
 let q: OwnQueue;
@@ -57,7 +43,7 @@ test('a batch terminated with the Temporal CLI frees the slot: status says so an
   temporalCli('workflow', 'terminate', '--workflow-id', batchWorkflowId(org, batch), '--reason', 'jest: an SRE');
 
   // `batch wait` says what happened, with its own exit code, instead of "unexpected error"
-  const waited = await cli(q.env, '--org', org, 'batch', 'wait', '--batch', String(batch));
+  const waited = await runCli(q.env, '--org', org, 'batch', 'wait', '--batch', String(batch));
   expect(waited.stderr).not.toMatch(/unexpected error/);
   expect(waited.stderr).toMatch(
     new RegExp(
