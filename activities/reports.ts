@@ -3,7 +3,7 @@
  * directory and attached to a status e-mail sent to the admin and the extra
  * recipients given at batch start.
  */
-import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { toCsv, writeReportFile } from '../shared/csv';
@@ -205,9 +205,17 @@ function summaryLines(input: BatchReportInput, bad: BadItemsByAddress): [string,
   ];
 }
 
-/** Where the sent mark of a message lives: beside the organisation's reports, named by the Message-ID. */
-function sentMarkPath(dir: string, org: string, messageId: string): string {
-  return join(dir, org, 'sent', `${createHash('sha256').update(messageId).digest('hex').slice(0, 32)}.json`);
+/**
+ * The sent mark: what an attempt heartbeats the moment the SMTP server has
+ * taken the message. Temporal keeps it with the activity and hands it to the
+ * next attempt on whichever worker, so a retry after that moment sends
+ * nothing. A worker killed between the server's "250 OK" and that heartbeat
+ * reaching Temporal (milliseconds) leaves no mark: its retry sends a second
+ * copy, with the same Message-ID.
+ */
+interface SentMark {
+  sent: string;
+  at: string;
 }
 
 export function createReportActivities({ connectors, reports, logger }: ActivityDeps) {
@@ -244,18 +252,17 @@ export function createReportActivities({ connectors, reports, logger }: Activity
     },
 
     /**
-     * Sends a prepared report e-mail once: a message whose sent mark exists is
-     * not sent again (a retry after the SMTP server took it), and every copy
-     * carries the same Message-ID, so a mail system that sees two keeps one.
+     * Sends a prepared report e-mail once: an attempt that finds the sent mark
+     * of an earlier one sends nothing (see SentMark), and every copy carries
+     * the same Message-ID, so a mail system that sees two keeps one.
      */
     async sendReportMail(mail: PreparedMail): Promise<{ sent: boolean }> {
-      if (!ORG_NAME_PATTERN.test(mail.org)) throw new Error(`Refusing report path for organisation name ${JSON.stringify(mail.org)}`);
-      const mark = sentMarkPath(reports.dir, mail.org, mail.messageId);
-      const already = await readFile(mark, 'utf8').then(
-        () => true,
-        () => false,
-      );
-      if (already) return { sent: false };
+      const ctx = Context.current();
+      const mark = ctx.info.heartbeatDetails as SentMark | undefined;
+      if (mark?.sent === mail.messageId) {
+        logger.info({ org: mail.org, messageId: mail.messageId, sentAt: mark.at }, 'report e-mail sent by an earlier attempt');
+        return { sent: false };
+      }
       return translated(async () => {
         const attachments = await Promise.all(
           mail.attachments.map(async (path) => ({ filename: basename(path), content: await readFile(path, 'utf8') })),
@@ -269,7 +276,7 @@ export function createReportActivities({ connectors, reports, logger }: Activity
           attachments,
           messageId: mail.messageId,
         });
-        await writeReportFile(mark, JSON.stringify({ messageId, subject: mail.subject, at: new Date().toISOString() }));
+        ctx.heartbeat({ sent: mail.messageId, at: new Date().toISOString() } satisfies SentMark);
         logger.info({ org: mail.org, messageId }, 'report e-mail sent');
         return { sent: true };
       });

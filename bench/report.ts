@@ -148,7 +148,9 @@ export function renderTable(r: BenchReport): string {
   if (r.records) {
     const m = r.records;
     out.push('');
-    out.push(`6. Ledger: ${m.records} mailbox records created in bulk (${fmt(m.createSeconds, 1)} s)`);
+    out.push(
+      `6. Ledger: ${m.records} mailbox records created in bulk (${fmt(m.createSeconds, 1)} s; the ledger's signal-with-start, memo and search attributes as the record keeps them, first task not run)`,
+    );
     out.push(
       `   largest payloads at 1,000 rows × 50 folders: batch continue-as-new input ${fmt(m.payloads.batchCarriedBytes / 1024, 0)} KB, a record with its checkpoint ${fmt(m.payloads.recordBytes / 1024, 1)} KB (limit 2,048 KB)`,
     );

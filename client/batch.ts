@@ -4,7 +4,7 @@
  * problems before anything runs, then sent sealed (it holds passwords).
  */
 import { readFileSync } from 'node:fs';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
@@ -19,6 +19,7 @@ import {
   setConcurrencyUpdate,
   startBatchUpdate,
   stopBatchSignal,
+  type BatchResult,
   type BatchSource,
   type BatchStatus,
   type OrganisationState,
@@ -72,13 +73,17 @@ export function csvSource(session: Session, org: string, path: string): { source
   return { source: { kind: 'csv', fileName, csv: session.secrets.seal(org, content) }, warnings };
 }
 
-/** `--dry-run`: the plan of each row from the ledger, without starting anything. */
+/** `--dry-run`: the plan of each row from the ledger (a few visibility lists for the whole CSV), without starting anything. */
 export async function dryRun(session: Session, org: string, path: string): Promise<{ line: number; address: string; plan: string }[]> {
   const { result } = readCsvFile(path);
   const ledger = createTemporalLedger(session.client, { taskQueue: session.taskQueue, readOnly: true });
   const out: { line: number; address: string; plan: string }[] = [];
+  const entries = await ledger.lookupMany(
+    org,
+    result.rows.map((r) => r.address),
+  );
   for (const row of result.rows) {
-    const entry = await ledger.lookup(org, row.address);
+    const entry = entries.get(row.address.toLowerCase());
     const o = entry?.outcome;
     const plan = entry?.running
       ? 'refused: a run of this mailbox is still open'
@@ -114,6 +119,43 @@ const NOTES: Record<string, string> = {
   CANCELED: 'the batch was cancelled from outside mailferry: rows in flight did not finish; re-run the CSV to go on',
   FAILED: 'the batch failed: see its error in the Web UI; re-run the CSV to go on',
 };
+
+/** Who ended a run from outside and why, from its last history event (the reason is the operator's own text, not a payload). */
+async function endedBy(session: Session, workflowId: string, runId: string): Promise<string> {
+  const { history } = await session.client.workflowService.getWorkflowExecutionHistoryReverse({
+    namespace: session.client.options.namespace,
+    execution: { workflowId, runId },
+    maximumPageSize: 1,
+  });
+  const terminated = history?.events?.[0]?.workflowExecutionTerminatedEventAttributes;
+  if (!terminated) return '';
+  return [terminated.identity && ` by ${terminated.identity}`, terminated.reason && ` (reason: ${terminated.reason})`]
+    .filter(Boolean)
+    .join('');
+}
+
+/**
+ * `batch wait` and `batch start --wait`: the batch's result once it ends, or,
+ * for a batch that ended without finishing (terminated from the Temporal CLI
+ * or Web UI, timed out, cancelled, failed), an error saying how, by whom
+ * when the server knows, and what to do next (exit code BATCH_ENDED).
+ */
+export async function waitForBatch(session: Session, org: string, batch: number): Promise<BatchResult> {
+  const handle = session.client.workflow.getHandle(batchWorkflowId(org, batch));
+  try {
+    return (await handle.result()) as BatchResult;
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const described = await handle.describe();
+    const status = described.status.name;
+    const who = await endedBy(session, handle.workflowId, described.runId).catch(() => '');
+    const cause = err.cause?.message && status !== 'TERMINATED' ? `: ${err.cause.message}` : '';
+    throw new CliError(
+      `Batch ${batch} of ${org} ended as ${status.toLowerCase().replace('_', ' ')}${who}${cause}. ${NOTES[status] ?? 'Re-run the CSV to go on.'}`,
+      EXIT.BATCH_ENDED,
+    );
+  }
+}
 
 /** What the server says about the batch's execution and its report e-mails, beside the status the batch itself keeps. */
 async function withExecution(session: Session, status: BatchStatus, workflowId: string): Promise<BatchStatus> {

@@ -11,6 +11,7 @@ export const EXIT = {
   NOT_FOUND: 5,
   NOT_CONFIGURED: 6,
   NO_WORKER: 7,
+  BATCH_ENDED: 8,
 } as const;
 
 export const exitCodeHelp = `
@@ -23,6 +24,7 @@ Exit codes:
   5  not found: no such organisation, batch or mailbox
   6  not configured: no or bad payload key, no organisation, a bad setting in .env or the environment
   7  no worker polls mailferry's task queue (start one: npm run worker)
+  8  the batch waited for did not finish: terminated, timed out, cancelled or failed (the message says how)
 Settings come from the environment, then --env-file FILE (MAILFERRY_ENV_FILE), else ./.env, else the
 demo's .state/demo.env; \`mailferry init\` writes a .env, \`mailferry doctor\` checks it.`;
 

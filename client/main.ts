@@ -7,8 +7,19 @@ import { Command, InvalidArgumentError } from 'commander';
 import { consolidatedRows, CONSOLIDATED_COLUMNS } from '../activities/consolidated';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
 import { toCsv, writeReportFileSync } from '../shared/csv';
-import { batchWorkflowId, FINISHED_PHASES, type BatchResult } from '../workflows/definitions';
-import { addRows, batchStatus, csvSource, dryRun, formatStatus, pickBatch, setBatchConcurrency, startBatch, stopBatch } from './batch';
+import { FINISHED_PHASES, type BatchResult } from '../workflows/definitions';
+import {
+  addRows,
+  batchStatus,
+  csvSource,
+  dryRun,
+  formatStatus,
+  pickBatch,
+  setBatchConcurrency,
+  startBatch,
+  stopBatch,
+  waitForBatch,
+} from './batch';
 import { reportFolders } from './reports';
 import { watchBatch } from './watch';
 import { parseWhen } from './when';
@@ -75,10 +86,6 @@ async function withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
   } finally {
     await session.close();
   }
-}
-
-async function waitForBatch(session: Session, orgName: string, batch: number): Promise<BatchResult> {
-  return (await session.client.workflow.getHandle(batchWorkflowId(orgName, batch)).result()) as BatchResult;
 }
 
 /** After a batch starts: say so (unless --json), then wait and print its summary (--wait), or print the start as JSON. */

@@ -523,6 +523,8 @@ export interface OrganisationState {
   completing?: boolean;
   /** Complete Migration's report, written before anything is cleaned up */
   finalReport?: FinalReport;
+  /** Complete Migration's final e-mail went out (its workflow completed) */
+  finalMailSent?: boolean;
   /** the latest check of the active batch's real state (a "finished" signal is never taken on trust) */
   lastReconcile?: { batch: number; at: string; status: string; freed: boolean; why: string };
   /** nonces of admin tokens used, until they expire: a destructive request replayed from history is refused */
@@ -604,6 +606,37 @@ export function summariseRecord(record: MailboxRecord): RecordSummary {
   if (!record.outcome) return { ...rest, outcome: null };
   const { checkpoint: _c, davCheckpoint: _d, badItemsFound: _f, davSettled: _s, password: _p, ...outcome } = record.outcome;
   return { ...rest, outcome };
+}
+
+/** A record before any run reported to it. */
+export function emptyRecord(org: string, address: string, at: string): MailboxRecord {
+  return { org, address, batches: [], outcome: null, runId: null, updatedAt: at };
+}
+
+/** The record after a run reports `outcome` (the record workflow's signal, and the ledger's view of a record it creates). */
+export function withOutcome(record: MailboxRecord, outcome: MailboxOutcome, runId: string, at: string): MailboxRecord {
+  const { badItemsFound, davSettled, ...rest } = outcome;
+  return {
+    ...record,
+    // a run that copied nothing yet (a reset, a rollback, a copy that failed before its first checkpoint) keeps the last one;
+    // a finished contacts and calendars copy leaves null, so the next pass reads every collection again (new items)
+    outcome: {
+      ...rest,
+      checkpoint: outcome.checkpoint ?? record.outcome?.checkpoint,
+      davCheckpoint: outcome.davCheckpoint !== undefined ? outcome.davCheckpoint : record.outcome?.davCheckpoint,
+    },
+    // each pass's bad items join the list once: a repeated signal or a later pass meeting the same item adds nothing
+    badItems:
+      badItemsFound?.length || (davSettled && record.badItems) ? mergeBadItems(record.badItems, badItemsFound ?? [], { davSettled }) : record.badItems,
+    runId,
+    batches: record.batches.includes(outcome.batch) ? record.batches : [...record.batches, outcome.batch].sort((a, b) => a - b),
+    // a run started before the record kept a previous value may still carry one: the first kept wins
+    previousTargetAddress:
+      record.previousTargetAddress === undefined && outcome.previousTargetAddress !== undefined
+        ? outcome.previousTargetAddress
+        : record.previousTargetAddress,
+    updatedAt: at,
+  };
 }
 
 /** A record's outcome as readers use it: the forwarding to restore is the record's, kept once. */

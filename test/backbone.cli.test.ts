@@ -4,7 +4,6 @@
  * with their exit codes; then no password anywhere in the raw histories, the
  * CLI's output or the worker's log.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,17 @@ import { temporal } from '@temporalio/proto';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import type { Session } from '../client/connection';
 import { organisationWorkflowId, type BatchStatus } from '../workflows/definitions';
-import { addCloudMeu, csvOf, labEnv, ROOT, startWorker, testSession, TestUsers, uniqueName, type WorkerProcess } from './helpers/backbone';
+import {
+  addCloudMeu,
+  csvOf,
+  labEnv,
+  runCli,
+  startWorker,
+  testSession,
+  TestUsers,
+  uniqueName,
+  type WorkerProcess,
+} from './helpers/backbone';
 
 let info: LabInfo;
 let session: Session;
@@ -21,18 +30,10 @@ let users: TestUsers;
 const env = labEnv();
 const printed: string[] = [];
 
-function mailferry(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'client', 'main.ts'), ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => {
-      printed.push(stdout, stderr);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+async function mailferry(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await runCli(env, ...args);
+  printed.push(r.stdout, r.stderr);
+  return r;
 }
 
 beforeAll(async () => {

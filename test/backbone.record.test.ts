@@ -5,7 +5,8 @@
  * needs the ledger still works from the records alone: a re-run plans each
  * row right, rollback restores the true previous TargetAddress,
  * convert-to-meu, `batch sync` and Complete Migration (every mailbox in its
- * final report).
+ * final report). Complete Migration whose clean-up fails after the final
+ * e-mail went out runs again to the end, without a second e-mail.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { readLabInfo, type LabInfo } from '../lab/info';
@@ -13,6 +14,7 @@ import { createSourceDirectory } from '../connectors/directory';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
 import { completeMigration, convertToMeu, rollbackMailbox, syncBatch } from '../client/finish';
 import { dryRun } from '../client/batch';
+import { orgState } from '../client/org';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,3 +162,42 @@ test('after every closed run is deleted, re-run, rollback, convert-to-meu, sync 
       (await createTemporalLedger(q.session.client, { taskQueue: q.session.taskQueue, readOnly: true }).mailboxes(org)).length === 0,
   );
 }, 600_000);
+
+test('Complete Migration whose clean-up fails after the final report and e-mail: a second run finishes, one final e-mail, records closed', async () => {
+  const since = new Date(Date.now() - 1000);
+  const a = await users.add('rec-cm-a', { messages: 2 });
+  const b = await users.add('rec-cm-b', { kind: 'no-meu', messages: 2 });
+  const org = await labOrganisation(q.session, 'rec-cm', 2);
+  const first = await runBatch(q.session, org, csvSourceOf(q.session, org, csvOf([a, b].map((u) => [u.address, '', 'False']))));
+  expect((await batchResult(q.session, org, first.batch)).completed).toBe(1);
+  await waitFor('the batch slot to be freed', async () => (await orgState(q.session.client, org)).activeBatch === null);
+
+  // A run of the batch's workflow ID that is still open (mailferry's own type and queue, its first task delayed an
+  // hour, so no worker runs it): the clean-up's first part refuses to delete it, after the final report was
+  // written and the final e-mail sent, as a crash there would.
+  const blocker = await q.session.client.workflow.start('batchWorkflow', {
+    workflowId: `${org}/batch/${first.batch}`,
+    taskQueue: q.session.taskQueue,
+    startDelay: '1 hour',
+    args: [],
+  });
+  await expect(completeMigration(q.session, org, 'jest')).rejects.toThrow(/still running/);
+  const state = await orgState(q.session.client, org);
+  expect(state.completed).toBe(false);
+  expect(state.finalReport?.mailboxes).toBe(2);
+  expect(await createTemporalLedger(q.session.client, { taskQueue: q.session.taskQueue, readOnly: true }).mailboxes(org)).toHaveLength(2);
+
+  await blocker.terminate('jest: the crash is over');
+  const done = await completeMigration(q.session, org, 'jest');
+  expect(done.mailboxes).toBe(2);
+  expect((await orgState(q.session.client, org)).completed).toBe(true);
+  await waitFor('the records to close', async () => (await createTemporalLedger(q.session.client, { taskQueue: q.session.taskQueue, readOnly: true }).mailboxes(org)).length === 0);
+
+  const subject = `Migration completed: ${org}`;
+  const mail = await waitFor('the final e-mail', async () => (await readSinkMessages(info, { since, subject }))[0]);
+  const final = mail.mail.attachments.find((x) => x.filename === 'FinalReport.csv')!.content.toString();
+  for (const u of [a, b]) expect(final).toContain(u.address);
+  // time for a second copy to arrive, were one on its way
+  await new Promise((r) => setTimeout(r, 8000));
+  expect((await readSinkMessages(info, { since, subject })).map((m) => m.mail.messageId)).toEqual([mail.mail.messageId]);
+}, 300_000);

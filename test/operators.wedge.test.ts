@@ -1,9 +1,9 @@
 /**
  * The organisation never wedges, and nothing but a batch's real end frees its
  * slot: a batch terminated with the Temporal CLI frees it (the next batch
- * starts, `batch status` says what happened); a forged "finished" signal is
- * refused and the slot stays held; a completed migration is not revived by
- * `settings set`. An SMTP outage during a batch delays its e-mails, never the
+ * starts, `batch status` says what happened, `batch wait` says by whom and
+ * why, exit 8); a forged "finished" signal is refused and the slot stays
+ * held; a completed migration is not revived by `settings set`. An SMTP outage during a batch delays its e-mails, never the
  * batch, and each recipient gets each report exactly once.
  */
 import { readLabInfo, type LabInfo } from '../lab/info';
@@ -13,9 +13,10 @@ import { completeMigration } from '../client/finish';
 import { orgState } from '../client/org';
 import { applySettings, buildSettings } from '../client/settings';
 import { batchFinishedSignal, batchWorkflowId, organisationWorkflowId } from '../workflows/definitions';
-import { batchResult, csvOf, csvSourceOf, labOrganisation, runBatch, temporalCli, TestUsers } from './helpers/backbone';
+import { batchResult, csvOf, csvSourceOf, labOrganisation, runBatch, runCli, temporalCli, TestUsers } from './helpers/backbone';
 import { batchStatusOf, forgedBatchResult, ownQueue, waitFor, type OwnQueue } from './helpers/operators';
 import { readSinkMessages } from './helpers/smtpSink';
+import { EXIT } from '../client/errors';
 
 let info: LabInfo;
 let q: OwnQueue;
@@ -40,6 +41,16 @@ test('a batch terminated with the Temporal CLI frees the slot: status says so an
   const { batch } = await runBatch(q.session, org, csvSourceOf(q.session, org, csvOf([[big.address, '', 'False']])));
   await waitFor('the row in flight', async () => (await batchStatusOf(q.session, org, batch)).active === 1);
   temporalCli('workflow', 'terminate', '--workflow-id', batchWorkflowId(org, batch), '--reason', 'jest: an SRE');
+
+  // `batch wait` says what happened, with its own exit code, instead of "unexpected error"
+  const waited = await runCli(q.env, '--org', org, 'batch', 'wait', '--batch', String(batch));
+  expect(waited.stderr).not.toMatch(/unexpected error/);
+  expect(waited.stderr).toMatch(
+    new RegExp(
+      `Batch ${batch} of ${org} ended as terminated by .+ \\(reason: jest: an SRE\\)\\. the batch was terminated from outside mailferry`,
+    ),
+  );
+  expect(waited.code).toBe(EXIT.BATCH_ENDED);
 
   const status = await batchStatus(q.session, org, batch);
   expect(status.execution?.status).toBe('TERMINATED');
@@ -77,7 +88,9 @@ test('a forged "finished" signal is refused: the slot stays held until the batch
   });
   expect(checked).toMatchObject({ freed: false, status: 'RUNNING' });
   expect((await orgState(q.session.client, org)).activeBatch).toBe(batch);
-  await expect(runBatch(q.session, org, csvSourceOf(q.session, org, csvOf([[other.address, '', 'False']])))).rejects.toThrow(/still active/);
+  await expect(runBatch(q.session, org, csvSourceOf(q.session, org, csvOf([[other.address, '', 'False']])))).rejects.toThrow(
+    /still active/,
+  );
 
   // the batch's own end frees it, with the batch's real result
   await stopBatch(q.session, org, 'jest', batch);
@@ -107,7 +120,12 @@ test('an SMTP outage during a batch: the batch completes, its e-mails wait, then
   await stopLabServer('smtp');
   let restarted = false;
   try {
-    const { batch } = await runBatch(q.session, org, csvSourceOf(q.session, org, csvOf([a, b].map((u) => [u.address, '', 'False']))), notify);
+    const { batch } = await runBatch(
+      q.session,
+      org,
+      csvSourceOf(q.session, org, csvOf([a, b].map((u) => [u.address, '', 'False']))),
+      notify,
+    );
     const result = await batchResult(q.session, org, batch);
     expect(result.phase).toBe('completed');
     expect(result.completed).toBe(2);

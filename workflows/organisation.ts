@@ -353,17 +353,21 @@ export async function organisationWorkflow(input: OrganisationInput): Promise<vo
 /**
  * Complete Migration, in an order that is safe to repeat: the final report
  * (kept in the state once written, so a re-run after a crash reports the same
- * mailboxes), the final e-mail (sent once), and only then the clean-up.
+ * mailboxes), the final e-mail (sent once: the state remembers it), and only
+ * then the clean-up.
  */
 async function completeMigration(state: OrganisationState, settings: ConnectionSettings, by: string): Promise<CompleteMigrationResult> {
   const batches = state.batches.map((b) => b.batch);
   const report = (state.finalReport ??= await finish.writeFinalReport({ org: state.org, settings, by, batches }));
-  // a second attempt starts a new run of the same ID; its sent mark keeps it from sending twice
-  await executeChild(reportMailWorkflow, {
-    workflowId: finalMailWorkflowId(state.org),
-    args: [report.mail],
-    memo: { summary: `final e-mail of ${state.org}` },
-  });
+  // kept in the state once sent: a second attempt (after a failed clean-up) must not start the e-mail's workflow again
+  if (!state.finalMailSent) {
+    await executeChild(reportMailWorkflow, {
+      workflowId: finalMailWorkflowId(state.org),
+      args: [report.mail],
+      memo: { summary: `final e-mail of ${state.org}` },
+    });
+    state.finalMailSent = true;
+  }
   const cleaned = await finish.cleanUpMigration({ org: state.org, batches });
   state.completed = true;
   return {

@@ -16,15 +16,15 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../shared/searchAttributes';
+import { recordVisibility } from '../shared/recordVisibility';
 import {
   closeRecordSignal,
-  mergeBadItems,
   recordOutcomeSignal,
   recordQuery,
   recordWorkflowId,
+  emptyRecord,
   rememberPreviousTargetAddressUpdate,
-  summariseRecord,
+  withOutcome,
   type MailboxRecord,
 } from './definitions';
 import { upsertChanged } from './searchAttributes';
@@ -41,28 +41,16 @@ const CHANGES_PER_RUN = 200;
 
 export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
   requireIdentity({ workflowId: recordWorkflowId(input.org, input.address), carried: input.carried !== undefined });
-  const record: MailboxRecord = input.carried ?? {
-    org: input.org,
-    address: input.address,
-    batches: [],
-    outcome: null,
-    runId: null,
-    updatedAt: new Date().toISOString(),
-  };
+  let record: MailboxRecord = input.carried ?? emptyRecord(input.org, input.address, new Date().toISOString());
   let changes = 0;
   let closed = false;
 
   const publish = () => {
     changes++;
     record.updatedAt = new Date().toISOString();
-    upsertMemo({ record: summariseRecord(record) });
-    upsertChanged([
-      { key: MailferryOrg, value: record.org },
-      { key: MailferryMailbox, value: record.address },
-      { key: MailferryBatch, value: record.outcome?.batch ?? 0 },
-      { key: MailferryState, value: record.outcome?.state ?? 'queued' },
-      { key: MailferryStep, value: record.outcome?.failedStep ?? record.outcome?.lastCompletedStep ?? 'none' },
-    ]);
+    const { memo, searchAttributes } = recordVisibility(record);
+    upsertMemo(memo);
+    upsertChanged(searchAttributes);
   };
 
   /** a change copied out of another mailbox's record (its encrypted payload replayed here) is not this mailbox's */
@@ -78,22 +66,7 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
   setHandler(recordQuery, () => record);
   setHandler(recordOutcomeSignal, ({ outcome, runId }) => {
     if (othersChange('outcome', outcome.address)) return;
-    // a run that copied nothing yet (a reset, a rollback, a copy that failed before its first checkpoint) keeps the last one;
-    // a finished contacts and calendars copy leaves null, so the next pass reads every collection again (new items)
-    const { badItemsFound, davSettled, ...rest } = outcome;
-    record.outcome = {
-      ...rest,
-      checkpoint: outcome.checkpoint ?? record.outcome?.checkpoint,
-      davCheckpoint: outcome.davCheckpoint !== undefined ? outcome.davCheckpoint : record.outcome?.davCheckpoint,
-    };
-    // each pass's bad items join the list once: a repeated signal or a later pass meeting the same item adds nothing
-    if (badItemsFound?.length || (davSettled && record.badItems))
-      record.badItems = mergeBadItems(record.badItems, badItemsFound ?? [], { davSettled });
-    record.runId = runId;
-    if (!record.batches.includes(outcome.batch)) record.batches = [...record.batches, outcome.batch].sort((a, b) => a - b);
-    // a run started before the record kept a previous value may still carry one: the first kept wins
-    if (record.previousTargetAddress === undefined && outcome.previousTargetAddress !== undefined)
-      record.previousTargetAddress = outcome.previousTargetAddress;
+    record = withOutcome(record, outcome, runId, new Date().toISOString());
     publish();
   });
   setHandler(

@@ -12,7 +12,13 @@
  * a batch's ID, with whatever memo, search attributes, query answers and
  * result they like. Such an execution is ignored, as if the ID were free.
  */
-import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import { MailferryBatch, MailferryMailbox, MailferryOrg, MailferryState, MailferryStep } from '../../shared/searchAttributes';
 import {
@@ -21,7 +27,9 @@ import {
   outcomeOfRecord,
   RECORD_HANDLERS,
   RECORD_WORKFLOW_TYPE,
+  emptyRecord,
   endedFromOutside,
+  withOutcome,
   recordWorkflowId,
   type BatchResult,
   type MailboxOutcome,
@@ -29,12 +37,34 @@ import {
   type RecordSummary,
 } from '../../shared/domain';
 import { mapLimit } from '../../shared/mapLimit';
+import { recordVisibility } from '../../shared/recordVisibility';
 import type { Ledger, LedgerEntry } from './types';
 
 const quote = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 /** Execution states in which a run stopped without running its own code to the end, so it reported nothing. */
 const ENDED_FROM_OUTSIDE = new Set(['TERMINATED', 'TIMED_OUT', 'CANCELLED', 'CANCELED']);
+
+/** Addresses per visibility query (`MailferryMailbox IN (…)`): short queries, few round trips. */
+const IN_CHUNK = 100;
+
+/** What the ledger needs of a mailbox run's execution. */
+interface RunSeen {
+  runId: string;
+  /** RUNNING, COMPLETED, TERMINATED, … */
+  status: string;
+  step: unknown;
+  batch: unknown;
+}
+
+function runOf(wf: Omit<WorkflowExecutionInfo, 'raw'>): RunSeen {
+  return {
+    runId: wf.runId,
+    status: wf.status.name,
+    step: wf.typedSearchAttributes.get(MailferryStep),
+    batch: wf.typedSearchAttributes.get(MailferryBatch),
+  };
+}
 
 export interface TemporalLedgerOptions {
   /** mailferry's task queue (the worker's): executions on any other queue are not mailferry's and are ignored */
@@ -86,15 +116,44 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
 
   const describeRun = (org: string, address: string) => describeOurs(mailboxWorkflowId(org, address), MAILBOX_WORKFLOW_TYPE);
 
+  function endedUnreported(run: RunSeen, rec: { runId: string | null } | null): boolean {
+    return ENDED_FROM_OUTSIDE.has(run.status) && run.runId !== rec?.runId;
+  }
+
+  async function entryOf(
+    org: string,
+    address: string,
+    rec: MailboxRecord | RecordSummary | null,
+    run: RunSeen | null,
+  ): Promise<LedgerEntry | null> {
+    if (!rec && !run) return null;
+    let outcome = rec ? outcomeOfRecord(rec) : null;
+    if (run && endedUnreported(run, rec)) {
+      // ended without reporting (Temporal CLI, Web UI, a timeout): say so, and keep it in the record
+      outcome = endedFromOutside(address, run.status, { step: run.step, batch: run.batch }, outcome);
+      if (!options.readOnly) await record(org, outcome, run.runId);
+    }
+    return {
+      outcome,
+      running: run?.status === 'RUNNING',
+      workflowId: mailboxWorkflowId(org, address),
+      batches: rec?.batches ?? [],
+    };
+  }
+
   async function record(org: string, outcome: MailboxOutcome, runId: string): Promise<void> {
     const address = outcome.address.toLowerCase();
+    // a record this starts is listed with its outcome at once, before a worker runs it (the workflow upserts the same)
+    const now = new Date().toISOString();
+    const { memo, searchAttributes } = recordVisibility(withOutcome(emptyRecord(org, address, now), outcome, runId, now));
     await client.workflow.signalWithStart(RECORD_WORKFLOW_TYPE, {
       workflowId: recordWorkflowId(org, address),
       taskQueue: taskQueue(),
       args: [{ org, address }],
       signal: RECORD_HANDLERS.outcome,
       signalArgs: [{ outcome, runId }],
-      typedSearchAttributes: recordAttributes(org, address),
+      typedSearchAttributes: searchAttributes,
+      memo,
     });
   }
 
@@ -111,25 +170,37 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
   return {
     async lookup(org, address): Promise<LedgerEntry | null> {
       const [rec, run] = await Promise.all([readRecord(org, address), describeRun(org, address)]);
-      if (!rec && !run) return null;
-      let outcome = rec ? outcomeOfRecord(rec) : null;
-      const status = run?.status.name ?? '';
-      if (run && ENDED_FROM_OUTSIDE.has(status) && run.runId !== rec?.runId) {
-        // ended without reporting (Temporal CLI, Web UI, a timeout): say so, and keep it in the record
-        outcome = endedFromOutside(
-          address,
-          status,
-          { step: run.typedSearchAttributes.get(MailferryStep), batch: run.typedSearchAttributes.get(MailferryBatch) },
-          outcome,
-        );
-        if (!options.readOnly) await record(org, outcome, run.runId);
-      }
-      return {
-        outcome,
-        running: status === 'RUNNING',
-        workflowId: mailboxWorkflowId(org, address),
-        batches: rec?.batches ?? [],
-      };
+      return entryOf(org, address, rec, run && runOf(run));
+    },
+
+    async lookupMany(org, addresses): Promise<Map<string, LedgerEntry | null>> {
+      const wanted = [...new Set(addresses.map((a) => a.toLowerCase()))];
+      const chunks = Array.from({ length: Math.ceil(wanted.length / IN_CHUNK) }, (_, i) => wanted.slice(i * IN_CHUNK, (i + 1) * IN_CHUNK));
+      const records = new Map<string, RecordSummary>();
+      const runs = new Map<string, RunSeen & { startTime: Date }>();
+      await mapLimit(chunks, 4, async (chunk) => {
+        const [recs] = await Promise.all([
+          openRecords(`${MailferryOrg.name} = ${quote(org)} AND ${MailferryMailbox.name} IN (${chunk.map(quote).join(', ')})`),
+          // every run still kept of these mailboxes (a few per mailbox, one per batch that ran it): the newest one counts, as describe() would say
+          (async () => {
+            const ids = chunk.map((a) => quote(mailboxWorkflowId(org, a))).join(', ');
+            for await (const wf of client.workflow.list({ query: `WorkflowId IN (${ids}) AND ${ours(MAILBOX_WORKFLOW_TYPE)}`, pageSize: 1000 })) {
+              const seen = runs.get(wf.workflowId);
+              if (!seen || wf.startTime > seen.startTime) runs.set(wf.workflowId, { ...runOf(wf), startTime: wf.startTime });
+            }
+          })(),
+        ]);
+        for (const r of recs) records.set(r.address, r);
+      });
+      const out = new Map<string, LedgerEntry | null>();
+      await mapLimit(wanted, 16, async (address) => {
+        const run = runs.get(mailboxWorkflowId(org, address)) ?? null;
+        // the summary lacks the password and checkpoint an outcome written back must keep: read the whole record then
+        const rec =
+          run && endedUnreported(run, records.get(address) ?? null) ? await readRecord(org, address) : (records.get(address) ?? null);
+        out.set(address, await entryOf(org, address, rec, run));
+      });
+      return out;
     },
 
     recordOf: readRecord,

@@ -27,6 +27,12 @@ export interface Ledger {
   lookup(org: string, address: string): Promise<LedgerEntry | null>;
   /** the record of one mailbox as it stands (its bad-item list included), without asking about its runs */
   recordOf(org: string, address: string): Promise<MailboxRecord | null>;
+  /**
+   * `lookup` for many mailboxes at once (a 1,000-row re-run plan): a few
+   * visibility lists, no call per mailbox. Outcomes come from the records'
+   * summaries, so they carry no checkpoint and no password. Keyed by lower-case address.
+   */
+  lookupMany(org: string, addresses: string[]): Promise<Map<string, LedgerEntry | null>>;
   /** a mailbox run's (or its batch's) report of how the run ended */
   record(org: string, outcome: MailboxOutcome, runId: string): Promise<void>;
   /** keeps `value` as the previous TargetAddress unless one is kept already; returns the kept one */
