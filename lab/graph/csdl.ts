@@ -1,6 +1,6 @@
 /**
- * Microsoft Graph v1.0 as its own metadata (the OData CSDL in
- * ../shared/graph) describes it: entity and complex types with their
+ * Microsoft Graph v1.0 as its own metadata (the OData CSDL, copied unchanged
+ * from microsoftgraph/msgraph-metadata into lab/graph/metadata) describes it: entity and complex types with their
  * properties, enums, entity sets and singletons, bound actions and functions.
  * Parsed once with fast-xml-parser and kept for the life of the process: the
  * stand-in checks every request and response against it, so a name the real
@@ -44,7 +44,7 @@ export interface CsdlModel {
   operations: Map<string, CsdlOperation[]>;
 }
 
-export const DEFAULT_CSDL = join(__dirname, '..', '..', '..', 'shared', 'graph', 'v1.0-Prod.csdl');
+export const DEFAULT_CSDL = join(__dirname, 'metadata', 'v1.0-Prod.csdl');
 
 type Xml = Record<string, unknown>;
 const ARRAYS = new Set([
@@ -156,7 +156,7 @@ export function parseCsdl(xml: string): CsdlModel {
 
 const cache = new Map<string, CsdlModel>();
 
-/** The model of the CSDL at `file` (MAILFERRY_GRAPH_CSDL, else ../shared/graph), parsed on first use. */
+/** The model of the CSDL at `file` (MAILFERRY_GRAPH_CSDL, else the copy in lab/graph/metadata), parsed on first use. */
 export function loadCsdl(file = process.env.MAILFERRY_GRAPH_CSDL || DEFAULT_CSDL): CsdlModel {
   let model = cache.get(file);
   if (!model) {
