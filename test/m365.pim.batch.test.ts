@@ -7,36 +7,20 @@
  * MeetingsNotInvited).
  */
 import { batchStatus } from '../client/batch';
-import type { Session } from '../client/connection';
 import { applySettings, buildSettings } from '../client/settings';
 import { LAB_SKU } from '../client/target';
 import { SOURCE_UID } from '../connectors/m365/pim/extendedProperties';
 import { DOMAINS } from '../lab/config';
 import { createLabTenant, GRAPH_URL, violations } from '../lab/graph/control';
-import { readLabInfo, type LabInfo } from '../lab/info';
-import { csvOf, csvSourceOf, runBatch, startWorker, testSession, TestUsers, uniqueName, waitFor, type WorkerProcess } from './helpers/backbone';
+import { csvOf, csvSourceOf, runBatch, startWorker, uniqueName, waitFor, backboneSuite } from './helpers/backbone';
 
-let info: LabInfo;
-let session: Session;
-let users: TestUsers;
-let worker: WorkerProcess | undefined;
-
-beforeAll(async () => {
-  info = readLabInfo();
-  session = await testSession();
-  users = new TestUsers(info);
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await users.cleanup();
-  await session.close();
-});
+const suite = backboneSuite();
 
 const control = async <T>(path: string): Promise<T> => (await (await fetch(`${GRAPH_URL}/_lab${path}`)).json()) as T;
 type Item = { singleValueExtendedProperties?: Array<{ id: string; value: string }>; attendees?: unknown[]; body?: { content?: string } };
 
 test('a batch copies contacts and calendars into Graph once, without invitations', async () => {
+  const { info, session, users } = suite;
   const user = await users.add('m365-pim', { messages: 2, contacts: 6, events: 12 });
   const { tenant } = await createLabTenant({
     tenant: info.m365.tenantId,
@@ -44,7 +28,7 @@ test('a batch copies contacts and calendars into Graph once, without invitations
     skus: [{ skuId: LAB_SKU, skuPartNumber: 'ENTERPRISEPACK', servicePlans: [{ servicePlanName: 'EXCHANGE_S_ENTERPRISE' }] }],
     users: [{ userPrincipalName: user.address, mail: user.address, proxyAddresses: [`SMTP:${user.address}`] }],
   });
-  worker = await startWorker();
+  suite.worker = await startWorker();
   const org = uniqueName('m365p');
   await applySettings(session, org, buildSettings({ lab: true, target: 'm365', usageLocation: 'US', provisioningTimeout: 30, provisioningPoll: 2, exchangeGuidGrace: 0 }, session, org));
   const csv = csvSourceOf(session, org, csvOf([[user.address, '', 'False']]));

@@ -9,36 +9,20 @@
  * whose msExchMailboxGuid is synced fails the row with that cause and fix.
  */
 import { batchStatus } from '../client/batch';
-import type { Session } from '../client/connection';
 import { applySettings, buildSettings } from '../client/settings';
 import { LAB_SKU } from '../client/target';
 import { DOMAINS } from '../lab/config';
 import { createLabTenant, labUsers, violations } from '../lab/graph/control';
-import { readLabInfo, type LabInfo } from '../lab/info';
 import { mailboxWorkflowId } from '../shared/domain';
 import { errorCodes } from '../shared/errors';
-import { csvOf, csvSourceOf, runBatch, startWorker, targetAddressOf, testSession, TestUsers, uniqueName, waitFor, type WorkerProcess } from './helpers/backbone';
+import { csvOf, csvSourceOf, runBatch, startWorker, targetAddressOf, uniqueName, waitFor, backboneSuite } from './helpers/backbone';
 
 const PROVISIONING_DELAY_MS = 40_000;
 
-let info: LabInfo;
-let session: Session;
-let users: TestUsers;
-let worker: WorkerProcess | undefined;
-
-beforeAll(async () => {
-  info = readLabInfo();
-  session = await testSession();
-  users = new TestUsers(info);
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await users.cleanup();
-  await session.close();
-});
+const suite = backboneSuite();
 
 test('the wait for the mailbox survives a worker restart; a synced msExchMailboxGuid fails its row', async () => {
+  const { info, session, users } = suite;
   const normal = await users.add('m365-wait', { messages: 2, contacts: 0, events: 0 });
   const guid = await users.add('m365-guid', { messages: 2, contacts: 0, events: 0 });
   const meu = (address: string, exchangeGuidSynced = false) => ({ userPrincipalName: address, mail: address, proxyAddresses: [`SMTP:${address}`], exchangeGuidSynced });
@@ -51,7 +35,7 @@ test('the wait for the mailbox survives a worker restart; a synced msExchMailbox
     users: [meu(normal.address), meu(guid.address, true)],
   });
 
-  worker = await startWorker();
+  suite.worker = await startWorker();
   const org = uniqueName('m365');
   await applySettings(
     session,
@@ -73,9 +57,9 @@ test('the wait for the mailbox survives a worker restart; a synced msExchMailbox
     const now = await shown(normal.address);
     return now.state === 'provisioning' && now.step === 'convertToMailbox';
   });
-  await worker.stop('SIGKILL');
+  await suite.worker.stop('SIGKILL');
   await new Promise((r) => setTimeout(r, 3000));
-  worker = await startWorker();
+  suite.worker = await startWorker();
   // the new worker took over while the mailbox was still being created
   expect(Date.now()).toBeLessThan(licensedAt + PROVISIONING_DELAY_MS);
   expect(await shown(normal.address)).toEqual({ step: 'convertToMailbox', state: 'provisioning' });

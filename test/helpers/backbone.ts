@@ -192,3 +192,26 @@ export function runCli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ cod
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
+
+/** One test file's lab, CLI session and test users (removed after it); the worker a test puts here is stopped after it. */
+export interface BackboneSuite {
+  info: LabInfo;
+  session: Session;
+  users: TestUsers;
+  worker?: WorkerProcess;
+}
+
+export function backboneSuite(): BackboneSuite {
+  const suite = {} as BackboneSuite;
+  beforeAll(async () => {
+    suite.info = readLabInfo();
+    suite.session = await testSession();
+    suite.users = new TestUsers(suite.info);
+  });
+  afterAll(async () => {
+    await suite.worker?.stop();
+    await suite.users.cleanup();
+    await suite.session.close();
+  });
+  return suite;
+}
