@@ -21,9 +21,9 @@ import { openSession, type Session } from '../client/connection';
 import { createReportMailer } from '../connectors/smtp';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { dataConverterOptions, loadCodec } from '../shared/codec';
-import type { PreparedMail } from '../shared/domain';
+import { organisationWorkflowId, type PreparedMail } from '../shared/domain';
 import { loadWorkerEnv } from '../worker/config';
-import { reportMailWorkflow } from '../workflows/reportMail';
+import { finalMailOfOrganisation } from './fixtures/workflows/finalMail';
 import { labEnv } from './helpers/backbone';
 import { readSinkMessages } from './helpers/smtpSink';
 
@@ -61,7 +61,7 @@ beforeAll(async () => {
     connection: await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS }),
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
-    workflowsPath: require.resolve('../workflows/reportMail'),
+    workflowsPath: require.resolve('./fixtures/workflows/finalMail'),
     dataConverter: dataConverterOptions(loadCodec(env).codec),
     activities: {
       async sendReportMail(mail: PreparedMail) {
@@ -87,7 +87,7 @@ test('an attempt that failed after the SMTP server took the message: the retry s
   const since = new Date(Date.now() - 1000);
   const tag = randomBytes(4).toString('hex');
   const mail: PreparedMail = {
-    org: 'mail-once',
+    org: `mail-once-${tag}`,
     messageId: `<jest-${tag}@mailferry.test>`,
     to: ['admin@tailspintoys.com'],
     subject: `[mailferry] sent once ${tag}`,
@@ -95,8 +95,8 @@ test('an attempt that failed after the SMTP server took the message: the retry s
     html: '<p>once</p>',
     attachments: [],
   };
-  const result = await session.client.workflow.execute(reportMailWorkflow, {
-    workflowId: `mail-once/${tag}`,
+  const result = await session.client.workflow.execute(finalMailOfOrganisation, {
+    workflowId: organisationWorkflowId(mail.org),
     taskQueue,
     args: [mail],
   });
