@@ -59,7 +59,8 @@ echo
 echo "== verifying every migrated mailbox: source and target compared message by message (lab/verify.ts)"
 completed=$(mf batch status --json | node -e 'const s=JSON.parse(require("fs").readFileSync(0,"utf8")); for (const r of s.rows) if (r.state==="completed") console.log(r.address)')
 verify_flags=()
-[ "$target" = m365 ] && verify_flags=(--by-message-id)
+# into m365 the worker opens the mailbox as the app (XOAUTH2), and Exchange identifies a message by its Message-ID
+[ "$target" = m365 ] && verify_flags=(--m365 --by-message-id)
 for address in $completed; do
   npx --no-install tsx lab/verify.ts --address "$address" "${verify_flags[@]}" | tail -n 1
 done
