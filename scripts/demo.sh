@@ -47,7 +47,7 @@ for _ in $(seq 1 120); do
 done
 
 mf() { bin/mailferry --env-file "$settings" "$@"; }
-echo "== mailferry settings set --lab ${target_flags[*]}   (organisation $MAILFERRY_ORG)"
+echo "== mailferry settings set --lab${target_flags[*]:+ ${target_flags[*]}}   (organisation $MAILFERRY_ORG)"
 mf settings set --lab --max-concurrent 3 "${target_flags[@]}"
 echo "== mailferry batch start --csv demo/batch.csv --wait"
 started=$SECONDS
