@@ -1,6 +1,7 @@
 /** The lab's command line: `npm run lab:up|lab:seed|lab:down|lab:info` (and `tsx lab/cli.ts status`). */
 import { Command, InvalidArgumentError } from 'commander';
 import { labDown } from './down';
+import { createSeededTenant } from './graph/control';
 import { LabNotRunningError, readLabInfo } from './info';
 import { PROFILES, ProfileName } from './seed/profiles';
 import { seedLab } from './seed/seed';
@@ -48,6 +49,15 @@ program
   .option('--profile <name>', 'small | default | bench', profile, 'default' as ProfileName)
   .action(async (options: { seed: number; profile: ProfileName }) => {
     await seedLab(await answeringInfo(), options.seed, options.profile, log);
+  });
+
+program
+  .command('tenant')
+  .description("(re)create the lab's Microsoft 365 tenant in the Graph stand-in (in memory: again after each up), holding the seeded users' MEUs")
+  .option('--provisioning-delay <seconds>', 'how long a licensed mailbox takes to appear', integer, 5)
+  .action(async (options: { provisioningDelay: number }) => {
+    const { tenant } = await createSeededTenant(await answeringInfo(), options.provisioningDelay * 1000);
+    log(`lab tenant ${tenant}: the seeded users' MEUs, mailboxes ${options.provisioningDelay} s after their licence`);
   });
 
 program

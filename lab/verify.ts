@@ -9,9 +9,11 @@
  * per folder are compared as before.
  *
  * Library: `verifyMailbox(source, target, options)`.
- * CLI:     `tsx lab/verify.ts --address X [--json] [--strip-header X-TUID:] [--by-message-id]`
- *          logs in as the lab's admins (master user) on both sides; exits 1
- *          when the mailboxes differ.
+ * CLI:     `tsx lab/verify.ts --address X [--json] [--strip-header X-TUID:] [--by-message-id] [--m365]`
+ *          logs in as the lab's admins (master user) on both sides, or with
+ *          `--m365` on the target as the worker does for the Microsoft 365
+ *          lab target (the mailbox's address, an app-only XOAUTH2 token from
+ *          the lab's token endpoint); exits 1 when the mailboxes differ.
  */
 import { Command } from 'commander';
 import type { ImapFlow } from 'imapflow';
@@ -20,7 +22,10 @@ import { closeImap, openImap } from '../connectors/mail/connect';
 import { listFolders, planFolders, type FolderListing } from '../connectors/mail/folders';
 import { sha256, storableFlags } from '../connectors/mail/inventory';
 import type { ImapEndpoint } from '../connectors/mail/types';
+import { createTokenProvider } from '../connectors/m365/token';
+import { exchangeOnlineImap } from '../worker/connectors';
 import { readLabInfo, type LabInfo } from './info';
+import { labM365App } from './oauth/register';
 
 export interface VerifyOptions {
   /** header lines starting with one of these (case-insensitive, e.g. mbsync's `X-TUID:`) are removed before hashing */
@@ -173,6 +178,12 @@ export function labEndpoints(info: LabInfo, address: string): { source: ImapEndp
   return { source: endpoint(info.onprem), target: endpoint(info.cloud) };
 }
 
+/** The target mailbox of the Microsoft 365 lab target, opened by the lab's app as the worker opens it. */
+export function labM365Target(info: LabInfo, address: string): ImapEndpoint {
+  const imap = { host: info.cloud.imap.host, port: info.cloud.imap.port, secure: false };
+  return exchangeOnlineImap({ imap }, createTokenProvider(labM365App(info.m365)), address);
+}
+
 function printReport(address: string, report: VerifyReport): void {
   for (const f of report.folders) {
     console.log(`${f.source.join(', ') || '(none)'} → ${f.target}: ${f.sourceMessages} source, ${f.targetMessages} target`);
@@ -195,9 +206,12 @@ async function main(argv: string[]): Promise<void> {
     .option('--json', 'print the report as JSON')
     .option('--strip-header <prefix...>', 'ignore header lines starting with this prefix (e.g. X-TUID:)', [])
     .option('--by-message-id', 'identify messages by Message-ID, not bytes (a target that rewrites messages)')
+    .option('--m365', 'open the target as the Microsoft 365 lab target (app-only XOAUTH2), not as the cloud admin')
     .parse(argv);
-  const opts = program.opts<{ address: string; json?: boolean; stripHeader: string[]; byMessageId?: boolean }>();
-  const { source, target } = labEndpoints(readLabInfo(), opts.address);
+  const opts = program.opts<{ address: string; json?: boolean; stripHeader: string[]; byMessageId?: boolean; m365?: boolean }>();
+  const info = readLabInfo();
+  const { source, target: admin } = labEndpoints(info, opts.address);
+  const target = opts.m365 ? labM365Target(info, opts.address) : admin;
   const report = await verifyMailbox(source, target, { ignoreHeaderPrefixes: opts.stripHeader, compare: opts.byMessageId ? 'message-id' : 'bytes' });
   if (opts.json) console.log(JSON.stringify(report, null, 2));
   else printReport(opts.address, report);

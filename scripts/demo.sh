@@ -6,6 +6,9 @@
 # worker stay up afterwards, and the demo's settings (Temporal address, key,
 # organisation, the lab's cloud side) are in .state/demo.env, which the CLI
 # reads in a new terminal; `npm run demo:down` stops everything.
+# MAILFERRY_DEMO_TARGET=m365 migrates into the lab's Microsoft 365 target
+# instead (the Graph stand-in's tenant holding the seeded MEUs, mail over
+# XOAUTH2 to the cloud Dovecot) and also checks contacts and events.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -15,6 +18,15 @@ bash scripts/setup.sh
 npx --no-install tsx lab/cli.ts up
 npx --no-install tsx lab/cli.ts seed --profile "${MAILFERRY_SEED_PROFILE:-default}"
 bash scripts/temporal-up.sh
+target="${MAILFERRY_DEMO_TARGET:-generic}"
+case "$target" in
+  generic) target_flags=() ;;
+  m365)
+    npx --no-install tsx lab/cli.ts tenant --provisioning-delay 5
+    target_flags=(--target m365 --usage-location US --provisioning-poll 2 --exchange-guid-grace 0)
+    ;;
+  *) echo "demo: MAILFERRY_DEMO_TARGET is generic (the default) or m365, not $target" >&2; exit 2 ;;
+esac
 
 export MAILFERRY_ORG="${MAILFERRY_ORG:-tailspintoys-demo-$(date +%s)}"
 state="${MAILFERRY_STATE_DIR:-$root/.state}"
@@ -35,8 +47,8 @@ for _ in $(seq 1 120); do
 done
 
 mf() { bin/mailferry --env-file "$settings" "$@"; }
-echo "== mailferry settings set --lab   (organisation $MAILFERRY_ORG)"
-mf settings set --lab --max-concurrent 3
+echo "== mailferry settings set --lab${target_flags[*]:+ ${target_flags[*]}}   (organisation $MAILFERRY_ORG)"
+mf settings set --lab --max-concurrent 3 "${target_flags[@]}"
 echo "== mailferry batch start --csv demo/batch.csv --wait"
 started=$SECONDS
 mf batch start --csv demo/batch.csv --notify helpdesk@tailspintoys.com --wait
@@ -46,9 +58,19 @@ mf batch status
 echo
 echo "== verifying every migrated mailbox: source and target compared message by message (lab/verify.ts)"
 completed=$(mf batch status --json | node -e 'const s=JSON.parse(require("fs").readFileSync(0,"utf8")); for (const r of s.rows) if (r.state==="completed") console.log(r.address)')
+verify_flags=()
+# into m365 the worker opens the mailbox as the app (XOAUTH2), and Exchange identifies a message by its Message-ID
+[ "$target" = m365 ] && verify_flags=(--m365 --by-message-id)
 for address in $completed; do
-  npx --no-install tsx lab/verify.ts --address "$address" | tail -n 1
+  npx --no-install tsx lab/verify.ts --address "$address" "${verify_flags[@]}" | tail -n 1
 done
+if [ "$target" = m365 ]; then
+  echo
+  echo "== verifying contacts and events: the source's DAV items against the Graph stand-in, field by field (lab/verifyPim.ts)"
+  for address in $completed; do
+    npx --no-install tsx lab/verifyPim.ts --address "$address" | tail -n 1
+  done
+fi
 sink="$(npx --no-install tsx -e 'import {readLabInfo} from "./lab/info"; console.log(readLabInfo().smtp.messagesDir)')"
 echo
 echo "== report e-mails received by the lab's SMTP sink"

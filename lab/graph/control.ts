@@ -4,7 +4,9 @@
  * CSDL violations.
  */
 import { randomBytes } from 'node:crypto';
-import { LAB_HOST, PORTS } from '../config';
+import { LAB_SKU } from '../../client/target';
+import { DOMAINS, LAB_HOST, PORTS } from '../config';
+import type { LabInfo } from '../info';
 import type { LabDirectory } from './directory';
 import type { Throttle, Violation } from './server';
 
@@ -49,3 +51,27 @@ export const violations = async (tenant?: string) => (await control<Violation[]>
 export const clearViolations = () => control('DELETE', '/violations');
 /** `jwks`: verify JWTs with the keys at jwksUrl (the lab token endpoint); `static`: tokens registered by createLabTenant */
 export const setVerifier = (auth: { kind: 'static' } | { kind: 'jwks'; jwksUrl: string; issuer?: string; audience?: string }) => control('PUT', '/auth', auth);
+
+/**
+ * The lab's own tenant (the one its token endpoint issues tokens for), holding
+ * the seeded organisation's MEUs as directory synchronisation would have made
+ * them: every seeded user but the one without an MEU. The stand-in keeps
+ * tenants in memory, so this is done again after each `lab up`; it replaces
+ * the tenant of an earlier run. The normal users are cloud-managed (a CSV
+ * password is set through Graph); the edge users stay synced.
+ */
+export async function createSeededTenant(info: LabInfo, provisioningDelayMs: number): Promise<LabTenant> {
+  if (!info.seed) throw new Error('the lab is not seeded: run `npx tsx lab/cli.ts seed` first');
+  return createLabTenant({
+    tenant: info.m365.tenantId,
+    provisioningDelayMs,
+    domains: [
+      { id: DOMAINS.primary, isDefault: true },
+      { id: DOMAINS.federated, authenticationType: 'Federated' },
+    ],
+    skus: [{ skuId: LAB_SKU, skuPartNumber: 'ENTERPRISEPACK', servicePlans: [{ servicePlanName: 'EXCHANGE_S_ENTERPRISE' }] }],
+    users: info.seed.users
+      .filter((u) => u.kind !== 'no-meu')
+      .map((u) => ({ userPrincipalName: u.address, mail: u.address, proxyAddresses: [`SMTP:${u.address}`], onPremisesSyncEnabled: u.kind !== 'normal' })),
+  });
+}
