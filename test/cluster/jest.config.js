@@ -5,12 +5,15 @@
  * that scripts/test-cluster.sh starts.
  */
 const path = require('node:path');
+// the main project's transforms (TypeScript, and jose, which ships ES modules only)
+const { transform, transformIgnorePatterns } = require('../../jest.config.js');
 
 module.exports = {
   rootDir: path.join(__dirname, '..', '..'),
   testEnvironment: 'node',
   roots: ['<rootDir>/test/cluster'],
   testMatch: ['**/*.cluster.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
+  transform,
+  transformIgnorePatterns,
   testTimeout: 15 * 60 * 1000,
 };

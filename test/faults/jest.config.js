@@ -4,13 +4,16 @@
  * only against the separate lab and Temporal server of scripts/test-faults.sh.
  */
 const path = require('node:path');
+// the main project's transforms (TypeScript, and jose, which ships ES modules only)
+const { transform, transformIgnorePatterns } = require('../../jest.config.js');
 
 module.exports = {
   rootDir: path.join(__dirname, '..', '..'),
   testEnvironment: 'node',
   roots: ['<rootDir>/test/faults'],
   testMatch: ['**/*.fault.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
+  transform,
+  transformIgnorePatterns,
   testTimeout: 15 * 60 * 1000,
   // worker-kills.fault.ts runs its faults side by side, each on its own task queue
   maxConcurrency: 8,
