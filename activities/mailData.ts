@@ -111,7 +111,13 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
         };
       } catch (err) {
         const badItems = (err as { badItems?: BadItem[] }).badItems;
-        const details: CopyFailureDetails = { checkpoint: beat.checkpoint, copied: beat.copied, badItems: badItems?.map(mailBadItem) };
+        // Past the bad-item limit the checkpoint has moved past the refused messages; a resume, once the admin has
+        // fixed the cause (a quota raised), must meet them again, so it starts from the record's checkpoint instead.
+        const details: CopyFailureDetails = {
+          checkpoint: badItems ? undefined : beat.checkpoint,
+          copied: beat.copied,
+          badItems: badItems?.map(mailBadItem),
+        };
         throw asFailure(err, details);
       }
     },

@@ -64,9 +64,20 @@ export async function startLabServer(name: ServiceName): Promise<void> {
 
 /** Freezes the server and its children: open connections hang, as behind a cut cable. */
 export function pauseLabServer(name: ServiceName): void {
-  for (const pid of processTree(runningPid(name))) process.kill(pid, 'SIGSTOP');
+  signalTree(name, 'SIGSTOP');
 }
 
 export function resumeLabServer(name: ServiceName): void {
-  for (const pid of processTree(runningPid(name))) process.kill(pid, 'SIGCONT');
+  signalTree(name, 'SIGCONT');
+}
+
+/** A session process may end between the listing of the tree and its signal: it needs none then. */
+function signalTree(name: ServiceName, signal: NodeJS.Signals): void {
+  for (const pid of processTree(runningPid(name))) {
+    try {
+      process.kill(pid, signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
 }
