@@ -112,12 +112,9 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
       } catch (err) {
         const badItems = (err as { badItems?: BadItem[] }).badItems;
         // Past the bad-item limit the checkpoint has moved past the refused messages; a resume, once the admin has
-        // fixed the cause (a quota raised), must meet them again, so it starts from the record's checkpoint instead.
-        const details: CopyFailureDetails = {
-          checkpoint: badItems ? undefined : beat.checkpoint,
-          copied: beat.copied,
-          badItems: badItems?.map(mailBadItem),
-        };
+        // fixed the cause (a quota raised), must meet them again, so it starts from the record's checkpoint instead,
+        // and the refused messages are not kept as given up: the resume lists those still refused.
+        const details: CopyFailureDetails = badItems ? { copied: beat.copied } : { checkpoint: beat.checkpoint, copied: beat.copied };
         throw asFailure(err, details);
       }
     },
