@@ -242,10 +242,9 @@ async function copyData(input: MailboxInput, outcome: MailboxOutcome): Promise<v
     found(mail.badItemsFound);
   } catch (err) {
     const details = copyFailureDetails(err);
+    // a mail copy failed past the bad-item limit hands back no checkpoint and no list: its resume meets them again
     outcome.checkpoint = details.checkpoint ?? outcome.checkpoint;
     totals(details.copied);
-    if (details.badItems) outcome.copy.badItems = details.badItems.length;
-    found(details.badItems);
     throw err;
   }
   try {
