@@ -92,6 +92,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             ms: result.durationMs,
             readAheadMisses: result.readAheadMisses,
             vanished: result.messagesVanished,
+            raced: result.racedCopies,
           },
           'mail copy done',
         );

@@ -9,8 +9,8 @@ import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import { AppendRejected, appendGroup, appendOne, type AppendItem, type Appended } from './append';
 import { addCopies, copies, withoutSources } from './copyMap';
 import { skipReason } from './filters';
-import { pairMessages, planMatches, settleByHash, type MessageMeta } from './identity';
-import { fetchInventory, hashBodies, storableFlags } from './inventory';
+import { heldBy, pairMessages, planMatches, settleByHash, type MessageMeta } from './identity';
+import { fetchInventory, hashBodies, metaOf, storableFlags } from './inventory';
 import type { FolderPair } from './folders';
 import { ByteBoundedQueue } from './queue';
 import type { CopyRun } from './run';
@@ -118,8 +118,7 @@ async function deltaFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, s
 }
 
 /** Records which target messages a group's appends became (UIDPLUS), for later delta passes. */
-function recordCopies(state: FolderState, sourceUids: number[], appended: Appended | null): void {
-  if (!appended) return;
+function recordCopies(state: FolderState, sourceUids: number[], appended: Appended): void {
   if (state.targetUidValidity !== appended.uidValidity) {
     state.targetUidValidity = appended.uidValidity;
     state.copied = [];
@@ -170,8 +169,11 @@ async function planFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, la
   }
   if (![...work.values()].some((w) => w.action === 'existing')) return [...work.values()];
 
-  await target.mailboxOpen(pair.targetNative, { readOnly: true });
-  const plan = planMatches(kept, await fetchInventory(target), lastUid);
+  const targetBox = await target.mailboxOpen(pair.targetNative, { readOnly: true });
+  const onTarget = await fetchInventory(target);
+  run.targetSeen.set(pair.targetNative, Math.max(targetBox.uidNext, (onTarget.at(-1)?.uid ?? 0) + 1));
+  run.targetOthers.set(pair.targetNative, []);
+  const plan = planMatches(kept, onTarget, lastUid);
   if (plan.ambiguous.length > 0) {
     // One FETCH per side for all ambiguous groups, not a round trip per group.
     const hashes = {
@@ -329,13 +331,12 @@ function appendItem(item: Ready): AppendItem {
  */
 async function writeGroup(sessions: Sessions, pair: FolderPair, run: CopyRun, group: Ready[]): Promise<void> {
   const toCopy = group.filter((g) => g.body);
-  const state = run.checkpoint.folders[pair.source.path] as FolderState;
   // one command for the group when the server takes MULTIAPPEND (atomic: a refusal appended nothing)
   if (toCopy.length > 1 && sessions.target.capabilities.has('MULTIAPPEND')) {
     try {
       await run.renewTarget(sessions);
-      recordCopies(state, toCopy.map((item) => item.meta.uid), await appendGroup(sessions.target, pair.targetNative, toCopy.map(appendItem)));
-      return settleGroup(pair, run, group, toCopy, []);
+      const appended = await appendGroup(sessions.target, pair.targetNative, toCopy.map(appendItem));
+      return settleGroup(pair, run, group, await keepCopies(sessions, pair, run, toCopy, appended), []);
     } catch (err) {
       if (!(err instanceof AppendRejected)) throw err;
     }
@@ -346,8 +347,7 @@ async function writeGroup(sessions: Sessions, pair: FolderPair, run: CopyRun, gr
     if (!item.body) continue;
     try {
       await run.renewTarget(sessions);
-      recordCopies(state, [item.meta.uid], await appendOne(sessions.target, pair.targetNative, appendItem(item)));
-      copied.push(item);
+      copied.push(...(await keepCopies(sessions, pair, run, [item], await appendOne(sessions.target, pair.targetNative, appendItem(item)))));
     } catch (oneErr) {
       if (oneErr instanceof AppendRejected) {
         bad.push(badItem(pair, item.meta, oneErr.message));
@@ -357,13 +357,74 @@ async function writeGroup(sessions: Sessions, pair: FolderPair, run: CopyRun, gr
       // so it is counted and checkpointed now; the reconnect goes on from the message that failed.
       if (i > 0) {
         settleGroup(pair, run, group.slice(0, i), copied, bad);
-        state.lastUid = group[i - 1]!.meta.uid;
+        (run.checkpoint.folders[pair.source.path] as FolderState).lastUid = group[i - 1]!.meta.uid;
         run.saveCheckpoint();
       }
       throw oneErr;
     }
   }
   settleGroup(pair, run, group, copied, bad);
+}
+
+/**
+ * Records what an APPEND placed and returns the items it copied: all of them, unless another writer raced it.
+ * The copy of a mailbox can run twice at once: an attempt the heartbeat timeout gave up on is only frozen (a
+ * network cut), and when its session thaws, its APPEND in flight lands, and maybe more, while the retry copies
+ * the same messages. A checkpoint cannot prevent that; the target's UIDs, handed out in order, settle it
+ * afterwards. Of two copies of a message, the writer of the later one has met the earlier one among the target
+ * messages it did not write (those between the UIDs it had seen and those of its own APPENDs), and deletes its
+ * own copy: both writers agree which copy stays, so the target ends with each message once and neither writer
+ * deletes a copy the other keeps. Without UIDPLUS there is no telling.
+ */
+async function keepCopies(sessions: Sessions, pair: FolderPair, run: CopyRun, items: Ready[], appended: Appended | null): Promise<Ready[]> {
+  if (!appended) return items;
+  const state = run.checkpoint.folders[pair.source.path] as FolderState;
+  const seen = run.targetSeen.get(pair.targetNative);
+  const first = Math.min(...appended.uids);
+  run.targetSeen.set(pair.targetNative, Math.max(seen ?? 0, ...appended.uids.map((uid) => uid + 1)));
+  const others = run.targetOthers.get(pair.targetNative) ?? [];
+  run.targetOthers.set(pair.targetNative, others);
+  const between = seen !== undefined && first > seen ? `${seen}:${first - 1}` : undefined;
+  const held = between || others.length > 0 ? await dropRacedCopies(sessions.target, pair, items, appended, others, between) : new Map<number, number>();
+  recordCopies(state, items.map((item) => item.meta.uid), { ...appended, uids: appended.uids.map((uid) => held.get(uid) ?? uid) });
+  if (held.size === 0) return items;
+  run.racedCopies += held.size;
+  return items.filter((item, i) => {
+    if (!held.has(appended.uids[i]!)) return true;
+    item.action = 'existing'; // counted as already there by settleGroup
+    return false;
+  });
+}
+
+/**
+ * Adds the target's messages in `between` to `others` (what other writers put there during this pass), deletes
+ * the appended copies that one of `others` already holds, and returns mine → theirs; each of `others` holds one.
+ */
+async function dropRacedCopies(
+  target: ImapFlow,
+  pair: FolderPair,
+  items: Ready[],
+  appended: Appended,
+  others: MessageMeta[],
+  between: string | undefined,
+): Promise<Map<number, number>> {
+  if (between) {
+    await target.mailboxOpen(pair.targetNative, { readOnly: true });
+    for await (const msg of target.fetch(between, { uid: true, flags: true, internalDate: true, size: true, envelope: true }, { uid: true })) others.push(metaOf(msg));
+    await target.mailboxClose();
+  }
+  const mine = items.map((item, i) => ({ ...item.meta, uid: appended.uids[i]! }));
+  const pairs = heldBy(mine, others);
+  if (pairs.length === 0) return new Map();
+  const claimed = new Set(pairs.map(([, theirs]) => theirs.uid));
+  others.splice(0, others.length, ...others.filter((o) => !claimed.has(o.uid)));
+  await target.mailboxOpen(pair.targetNative);
+  try {
+    await target.messageDelete(pairs.map(([m]) => m.uid).join(','), { uid: true });
+  } finally {
+    await target.mailboxClose();
+  }
+  return new Map(pairs.map(([m, theirs]) => [m.uid, theirs.uid] as const));
 }
 
 /** Counts what a group (or its written part) did: copied, already there, skipped, bad. */

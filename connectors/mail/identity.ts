@@ -158,3 +158,24 @@ export function settleByHash(
   }
   return copy.sort((a, b) => a - b);
 }
+
+/**
+ * The messages of `mine` that `others` already hold, each paired with the one holding it (each of `others` holds
+ * at most one): by the exact key first, then as on a rewriting target by Message-ID (or subject) and INTERNALDATE.
+ */
+export function heldBy(mine: readonly MessageMeta[], others: readonly MessageMeta[]): Array<[MessageMeta, MessageMeta]> {
+  const exact = groupBy(others);
+  const pairs: Array<[MessageMeta, MessageMeta]> = [];
+  const unmatched: MessageMeta[] = [];
+  for (const m of mine) {
+    const held = exact.get(identityKey(m))?.shift();
+    if (held) pairs.push([m, held]);
+    else unmatched.push(m);
+  }
+  const claimRewritten = rewrittenCopies(groupBy(unmatched), new Map([...exact].filter(([, left]) => left.length > 0)));
+  for (const m of unmatched) {
+    const held = claimRewritten(m);
+    if (held) pairs.push([m, held]);
+  }
+  return pairs;
+}

@@ -127,6 +127,7 @@ export function createMailCopier(config: MailCopierConfig = {}): MailCopier {
         messagesSkipped: run.messagesSkipped,
         readAheadMisses: run.readAheadMisses,
         messagesVanished: run.messagesVanished,
+        racedCopies: run.racedCopies,
         badItems: run.badItems,
         flagsUpdated: run.flagsUpdated,
         deletedOnSource: run.deletedOnSource,

@@ -6,6 +6,7 @@
 import { MailferryError } from '../../shared/errors';
 import type { ImapFlow } from 'imapflow';
 import type { FolderListing } from './folders';
+import type { MessageMeta } from './identity';
 import type { BadItem, CopyCheckpoint, CopyOptions, CopyProgress, DeletedOnSource } from './types';
 
 /** BAD_ITEM_LIMIT, carrying the items so the row's report can list them. */
@@ -33,6 +34,8 @@ export class CopyRun {
   /** expunged from the source between the inventory and the FETCH */
   messagesVanished = 0;
   flagsUpdated = 0;
+  /** appended while another writer appended the same messages, and deleted again (copy.ts, keepCopies) */
+  racedCopies = 0;
   readonly deletedOnSource: DeletedOnSource[] = [];
   /** the source folders of the current pass, and the target's folders as listed at its start */
   sourcePaths = new Set<string>();
@@ -41,6 +44,13 @@ export class CopyRun {
   foldersTotal = 0;
   /** the target's largest message (MaxReceiveSize), when it says or the settings do */
   targetMaxBytes: number | undefined;
+  /**
+   * Per target folder, the first target UID this pass has not seen: what lies between it and the UIDs of this
+   * pass's next APPEND was put there by someone else since (copy.ts, dropRacedCopies).
+   */
+  readonly targetSeen = new Map<string, number>();
+  /** per target folder, the messages met there that other writers appended during this pass, not yet matched */
+  readonly targetOthers = new Map<string, MessageMeta[]>();
   /** replaces the target session when its token is due for renewal (index.ts); sessions without a token never are */
   renewTarget: (sessions: { target: ImapFlow }) => Promise<void> = async () => undefined;
   private checkpointsEmitted = 0;

@@ -77,6 +77,8 @@ export interface CopyResult {
   readAheadMisses: number;
   /** expunged from the source between the inventory and the FETCH: counted, nothing left to copy */
   messagesVanished: number;
+  /** appended while another attempt of this copy appended them too, then deleted again (counted as already there) */
+  racedCopies: number;
   badItems: BadItem[];
   /** messages on the target whose flags were set to the source's (syncFlags) */
   flagsUpdated: number;
