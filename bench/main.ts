@@ -9,7 +9,7 @@
  *   --rounds N         copy rounds per tool (default 3)
  *   --offlineimap-rounds N   offlineimap runs each way (default 1: its 5-parallel run takes ~160 s
  *                      and its sequential one ~250 s here, so 3 rounds alone would exceed 20 minutes)
- *   --tools a,b        copy section: only tools whose name starts with these (e.g. mailferry,mbsync)
+ *   --tools a,b        copy section: only tools whose name starts with these (e.g. mailferry,mbsync,ceiling)
  *   --rows N           orchestration batch rows (default 1000; quick 50)
  *   --cluster          the orchestration section runs a second time, on Temporal on PostgreSQL
  *                      (scripts/cluster-up.sh, started by bench/run.sh), and both results are printed
