@@ -12,9 +12,11 @@ import { chown, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { createMailCopier } from '../connectors/mail';
+import { startImapRelay } from '../lab/relays/imap';
 import { verifyMailbox } from '../lab/verify';
 import type { LabInfo } from '../lab/info';
-import { createTestMailbox, labInfo, type TestMailbox } from './helpers/imap';
+import { appendMessages, createTestMailbox, folderCounts, labInfo, rawMessage, type TestMailbox } from './helpers/imap';
 
 const MB = 1024 * 1024;
 const MESSAGE_BYTES = 100 * MB;
@@ -78,14 +80,15 @@ async function copyInChild(m: TestMailbox) {
   }
 }
 
-let m: TestMailbox | undefined;
+const mailboxes: TestMailbox[] = [];
 afterAll(async () => {
-  await m?.remove();
+  for (const m of mailboxes) await m.remove();
 });
 
 it('copies a 100 MB message with the heap and buffers far below 100 MB, byte for byte', async () => {
   const info = labInfo();
-  m = await createTestMailbox(info);
+  const m = await createTestMailbox(info);
+  mailboxes.push(m);
   await writeLargeMessage(info, m.address, MESSAGE_BYTES, new Date('2024-03-05T10:20:30Z'));
 
   const { result, memory } = await copyInChild(m);
@@ -103,3 +106,22 @@ it('copies a 100 MB message with the heap and buffers far below 100 MB, byte for
   expect(report.findings).toEqual([]);
   expect(report.equal).toBe(true);
 }, 600_000);
+
+it('a large message the target refuses before its first byte is a bad item, and the session goes on in step', async () => {
+  const info = labInfo();
+  const m = await createTestMailbox(info);
+  mailboxes.push(m);
+  await writeLargeMessage(info, m.address, 12 * MB, new Date('2024-03-06T10:20:30Z'));
+  // the relay refuses the synchronising literal's size at once (NO instead of "+"), as Exchange's MaxReceiveSize does
+  await appendMessages(m.source, 'INBOX', [{ raw: rawMessage({ subject: 'small, after the large one' }) }]);
+  const relay = await startImapRelay(m.target.host, m.target.port, { maxMessageBytes: 10 * MB });
+  try {
+    const result = await createMailCopier().copyMailbox(m.source, { ...m.target, port: relay.port });
+    expect(relay.tooLarge).toBe(1);
+    expect(result.badItems).toEqual([expect.objectContaining({ folder: 'INBOX', reason: expect.stringContaining('Maximum size of appendable message') })]);
+    expect(result.messagesCopied).toBe(1);
+    expect((await folderCounts(m.target)).INBOX).toBe(1);
+  } finally {
+    await relay.close();
+  }
+});
