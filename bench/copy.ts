@@ -2,7 +2,9 @@
  * Copy throughput: the same 5 seeded mailboxes copied by each tool, the
  * target emptied before every run, tools alternating round by round
  * (A B C … A B C …) so drift on the machine hits all of them alike. Every run
- * is verified; a run that fails verification is reported as failed.
+ * is verified; a run that fails verification is reported as failed. Beside
+ * the tools runs the ceiling (ceilingChild.ts): the same messages appended
+ * from memory, which says how much of the target's pace the copy reaches.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { activitySpans, benchOrganisation, benchSession, csvFor, startWorker, ti
 import { prepareMbsync, runMbsync } from './peers/mbsync';
 import { prepareOfflineimap, runOfflineimap } from './peers/offlineimap';
 import { runTimed } from './proc';
+import { CEILING } from './stats';
 import { verdictText, verifyAll, type Verdict } from './verify';
 
 export interface ToolRun {
@@ -37,10 +40,11 @@ interface Tool {
   rounds: number;
   /** header lines the tool adds that the verifier must strip */
   ignoreHeaders?: string[];
-  run(): Promise<{ ms: number; cpu: CpuSplit; peakRss?: number; phases?: Record<string, number> }>;
+  run(): Promise<{ ms: number; cpu?: CpuSplit; peakRss?: number; phases?: Record<string, number> }>;
 }
 
 const CHILD = join(__dirname, 'copyChild.ts');
+const CEILING_CHILD = join(__dirname, 'ceilingChild.ts');
 export const E2E_MAIL = '  of which copyMail (mail only)';
 
 /** The copy step alone in a child process; the time is the copier's own (no process start-up). */
@@ -55,6 +59,23 @@ export async function copyInChild(dir: string, jobs: BenchMailbox[], nodeArgs: s
   if (r.code !== 0 || !line) throw new Error(`copy child failed (${r.code ?? r.signal}): ${r.output.slice(-2000)}`);
   const results = JSON.parse(line.slice('result '.length)) as CopyResult[];
   return { results, ms: Math.max(...results.map((x) => x.durationMs)), peakRss: r.peakRss };
+}
+
+/**
+ * The target's ceiling in a child process: the time is its APPEND phase alone, after it has read every
+ * message into memory. No CPU split: the meter would count that reading too.
+ */
+async function ceilingInChild(dir: string, jobs: BenchMailbox[]) {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const config = join(dir, 'ceiling.json');
+  writeFileSync(config, JSON.stringify({ jobs: jobs.map((j) => ({ source: j.source, target: j.target })) }), { mode: 0o600 });
+  const r = await runTimed(process.execPath, ['--import', 'tsx', CEILING_CHILD, config]);
+  const line = r.output.split('\n').find((l) => l.startsWith('result '));
+  if (r.code !== 0 || !line) throw new Error(`ceiling child failed (${r.code ?? r.signal}): ${r.output.slice(-2000)}`);
+  const result = JSON.parse(line.slice('result '.length)) as { ms: number; messages: number };
+  const expected = jobs.reduce((n, j) => n + j.messages, 0);
+  if (result.messages !== expected) throw new Error(`ceiling child appended ${result.messages} messages of ${expected}`);
+  return { ms: result.ms, peakRss: r.peakRss };
 }
 
 export interface CopyBenchOptions {
@@ -119,6 +140,11 @@ export async function copyBench(
         const t = await timed(() => runMbsync(config, boxes.length, true), cpuMeter());
         return { ms: t.ms, cpu: t.cpu, peakRss: Math.max(...t.value.map((r) => r.peakRss)) };
       },
+    },
+    {
+      name: CEILING,
+      rounds: o.rounds,
+      run: async () => ceilingInChild(join(o.workDir, 'ceiling'), boxes),
     },
     {
       name: 'mbsync, one after another',

@@ -6,7 +6,7 @@ import { growthRatios, type GrowthPoint } from './growth';
 import type { OrchestrationResult } from './orchestration';
 import type { RecordsResult } from './records';
 import type { ResumeResult } from './resume';
-import type { ToolSummary } from './stats';
+import { CEILING, type ToolSummary } from './stats';
 
 export interface BenchReport {
   date: string;
@@ -60,6 +60,12 @@ export function ratio(a: ToolSummary | undefined, b: ToolSummary | undefined): n
   return a?.messagesPerSecond && b?.messagesPerSecond ? a.messagesPerSecond / b.messagesPerSecond : null;
 }
 
+/** The copy step's msg/s as a share of the ceiling's (appending the same messages from memory). */
+export function ceilingShare(r: BenchReport): number | null {
+  const tool = (prefix: string) => r.copy?.tools.find((t) => t.tool.startsWith(prefix));
+  return ratio(tool('mailferry copy step'), tool(CEILING));
+}
+
 export function renderTable(r: BenchReport): string {
   const out: string[] = [];
   const m = r.machine;
@@ -86,6 +92,12 @@ export function renderTable(r: BenchReport): string {
       );
     }
     out.push('   * no verified run: the time shown is of runs that failed verification');
+    const step = r.copy.tools.find((t) => t.tool.startsWith('mailferry copy step'));
+    const ceiling = ceilingShare(r);
+    if (ceiling !== null)
+      out.push(
+        `   mailferry copy step: ${fmt(ceiling * 100)} % of the ceiling (${CEILING}: the same messages appended, no source reads), ${fmt(ratio(step, base), 2)}× mbsync`,
+      );
     out.push(
       `   worker peak RSS during the end-to-end batches: ${fmt(r.copy.workerPeakRss / MB)} MB (idle after start ${fmt(r.copy.workerIdleRss / MB)} MB; start-up peak, bundling workflows, ${fmt(r.copy.workerStartupPeakRss / MB)} MB)`,
     );

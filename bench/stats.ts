@@ -1,6 +1,9 @@
 /** Medians and ratios of the copy runs: only verified runs count. */
 import type { ToolRun } from './copy';
 
+/** the tool whose msg/s the copy step is a share of (ceilingChild.ts) */
+export const CEILING = 'ceiling: MULTIAPPEND from memory, 5 at once';
+
 export interface ToolSummary {
   tool: string;
   runs: number;

@@ -8,6 +8,9 @@
  * it in one transaction. It is all-or-nothing: when the server refuses a
  * group, the caller re-sends it one message at a time to find the culprit.
  */
+import { createReadStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ImapFlow } from 'imapflow';
 import { encodePath, formatDateTime, formatFlag } from 'imapflow/lib/tools';
 import { imapErrorOf } from './connect';
@@ -28,8 +31,15 @@ export class AppendRejected extends Error {
   }
 }
 
+/** A message body kept in a file (a large message, see spill.ts): its exact size and whether it holds NUL bytes. */
+export interface SpilledBody {
+  path: string;
+  size: number;
+  hasNul: boolean;
+}
+
 interface Attribute {
-  type: 'ATOM' | 'STRING' | 'LITERAL';
+  type: 'ATOM' | 'STRING' | 'LITERAL' | 'TEXT';
   value: string | Buffer;
   isLiteral8?: boolean;
 }
@@ -37,7 +47,17 @@ interface Attribute {
 type Exec = (
   command: string,
   attributes: Array<Attribute | Attribute[]>,
-) => Promise<{ next: () => void; response?: { attributes?: Array<{ section?: Array<{ value?: unknown }> }> } }>;
+  options?: { onPlusTag?: () => Promise<void> },
+) => Promise<ExecResponse>;
+interface ExecResponse {
+  next: () => void;
+  response?: { attributes?: Array<{ section?: Array<{ value?: unknown }> }> };
+}
+
+/** exec() is imapflow's internal command entry point; its public append() takes one message, whole. */
+function execOf(client: ImapFlow): Exec {
+  return (client as unknown as { exec: Exec }).exec.bind(client);
+}
 
 /** The target UIDs the server gave the appended messages (UIDPLUS), under its folder's UIDVALIDITY. */
 export interface Appended {
@@ -45,15 +65,22 @@ export interface Appended {
   uids: number[];
 }
 
-function messageAttributes(client: ImapFlow, item: AppendItem): Array<Attribute | Attribute[]> {
+function flagsAndDate(item: { flags: string[]; internalDate: Date }): Array<Attribute | Attribute[]> {
   const flags = item.flags.map((f) => formatFlag(f)).filter((f): f is string => !!f);
+  return [flags.map((value): Attribute => ({ type: 'ATOM', value })), { type: 'STRING', value: formatDateTime(item.internalDate) ?? '' }];
+}
+
+function messageAttributes(client: ImapFlow, item: AppendItem): Array<Attribute | Attribute[]> {
   // BINARY literal8 for bodies with NUL bytes, as imapflow's own append does.
   const isLiteral8 = client.capabilities.has('BINARY') && item.body.includes(0);
-  return [
-    flags.map((value): Attribute => ({ type: 'ATOM', value })),
-    { type: 'STRING', value: formatDateTime(item.internalDate) ?? '' },
-    { type: 'LITERAL', value: item.body, isLiteral8 },
-  ];
+  return [...flagsAndDate(item), { type: 'LITERAL', value: item.body, isLiteral8 }];
+}
+
+/** [APPENDUID <uidvalidity> <uid-set>] in the tagged OK, when it names as many UIDs as messages were sent */
+function appendedOf(response: ExecResponse, count: number): Appended | null {
+  const [code, uidValidity, set] = (response.response?.attributes?.[0]?.section ?? []).map((a) => String(a.value ?? ''));
+  const uids = code?.toUpperCase() === 'APPENDUID' && uidValidity && set ? uidSet(set) : [];
+  return uids.length === count ? { uidValidity: uidValidity!, uids } : null;
 }
 
 function rejectedOrRethrow(err: unknown): never {
@@ -74,17 +101,13 @@ function rejectedOrRethrow(err: unknown): never {
  */
 export async function appendGroup(client: ImapFlow, nativePath: string, items: AppendItem[]): Promise<Appended | null> {
   if (items.length === 0) return null;
-  // exec() is imapflow's internal command entry point; its public append() takes one message.
-  const exec = (client as unknown as { exec: Exec }).exec.bind(client);
+  const exec = execOf(client);
   const attributes: Array<Attribute | Attribute[]> = [{ type: 'ATOM', value: encodePath(client, nativePath) }];
   for (const item of items) attributes.push(...messageAttributes(client, item));
   try {
     const response = await exec('APPEND', attributes);
     response.next();
-    // [APPENDUID <uidvalidity> <uid-set>] in the tagged OK
-    const [code, uidValidity, set] = (response.response?.attributes?.[0]?.section ?? []).map((a) => String(a.value ?? ''));
-    const uids = code?.toUpperCase() === 'APPENDUID' && uidValidity && set ? uidSet(set) : [];
-    return uids.length === items.length ? { uidValidity: uidValidity!, uids } : null;
+    return appendedOf(response, items.length);
   } catch (err) {
     rejectedOrRethrow(err);
   }
@@ -98,6 +121,54 @@ export async function appendOne(client: ImapFlow, nativePath: string, item: Appe
     // imapflow guesses a UID by SEARCH without UIDPLUS; only the server's APPENDUID carries UIDVALIDITY
     return res.uid && res.uidValidity ? { uidValidity: String(res.uidValidity), uids: [res.uid] } : null;
   } catch (err) {
+    rejectedOrRethrow(err);
+  }
+}
+
+const FILE_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * APPENDs one message from a file, a chunk at a time, so a 100 MB message
+ * costs the copier a chunk of memory, not 100 MB. imapflow's append() takes
+ * only a whole Buffer: IMAP announces a literal's exact size before its
+ * first byte, so an arbitrary stream cannot be sent (its maintainer, in
+ * postalsys/imapflow#32); a file knows its size. The command runs on
+ * imapflow's own session through exec(): the literal's size goes out as
+ * verbatim text (so imapflow does not send a literal of its own), the
+ * server's "+" continuation reaches onPlusTag, and that writes the file to
+ * imapflow's write socket and ends the command line. A server that will not
+ * take it answers NO instead of "+", and nothing is sent.
+ */
+export async function appendFile(
+  client: ImapFlow,
+  nativePath: string,
+  item: { file: SpilledBody; flags: string[]; internalDate: Date },
+): Promise<Appended | null> {
+  const literal8 = client.capabilities.has('BINARY') && item.file.hasNul;
+  const attributes: Array<Attribute | Attribute[]> = [
+    { type: 'ATOM', value: encodePath(client, nativePath) },
+    ...flagsAndDate(item),
+    { type: 'TEXT', value: `${literal8 ? '~' : ''}{${item.file.size}}` },
+  ];
+  let failure: unknown;
+  const onPlusTag = async () => {
+    try {
+      const socket = (client as unknown as { writeSocket: Writable }).writeSocket;
+      // pipeline waits for the socket to drain, and leaves it open (end: false) for the command's end
+      await pipeline(createReadStream(item.file.path, { highWaterMark: FILE_CHUNK_BYTES }), socket, { end: false });
+      socket.write('\r\n');
+    } catch (err) {
+      // the literal is cut short: the session is out of step with the server, so it goes
+      failure = err;
+      client.close();
+    }
+  };
+  try {
+    const response = await execOf(client)('APPEND', attributes, { onPlusTag });
+    response.next();
+    return appendedOf(response, 1);
+  } catch (err) {
+    if (failure) throw failure;
     rejectedOrRethrow(err);
   }
 }

@@ -6,7 +6,7 @@
  * checkpoint.
  */
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
-import { AppendRejected, appendGroup, appendOne, type AppendItem, type Appended } from './append';
+import { AppendRejected, appendFile, appendGroup, appendOne, type AppendItem, type Appended, type SpilledBody } from './append';
 import { addCopies, copies, withoutSources } from './copyMap';
 import { skipReason } from './filters';
 import { heldBy, pairMessages, planMatches, settleByHash, type MessageMeta } from './identity';
@@ -14,6 +14,7 @@ import { fetchInventory, hashBodies, metaOf, storableFlags } from './inventory';
 import type { FolderPair } from './folders';
 import { ByteBoundedQueue } from './queue';
 import type { CopyRun } from './run';
+import { discard, SPILL_BYTES, SpillDir } from './spill';
 import type { BadItem } from './types';
 
 /** A group is confirmed (and checkpointed) at this many messages or bytes, whichever comes first. */
@@ -36,6 +37,8 @@ interface WorkItem {
 /** What the reader hands the writer: a work item, with its body when it is to be copied. */
 interface Ready extends WorkItem {
   body?: Buffer;
+  /** a large message's body, in a file (spill.ts): appended alone, a chunk at a time */
+  spilled?: SpilledBody;
   /** the chunk's FETCH left it out, so it was fetched again alone */
   missed?: boolean;
   /** gone from the source since the inventory (expunged): nothing left to copy */
@@ -199,10 +202,14 @@ async function planFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, la
   return [...work.values()];
 }
 
+const isLarge = (item: WorkItem) => item.action === 'copy' && item.meta.size > SPILL_BYTES;
+const bodyBytes = (item: Ready) => item.body?.length ?? item.spilled?.size ?? 0;
+
 async function streamFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, work: WorkItem[], state: { lastUid: number }): Promise<void> {
   const queue = new ByteBoundedQueue<Ready>(READ_AHEAD_BYTES);
+  const spills = new SpillDir();
   // a body read from the source is progress too: the heartbeat moves while a large group is being written
-  void readAhead(sessions.source, work, queue, () => run.progress(pair.source.path));
+  const reader = readAhead(sessions.source, work, queue, spills, () => run.progress(pair.source.path));
   let group: Ready[] = [];
   const flush = async () => {
     if (group.length === 0) return;
@@ -217,13 +224,19 @@ async function streamFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, 
     let bytes = 0;
     for (let item = await queue.shift(); item; item = await queue.shift()) {
       run.throwIfAborted();
+      // a large message is appended alone, streamed from its file, after the group before it
+      if (item.spilled) await flush();
       group.push(item);
-      if (item.body) {
+      if (item.body || item.spilled) {
         copies++;
-        bytes += item.body.length;
+        bytes += bodyBytes(item);
       }
-      if (copies >= GROUP_MESSAGES || bytes >= GROUP_BYTES || group.length >= GROUP_ITEMS) {
-        await flush();
+      if (item.spilled || copies >= GROUP_MESSAGES || bytes >= GROUP_BYTES || group.length >= GROUP_ITEMS) {
+        try {
+          await flush();
+        } finally {
+          if (item.spilled) await discard(item.spilled);
+        }
         copies = 0;
         bytes = 0;
       }
@@ -232,6 +245,9 @@ async function streamFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, 
   } catch (err) {
     queue.fail(err); // stops the reader; the caller closes the sessions
     throw err;
+  } finally {
+    // once the reader has stopped too (closing the sessions ends its last command), its files go
+    void reader.then(() => spills.remove()).catch(() => undefined);
   }
 }
 
@@ -242,26 +258,45 @@ async function streamFolder(sessions: Sessions, pair: FolderPair, run: CopyRun, 
  * but will not return. Either way it is counted, never passed over unseen.
  */
 async function fetchMissed(source: ImapFlow, item: WorkItem): Promise<Ready> {
-  const uid = String(item.meta.uid);
-  const msg = await source.fetchOne(uid, { uid: true, source: true, flags: true }, { uid: true });
+  const msg = await source.fetchOne(String(item.meta.uid), { uid: true, source: true, flags: true }, { uid: true });
   if (msg && msg.source) {
     const meta = msg.flags ? { ...item.meta, flags: storableFlags(msg.flags) } : item.meta;
     return { ...item, meta, body: msg.source, missed: true };
   }
-  const still = await source.search({ uid }, { uid: true });
-  return still && still.includes(item.meta.uid) ? { ...item, missed: true, unreadable: true } : { ...item, missed: true, vanished: true };
+  return { ...(await withoutBody(source, item)), missed: true };
+}
+
+/** A message whose body the source did not return: a SEARCH tells expunged from kept but unreadable. */
+async function withoutBody(source: ImapFlow, item: WorkItem): Promise<Ready> {
+  const still = await source.search({ uid: String(item.meta.uid) }, { uid: true });
+  return still && still.includes(item.meta.uid) ? { ...item, unreadable: true } : { ...item, vanished: true };
+}
+
+/** A large message, FETCHed in chunks into a file rather than in one piece with its group. */
+async function spillOne(source: ImapFlow, item: WorkItem, spills: SpillDir): Promise<Ready> {
+  const spilled = await spills.spill(source, item.meta.uid);
+  return spilled ? { ...item, spilled } : withoutBody(source, item);
 }
 
 /** The source side: FETCHes the bodies to copy, in chunks, and queues every work item in order. */
-async function readAhead(source: ImapFlow, work: WorkItem[], queue: ByteBoundedQueue<Ready>, onRead: () => void): Promise<void> {
+async function readAhead(source: ImapFlow, work: WorkItem[], queue: ByteBoundedQueue<Ready>, spills: SpillDir, onRead: () => void): Promise<void> {
   let iterator: AsyncGenerator<FetchMessageObject, unknown> | undefined;
   try {
     for (let start = 0; start < work.length; ) {
+      if (isLarge(work[start])) {
+        // counted in the queue at its size, so at most about two large messages wait on disk at once
+        const ready = await spillOne(source, work[start], spills);
+        await queue.push(ready, bodyBytes(ready));
+        if (ready.spilled) onRead();
+        start++;
+        continue;
+      }
       let end = start;
       const uids: number[] = [];
       let bytes = 0;
       for (; end < work.length; end++) {
         if (work[end].action !== 'copy') continue;
+        if (isLarge(work[end])) break; // it gets a FETCH of its own
         if (uids.length >= FETCH_MESSAGES || (uids.length > 0 && bytes + work[end].meta.size > FETCH_BYTES)) break;
         uids.push(work[end].meta.uid);
         bytes += work[end].meta.size;
@@ -330,7 +365,7 @@ function appendItem(item: Ready): AppendItem {
  * swapped for one with a fresh token (run.renewTarget).
  */
 async function writeGroup(sessions: Sessions, pair: FolderPair, run: CopyRun, group: Ready[]): Promise<void> {
-  const toCopy = group.filter((g) => g.body);
+  const toCopy = group.filter((g) => g.body || g.spilled);
   // one command for the group when the server takes MULTIAPPEND (atomic: a refusal appended nothing)
   if (toCopy.length > 1 && sessions.target.capabilities.has('MULTIAPPEND')) {
     try {
@@ -344,10 +379,13 @@ async function writeGroup(sessions: Sessions, pair: FolderPair, run: CopyRun, gr
   const copied: Ready[] = [];
   const bad: BadItem[] = [];
   for (const [i, item] of group.entries()) {
-    if (!item.body) continue;
+    if (!item.body && !item.spilled) continue;
     try {
       await run.renewTarget(sessions);
-      copied.push(...(await keepCopies(sessions, pair, run, [item], await appendOne(sessions.target, pair.targetNative, appendItem(item)))));
+      const appended = item.spilled
+        ? await appendFile(sessions.target, pair.targetNative, { file: item.spilled, flags: item.meta.flags, internalDate: new Date(item.meta.internalDate) })
+        : await appendOne(sessions.target, pair.targetNative, appendItem(item));
+      copied.push(...(await keepCopies(sessions, pair, run, [item], appended)));
     } catch (oneErr) {
       if (oneErr instanceof AppendRejected) {
         bad.push(badItem(pair, item.meta, oneErr.message));
@@ -430,7 +468,7 @@ async function dropRacedCopies(
 /** Counts what a group (or its written part) did: copied, already there, skipped, bad. */
 function settleGroup(pair: FolderPair, run: CopyRun, items: Ready[], copied: Ready[], bad: BadItem[]): void {
   run.messagesCopied += copied.length;
-  run.bytesCopied += copied.reduce((n, item) => n + (item.body as Buffer).length, 0);
+  run.bytesCopied += copied.reduce((n, item) => n + bodyBytes(item), 0);
   for (const item of items) {
     if (item.missed) run.readAheadMisses++;
     if (item.action === 'existing') run.messagesExisting++;
