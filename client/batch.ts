@@ -10,7 +10,9 @@ import { z } from 'zod';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
 import { adminTarget } from '../shared/adminPath';
 import { adminToken } from './adminToken';
+import type { CopyRuleFlags } from '../shared/copyRules';
 import { CsvStructureError, validateCsv } from '../shared/csv';
+import { describeCopyRules } from '../shared/domain';
 import {
   batchStatusQuery,
   batchWorkflowId,
@@ -29,6 +31,7 @@ import {
 import type { Session } from './connection';
 import { CliError, EXIT } from './errors';
 import { orgState, refusedAsCliError } from './org';
+import { givenCopyRuleFlags } from './settings';
 
 export function readCsvFile(path: string): { content: string; fileName: string; result: ReturnType<typeof validateCsv> } {
   let content: string;
@@ -222,18 +225,26 @@ export async function setBatchConcurrency(
 }
 
 /** `batch add --csv F`: the CSV is checked here first, then validated again by the batch like a start. */
-export async function addRows(session: Session, org: string, path: string, batch?: number) {
+export async function addRows(session: Session, org: string, path: string, batch?: number, flags: CopyRuleFlags = {}) {
   const { source } = csvSource(session, org, path);
   if (source.kind !== 'csv') throw new Error('unreachable: csvSource returns a CSV source');
   const state = await orgState(session.client, org);
   const target = batch ?? state.activeBatch;
   if (target === null || target === undefined) throw new CliError(`Organisation ${org} has no active batch to add rows to`, EXIT.REFUSED);
-  const r = await refusedAsCliError(() =>
-    session.client.workflow
-      .getHandle(batchWorkflowId(org, target))
-      .executeUpdate(addRowsUpdate, { args: [{ fileName: source.fileName, csv: source.csv }] }),
-  );
-  return { batch: target, ...r };
+  const handle = session.client.workflow.getHandle(batchWorkflowId(org, target));
+  const given = givenCopyRuleFlags(flags);
+  if (given.length > 0) {
+    const rules = describeCopyRules((await handle.query(batchStatusQuery)).copyRules);
+    throw new CliError(
+      `${given.join(', ')}: \`batch add\` puts the rows into batch ${target}, whose copy rules were fixed when it started ` +
+        `(${rules.length ? rules.join('; ') : 'none: every folder and message is copied'}); its rows and reports all go by them. ` +
+        `To copy these rows under other rules, start a batch of their own once batch ${target} has ended: ` +
+        `mailferry batch start --csv ${path} ${given.map((f) => `${f} ...`).join(' ')}`,
+      EXIT.BAD_INPUT,
+    );
+  }
+  const r = await refusedAsCliError(() => handle.executeUpdate(addRowsUpdate, { args: [{ fileName: source.fileName, csv: source.csv }] }));
+  return { batch: target, ...r, copyRules: (await handle.query(batchStatusQuery)).copyRules };
 }
 
 export function formatStatus(s: BatchStatus): string {
@@ -245,6 +256,7 @@ export function formatStatus(s: BatchStatus): string {
     ...(s.eta ? [`  ETA ${s.eta.finishesAt} (${s.eta.basis})`] : []),
     ...(s.execution ? [`  ${s.execution.status}: ${s.execution.note}`] : []),
     ...(s.adaptive.enabled ? [`  adaptive concurrency, at most ${s.adaptive.adminMax}`] : []),
+    ...(describeCopyRules(s.copyRules).length ? [`  copy rules: ${describeCopyRules(s.copyRules).join('; ')}`] : []),
     ...s.adaptive.log.map((e) => `    ${e.at}: ${e.from} → ${e.to} (${e.reason})`),
     '',
     '  line  mailbox                                   state         step               detail',

@@ -28,8 +28,9 @@ import { CliError, EXIT, exitCodeHelp } from './errors';
 import { completeMigration, convertToMeu, rollbackMailbox, syncBatch } from './finish';
 import { checkMx } from './mx';
 import { checkOrgName, orgState } from './org';
-import { addCopyRuleFlags, applySettings, buildSettings, copyRulesOf, redactSettings, retestSettings, type SettingsOptions } from './settings';
+import { addCopyRuleFlags, addRefusedCopyRuleFlags, applySettings, buildSettings, copyRulesOf, redactSettings, retestSettings, type SettingsOptions } from './settings';
 import type { CopyRuleFlags } from '../shared/copyRules';
+import { describeCopyRules } from '../shared/domain';
 import { loadEnvFile } from '../shared/envFile';
 import { version } from '../package.json';
 import { explainFailure, fixes, requireWorker } from './checks';
@@ -281,18 +282,18 @@ batch
       console.log(`Stop sent to batch ${n}; the stop report will be e-mailed when in-flight mailboxes have stopped.`);
     }),
   );
-batch
-  .command('add')
-  .description('add the rows of a CSV to the running batch; only the new rows run')
+addRefusedCopyRuleFlags(batch.command('add'))
+  .description("add a CSV's rows to the running batch; they run under the batch's copy rules")
   .requiredOption('--csv <file>', 'CSV with EmailAddress[,Password][,ForceChangePassword]')
   .option('--batch <n>', 'batch number (default: the active batch)', whole)
   .option('--json', 'machine-readable output')
-  .action((opts: { csv: string; batch?: number; json?: boolean }) =>
+  .action((opts: { csv: string; batch?: number; json?: boolean } & CopyRuleFlags) =>
     withSession(async (s) => {
-      const r = await addRows(s, org(), opts.csv, opts.batch);
+      const r = await addRows(s, org(), opts.csv, opts.batch, opts);
+      const rules = describeCopyRules(r.copyRules);
       print(r, opts.json, () =>
         [
-          `Batch ${r.batch}: ${r.added} row(s) added, ${r.rejected.length} rejected`,
+          `Batch ${r.batch}: ${r.added} row(s) added, ${r.rejected.length} rejected; copy rules: ${rules.length ? rules.join('; ') : 'none (every folder and message is copied)'}`,
           ...r.rejected.map((x) => `  line ${x.line}: ${x.address || '(no address)'}: ${x.code}: ${x.message} Fix: ${x.fix}`),
         ].join('\n'),
       );

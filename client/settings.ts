@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { copyRulesFromFlags, type CopyRuleFlags } from '../shared/copyRules';
 import { describeCopyRules, type CopyRules } from '../shared/domain';
@@ -97,14 +97,42 @@ function fromLab(): {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+const COPY_RULE_FLAGS: Array<{ key: keyof CopyRuleFlags; flags: string; description: string; repeatable?: boolean }> = [
+  { key: 'includeFolder', flags: '--include-folder <pattern>', description: 'copy only folders matching this pattern (* one level, ** any, levels joined by /); repeatable', repeatable: true },
+  { key: 'excludeFolder', flags: '--exclude-folder <pattern>', description: 'leave out folders matching this pattern; repeatable', repeatable: true },
+  { key: 'renameFolder', flags: '--rename-folder <from=to>', description: 'copy the source folder FROM (and its subfolders) as TO on the target; repeatable', repeatable: true },
+  { key: 'maxAgeDays', flags: '--max-age-days <n>', description: 'leave out messages older than this many days (counted in the report)' },
+  { key: 'maxMessageSize', flags: '--max-message-size <size>', description: 'leave out messages larger than this (bytes, or e.g. 25MB; counted in the report)' },
+];
+
+function copyRuleOptions(hidden: boolean): Option[] {
+  return COPY_RULE_FLAGS.map(({ flags, description, repeatable }) => {
+    const option = new Option(flags, description);
+    if (repeatable) option.argParser(collect);
+    return hidden ? option.hideHelp() : option;
+  });
+}
+
 /** The copy-rule flags, for `settings set` (the organisation's rules) and `batch start` (this batch's, over the organisation's). */
 export function addCopyRuleFlags(command: Command): Command {
-  return command
-    .option('--include-folder <pattern>', 'copy only folders matching this pattern (* one level, ** any, levels joined by /); repeatable', collect)
-    .option('--exclude-folder <pattern>', 'leave out folders matching this pattern; repeatable', collect)
-    .option('--rename-folder <from=to>', 'copy the source folder FROM (and its subfolders) as TO on the target; repeatable', collect)
-    .option('--max-age-days <n>', 'leave out messages older than this many days (counted in the report)')
-    .option('--max-message-size <size>', 'leave out messages larger than this (bytes, or e.g. 25MB; counted in the report)');
+  for (const option of copyRuleOptions(false)) command.addOption(option);
+  return command;
+}
+
+/**
+ * `batch add`: its rows join a running batch, whose copy rules were fixed
+ * when it started (every row and the batch's reports go by them). The flags
+ * are taken, unlisted, only to be refused with what to do instead, rather
+ * than commander's bare "unknown option".
+ */
+export function addRefusedCopyRuleFlags(command: Command): Command {
+  for (const option of copyRuleOptions(true)) command.addOption(option);
+  return command;
+}
+
+/** The copy-rule flags given on the command line, by their names as typed (for a refusal that names them). */
+export function givenCopyRuleFlags(flags: CopyRuleFlags): string[] {
+  return COPY_RULE_FLAGS.filter(({ key }) => flags[key] !== undefined).map(({ flags: spec }) => spec.split(' ')[0]!);
 }
 
 /** The rules the flags give, or undefined when none was given; a bad flag is refused with what to write instead. */

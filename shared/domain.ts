@@ -475,6 +475,8 @@ export interface BatchStatus {
   rows: Array<Omit<BatchRow, 'password'> & { fix?: string }>;
   reports: string[];
   mail: ReportMailRef[];
+  /** what every row of the batch copies under (its own rules over the organisation's), fixed when it started */
+  copyRules?: CopyRules;
   /** set by the CLI when the batch's execution did not end by itself: terminated, timed out, cancelled */
   execution?: { status: string; note: string };
 }

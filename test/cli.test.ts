@@ -97,6 +97,13 @@ test('dry run, start, watch, status, reports open and a refusal, through the CLI
   const refused = await mailferry(['--org', org, 'batch', 'concurrency', '4']);
   expect(refused.code).toBe(4);
   expect(refused.stderr).toMatch(/has no active batch/);
+  // copy rules belong to a whole batch: `batch add` takes the flags only to say so, and lists them nowhere
+  const addRules = await mailferry(['--org', org, 'batch', 'add', '--csv', file, '--batch', '1', '--rename-folder', 'Junk=Spam']);
+  expect([addRules.code, addRules.stderr]).toEqual([2, expect.stringContaining("--rename-folder: `batch add` puts the rows into batch 1, whose copy rules were fixed when it started (none: every folder and message is copied)")]);
+  expect(addRules.stderr).toContain(`mailferry batch start --csv ${file} --rename-folder ...`);
+  const addHelp = await mailferry(['batch', 'add', '--help']);
+  expect(addHelp.stdout).toContain("they run under the batch's copy rules");
+  expect(addHelp.stdout).not.toContain('--rename-folder');
   const bad = await mailferry(['--org', org, 'batch', 'start', '--csv', file, '--start-after', 'tomorrow-ish']);
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toMatch(/ISO date-time .* or a duration/);

@@ -15,19 +15,15 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { GROUP_MESSAGES } from '../connectors/mail/copy';
 import type { CopyCheckpoint, CopyResult, ImapEndpoint } from '../connectors/mail/types';
-import { startImapRelay, type ImapRelay, type ImapRelayOptions } from '../lab/relays/imap';
+import { startImapRelay, type ImapRelay } from '../lab/relays/imap';
 import { Rng } from '../lab/seed/rng';
 import { verifyMailbox } from '../lab/verify';
 import { appendMessages, createTestMailbox, labInfo, rawMessage, type TestMailbox } from './helpers/imap';
+import { compareOn, TARGETS, verifierIn } from './helpers/targets';
 
 jest.setTimeout(300_000);
 
 const CHILD = join(__dirname, 'mail-copy-child.ts');
-const TARGETS: Array<[string, ImapRelayOptions]> = [
-  ['plain Dovecot', {}],
-  ['a target that rewrites messages', { rewrite: true }],
-  ['a target without MULTIAPPEND', { hide: ['MULTIAPPEND'] }],
-];
 /** messages without a Message-ID, which only the checkpoint (or subject and date) identifies on a rewriting target */
 const WITHOUT_ID = 80;
 
@@ -114,8 +110,8 @@ describe.each(TARGETS)('copy killed as a process, to %s', (name, relayOptions) =
     expect(resent).toBeLessThanOrEqual(GROUP_MESSAGES);
     expect(doneWithMail).toBeGreaterThan(0);
 
-    const report = await verifyMailbox(m.source, m.target, { compare: relayOptions.rewrite ? 'message-id' : 'bytes' });
-    console.log(`${name}: verifier (${relayOptions.rewrite ? 'by Message-ID, date, flags' : 'by bytes, date, flags'}): ${report.missing} missing, ${report.extra} extra, ${report.different} different`);
+    const report = await verifyMailbox(m.source, m.target, { compare: compareOn(relayOptions) });
+    console.log(`${name}: verifier (${verifierIn(relayOptions)}): ${report.missing} missing, ${report.extra} extra, ${report.different} different`);
     expect(report.missing).toBe(0);
     expect(report.extra).toBeLessThanOrEqual(Math.max(resent, 0));
     if (!relayOptions.rewrite) expect(report.findings).toEqual([]);

@@ -67,7 +67,7 @@ test('--complete-after waits after the copy, then copies what arrived meanwhile'
   expect((await verifyMailbox(source, target)).equal).toBe(true);
 }, 180_000);
 
-test('batch add runs only the new rows of a running batch; status shows the copy rate and an ETA', async () => {
+test("batch add runs only the new rows of a running batch, under the batch's copy rules; status shows the copy rate and an ETA", async () => {
   const first = await users.add('sch-add0', { messages: 150, contacts: 0, events: 0 });
   const second = await users.add('sch-add1', { messages: 20, contacts: 0, events: 0 });
   const third = await users.add('sch-add2', { messages: 20, contacts: 0, events: 0 });
@@ -76,6 +76,8 @@ test('batch add runs only the new rows of a running batch; status shows the copy
     startedBy: 'jest',
     notify: [],
     source: csvSourceOf(q.session, org, csvOf([[first.address, '', 'False']])),
+    // a rule no lab message meets: the rows copy whole, and the batch has rules for `batch add` to name
+    copyRules: { maxMessageBytes: 1024 ** 3 },
   });
   await waitFor('the batch to run', async () => (await batchStatusOf(q.session, org, batch)).active === 1);
   const file = join(tmpdir(), `${org}-add.csv`);
@@ -87,8 +89,16 @@ test('batch add runs only the new rows of a running batch; status shows the copy
       [third.address, '', 'False'],
     ]),
   );
+  // rules for some rows only are refused, naming the flag, the batch's rules and what to do instead; nothing is added
+  await expect(addRows(q.session, org, file, undefined, { excludeFolder: ['Junk'], maxAgeDays: '30' })).rejects.toThrow(
+    `--exclude-folder, --max-age-days: \`batch add\` puts the rows into batch ${batch}, whose copy rules were fixed when it started ` +
+      `(messages larger than ${1024 ** 3} bytes left out); its rows and reports all go by them. To copy these rows under other rules, ` +
+      `start a batch of their own once batch ${batch} has ended: mailferry batch start --csv ${file} --exclude-folder ... --max-age-days ...`,
+  );
+  expect((await batchStatusOf(q.session, org, batch)).total).toBe(1);
   const added = await addRows(q.session, org, file);
   expect(added.added).toBe(2);
+  expect(added.copyRules).toEqual({ maxMessageBytes: 1024 ** 3 });
   expect(added.rejected.map((r) => [r.address, r.code])).toEqual([[first.address, 'DUPLICATE_ADDRESS']]);
   const eta = await waitFor('an ETA', async () => (await batchStatusOf(q.session, org, batch)).eta ?? undefined);
   expect(eta.secondsLeft).toBeGreaterThan(0);

@@ -49,6 +49,7 @@ export function summarise(input: BatchInput, state: BatchState): BatchStatus {
     runs: state.runs,
     eta: etaOf(state),
     adaptive: { enabled: Boolean(input.adaptive), adminMax: state.adminMax, log: state.adaptiveLog },
+    copyRules: input.settings.copyRules,
     copyRate:
       stats.seconds > 0
         ? {
