@@ -10,6 +10,7 @@ import { readFaultResults, type FaultResult } from './helpers/results';
 const EXPECTED = [
   'worker SIGKILL mid-copy (seeded)',
   'worker SIGKILL mid-copy, target rewriting messages',
+  'worker SIGKILL mid-copy, target without MULTIAPPEND',
   'two workers, one SIGKILLed',
   'worker SIGKILL between convertToMailbox and setTargetAddress',
   'worker SIGKILL during contacts/calendar copy',

@@ -192,22 +192,40 @@ test.concurrent(`worker SIGKILLed at ${KILLS} seeded moments of the copy`, async
   );
 });
 
-const REWRITE_KILLS = 3;
-test.concurrent('worker SIGKILLed mid-copy on a target that rewrites what it stores', async () => {
-  // Exchange Online renders appended messages anew: matching the target's bytes then finds nothing, so only the checkpoint and the Message-ID + INTERNALDATE match keep a resumed copy from sending messages again
+const RELAY_KILLS = 3;
+test.concurrent.each([
+  {
+    // Exchange Online renders appended messages anew: matching the target's bytes then finds nothing, so only the checkpoint and the Message-ID + INTERNALDATE match keep a resumed copy from sending messages again
+    prefix: 'fkr',
+    rng: 'rewriting-target',
+    fault: 'worker SIGKILL mid-copy, target rewriting messages',
+    target: 'stores every message rewritten (header re-folded, a header added, Date rewritten)',
+    relay: { rewrite: true },
+    compare: 'message-id' as const,
+  },
+  {
+    // one APPEND per message: a kill between two of them must not send again what the first ones stored
+    prefix: 'fkm',
+    rng: 'no-multiappend-target',
+    fault: 'worker SIGKILL mid-copy, target without MULTIAPPEND',
+    target: 'announces no MULTIAPPEND, so every message is an APPEND of its own',
+    relay: { hide: ['MULTIAPPEND'] },
+    compare: 'bytes' as const,
+  },
+])('$fault', async ({ prefix, rng, fault, target, relay: relayOptions, compare }) => {
   const info = readLabInfo();
-  const relay = await startImapRelay(info.cloud.imap.host, info.cloud.imap.port, { rewrite: true });
+  const relay = await startImapRelay(info.cloud.imap.host, info.cloud.imap.port, relayOptions);
   try {
-    const { ctx, fleet, org, batch, mailboxIds } = await scenario('fkr', smallFleet(17, { mailboxes: 2, messagesEach: 700 }), 2, 1, {
+    const { ctx, fleet, org, batch, mailboxIds } = await scenario(prefix, smallFleet(17, { mailboxes: 2, messagesEach: 700 }), 2, 1, {
       MAILFERRY_CLOUD_IMAP_PORT: String(relay.port),
     });
-    const { delivered, log, checkpointed } = await seededKills(ctx, fleet, org, batch, mailboxIds, REWRITE_KILLS, 'rewriting-target');
+    const { delivered, log, checkpointed } = await seededKills(ctx, fleet, org, batch, mailboxIds, RELAY_KILLS, rng);
     const finished = await finishBatch(ctx.session, org, batch);
     const total = fleet.reduce((n, u) => n + u.messages, 0);
     const resumes = checkResumes(ctx, checkpointed, fleet.map((u) => u.address), log);
     await record(
-      'worker SIGKILL mid-copy, target rewriting messages',
-      `SIGKILLs that ended the worker while copyMail was pending and the target held less than the source (of ${REWRITE_KILLS} seeded moments); the target, behind a relay, stores every message rewritten (header re-folded, a header added, Date rewritten)`,
+      fault,
+      `SIGKILLs that ended the worker while copyMail was pending and the target held less than the source (of ${RELAY_KILLS} seeded moments); the target, behind a relay, ${target}`,
       delivered,
       ctx,
       fleet,
@@ -217,7 +235,7 @@ test.concurrent('worker SIGKILLed mid-copy on a target that rewrites what it sto
         expect(delivered).toBeGreaterThanOrEqual(1);
         resumes();
       },
-      { compare: 'message-id' },
+      { compare },
     );
   } finally {
     await relay.close();
