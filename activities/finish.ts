@@ -15,7 +15,6 @@ import {
   type RowState,
 } from '../shared/domain';
 import { consolidatedRows, CONSOLIDATED_COLUMNS } from './consolidated';
-import { mapLimit } from '../shared/mapLimit';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
 
@@ -41,10 +40,10 @@ export function createFinishActivities({ connectors, reports, logger }: Activity
       return translated(async () => {
         const addresses =
           input.mailboxes ?? (input.batch ? await ledger.addressesOfBatch(input.org, input.batch, ANY_STATE, { laterRuns: true }) : []);
-        const entries = await mapLimit(addresses, 8, (a) => ledger.lookup(input.org, a));
+        const entries = await ledger.lookupMany(input.org, addresses);
         const plan: ConversionPlan = { eligible: [], refused: [] };
-        addresses.forEach((address, i) => {
-          const entry = entries[i];
+        addresses.forEach((address) => {
+          const entry = entries.get(address.toLowerCase()) ?? null;
           const state = entry?.running ? 'running' : (entry?.outcome?.state ?? 'never migrated');
           if (state === 'completed') plan.eligible.push(address);
           else plan.refused.push({ address, reason: `its data copy is not complete (${state}): finish or resume it first` });

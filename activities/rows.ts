@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { CsvStructureError, validateCsv } from '../shared/csv';
 import { errorCodes } from '../shared/errors';
 import type { LedgerEntry } from '../connectors/ledger/types';
-import type { BatchRow, BatchSource, ConnectionSettings, RowPlan, Sealed, ValidationIssue } from '../shared/domain';
+import type { BatchRow, BatchSource, ConnectionSettings, RowPlan, Sealed, Step, ValidationIssue } from '../shared/domain';
 import type { ActivityDeps } from './deps';
 import { translated } from './failures';
 import { mapLimit } from '../shared/mapLimit';
@@ -19,6 +19,9 @@ interface Candidate {
   password?: Sealed;
   forceChangePassword?: boolean;
 }
+
+/** the steps that use the row's password (verifyMeu checks it, convertToMailbox sets it) */
+const PASSWORD_STEPS: readonly Step[] = ['verifyMeu', 'convertToMailbox'];
 
 function planFrom(entry: LedgerEntry | null): RowPlan {
   const outcome = entry?.outcome;
@@ -83,6 +86,22 @@ export function createRowActivities({ connectors, secrets }: ActivityDeps) {
     return addresses.map((address, i) => ({ line: i + 1, address: address.toLowerCase() }));
   }
 
+  /**
+   * The password a row's record keeps, for the rows that still need one: no
+   * password in the CSV, and a resume at a step that sets it. lookupMany's
+   * summaries carry no password, so only those records are read in full.
+   */
+  async function keptPasswords(org: string, candidates: Candidate[], entries: Map<string, LedgerEntry | null>): Promise<Map<string, Sealed>> {
+    const wanted = candidates.filter((c) => {
+      const entry = entries.get(c.address.toLowerCase());
+      if (c.password !== undefined || !entry?.outcome || entry.running) return false;
+      const plan = planFrom(entry);
+      return plan.kind === 'resume' && PASSWORD_STEPS.includes(plan.from);
+    });
+    const found = await mapLimit(wanted, 8, async (c) => [c.address.toLowerCase(), (await connectors.ledger.recordOf(org, c.address))?.outcome?.password] as const);
+    return new Map(found.flatMap(([address, password]) => (password === undefined ? [] : [[address, password] as const])));
+  }
+
   return {
     async prepareRows(input: { org: string; batch: number; settings: ConnectionSettings; source: BatchSource }) {
       return translated(async () => {
@@ -90,10 +109,14 @@ export function createRowActivities({ connectors, secrets }: ActivityDeps) {
           input.source.kind === 'csv'
             ? await fromCsv(input.settings, input.source.csv)
             : { candidates: await fromLedger(input.org, input.source), rejected: [] };
-        const entries = await mapLimit(candidates, 8, (c) => connectors.ledger.lookup(input.org, c.address));
+        const entries = await connectors.ledger.lookupMany(
+          input.org,
+          candidates.map((c) => c.address),
+        );
+        const passwords = await keptPasswords(input.org, candidates, entries);
         const rows: BatchRow[] = [];
-        candidates.forEach((c, i) => {
-          const entry = entries[i];
+        candidates.forEach((c) => {
+          const entry = entries.get(c.address.toLowerCase()) ?? null;
           if (entry?.running) {
             rejected.push({
               line: c.line,
@@ -123,7 +146,7 @@ export function createRowActivities({ connectors, secrets }: ActivityDeps) {
             state: 'queued',
             step: null,
             forceChangePassword: c.forceChangePassword ?? outcome?.forceChangePassword ?? false,
-            password: c.password ?? outcome?.password,
+            password: c.password ?? passwords.get(c.address.toLowerCase()),
             previousTargetAddress: outcome?.previousTargetAddress,
             copy: outcome?.copy,
           });

@@ -1,7 +1,9 @@
 /**
- * The CLI's exit codes (documented in `mailferry --help` and the README) and
- * the one error class that carries them.
+ * The CLI's exit codes (documented in `mailferry --help` and the README), the
+ * one error class that carries them, and option errors worded with the flags.
  */
+import type { ZodError } from 'zod';
+
 export const EXIT = {
   OK: 0,
   UNEXPECTED: 1,
@@ -36,4 +38,12 @@ export class CliError extends Error {
     super(message);
     this.name = 'CliError';
   }
+}
+
+/** A CLI option as the admin typed it: Commander hands `--client-id` over as `clientId`. */
+export const flagOf = (attribute: PropertyKey): string => `--${String(attribute).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** zod's verdict on parsed CLI options, one line per issue, each naming its flag (`--client-id: expected a GUID`). */
+export function optionIssues(error: ZodError): string {
+  return error.issues.map((i) => `${i.path.length > 0 ? flagOf(i.path[0]) : 'the options'}: ${i.message}`).join('\n');
 }

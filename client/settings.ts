@@ -14,7 +14,7 @@ import { readLabInfo } from '../lab/info';
 import { ADMIN_LOGINS } from '../shared/domain';
 import { organisationWorkflowId, setSettingsUpdate, type ConnectionSettings } from '../workflows/definitions';
 import type { Session } from './connection';
-import { CliError, EXIT } from './errors';
+import { CliError, EXIT, optionIssues } from './errors';
 import { orgState, refusedAsCliError, startOrgOperation } from './org';
 import { buildTarget, redactTarget, type TargetOptions } from './target';
 
@@ -145,7 +145,7 @@ export function copyRulesOf(flags: CopyRuleFlags): CopyRules | undefined {
 export function buildSettings(raw: SettingsOptions, session: Session, org: string): ConnectionSettings {
   const parsed = settingsOptionsSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new CliError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n'), EXIT.BAD_INPUT);
+    throw new CliError(optionIssues(parsed.error), EXIT.BAD_INPUT);
   }
   const o = parsed.data;
   const seal = (v: string) => session.secrets.seal(org, v);

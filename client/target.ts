@@ -12,7 +12,7 @@ import { ianaOf } from '../connectors/m365/pim/timezones';
 import { DOMAINS } from '../lab/config';
 import { readLabInfo } from '../lab/info';
 import type { M365TargetSettings, TargetSettings } from '../shared/domain';
-import { CliError, EXIT } from './errors';
+import { CliError, EXIT, optionIssues } from './errors';
 
 const guid = z.string().uuid('expected a GUID');
 
@@ -81,8 +81,7 @@ function certificatePem(certificateFile: string, keyFile?: string): string {
 export function buildTarget(raw: TargetOptions, seal: (value: string) => string, lab: boolean): TargetSettings | undefined {
   const parsed = targetOptionsSchema.safeParse(raw);
   if (!parsed.success) {
-    const flag = (path: PropertyKey[]) => `--${String(path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    throw new CliError(parsed.error.issues.map((i) => `${flag(i.path)}: ${i.message}`).join('\n'), EXIT.BAD_INPUT);
+    throw new CliError(optionIssues(parsed.error), EXIT.BAD_INPUT);
   }
   const o = parsed.data;
   if (o.target === 'generic') return undefined;

@@ -74,7 +74,17 @@ fi
 sink="$(npx --no-install tsx -e 'import {readLabInfo} from "./lab/info"; console.log(readLabInfo().smtp.messagesDir)')"
 echo
 echo "== report e-mails received by the lab's SMTP sink"
-grep -h "^Subject: .*$MAILFERRY_ORG" "$sink"/*.eml 2>/dev/null | sed 's/^/   /' || true
+# a long Subject is folded onto lines that begin with whitespace (RFC 5322 2.2.3): unfold the headers before picking it
+awk -v org="$MAILFERRY_ORG" '
+  function flush() { if (header ~ /^Subject: / && index(header, org)) print "   " header; header = "" }
+  FNR == 1 { flush(); body = 0 }
+  body { next }
+  { sub(/\r$/, "") }
+  /^$/ { flush(); body = 1; next }
+  /^[ \t]/ { header = header $0; next }
+  { flush(); header = $0 }
+  END { flush() }
+' "$sink"/*.eml 2>/dev/null || true
 echo
 echo "Reports (CSV):       $state/reports/$MAILFERRY_ORG/"
 echo "Report e-mails:      $sink"

@@ -8,6 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
+import { Client } from 'ldapts';
+import { recipientDn } from '../lab/config';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import type { Session } from '../client/connection';
 import { organisationWorkflowId, type BatchStatus } from '../workflows/definitions';
@@ -94,6 +96,10 @@ test('settings, a failed row, the fix, resume of that one row from the CLI, and 
   const s2 = JSON.parse((await mailferry('--org', org, 'batch', 'status', '--batch', '2', '--json')).stdout) as BatchStatus;
   expect(s2.rows).toHaveLength(1);
   expect(s2.rows[0]).toMatchObject({ address: later.address, state: 'completed', plan: { kind: 'resume', from: 'verifyMeu' } });
+  // the resume had no CSV: the password the first batch's CSV gave came from the row's record, and the cloud account has it
+  const bound = new Client({ url: info.cloud.ldap.url, timeout: 10000, connectTimeout: 5000 });
+  await expect(bound.bind(recipientDn('cloud', later.address), secrets[1])).resolves.toBeUndefined();
+  await bound.unbind();
 
   const shown = await mailferry('--org', org, 'settings', 'show', '--json');
   expect(shown.code).toBe(0);

@@ -4,7 +4,7 @@
  * lacks is answered 400 (a response: 500) and recorded, so a connector or a
  * stand-in module that invents one fails its test.
  */
-import { clearViolations, createLabTenant, GRAPH_URL, violations, type LabTenant } from '../lab/graph/control';
+import { clearViolations, createLabTenant, GRAPH_URL, setPageSize, violations, type LabTenant } from '../lab/graph/control';
 import { graphError, createGraphServer, type GraphModule } from '../lab/graph/server';
 import { directoryModule } from '../lab/graph/directory';
 
@@ -95,4 +95,54 @@ test('a request without a token the verifier accepts is refused 401, as Graph do
   const response = await graph('GET', '/organization', undefined, 'not-a-registered-token-at-all');
   expect(response.status).toBe(401);
   expect(response.body.error.code).toBe('InvalidAuthenticationToken');
+});
+
+describe('paging', () => {
+  let paged: LabTenant;
+  const addresses = Array.from({ length: 5 }, (_, i) => `paged${i}@tailspintoys.com`);
+  beforeAll(async () => {
+    paged = await createLabTenant({ domains: [{ id: 'tailspintoys.com', isDefault: true }], users: addresses.map((a) => ({ userPrincipalName: a, mail: a, proxyAddresses: [`SMTP:${a}`] })) });
+  });
+
+  test('$top is the page size; @odata.nextLink, the same query with an opaque $skiptoken, leads to the rest', async () => {
+    const seen: string[] = [];
+    let path: string | undefined = '/users?$select=id,mail&$top=2';
+    let pages = 0;
+    while (path) {
+      const page: { status: number; body: any } = await graph('GET', path, undefined, paged.token);
+      expect(page.status).toBe(200);
+      expect(page.body.value.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.value.map((u: { mail: string }) => u.mail));
+      pages++;
+      const next: string | undefined = page.body['@odata.nextLink'];
+      if (next) {
+        expect(next.startsWith(`${GRAPH_URL}/v1.0/users?`)).toBe(true);
+        expect(next).toContain('$select=id%2Cmail');
+        expect(next).toMatch(/\$skiptoken=[A-Za-z0-9_-]+/);
+      }
+      path = next?.slice(`${GRAPH_URL}/v1.0`.length);
+    }
+    expect(pages).toBe(3);
+    expect(seen).toEqual(addresses);
+    expect(await violations(paged.tenant)).toEqual([]);
+  });
+
+  test("a tenant's page size caps every page; without $top a page holds Graph's default", async () => {
+    expect((await graph('GET', '/users?$select=id', undefined, paged.token)).body['@odata.nextLink']).toBeUndefined();
+    await setPageSize(paged.tenant, 4);
+    const first = await graph('GET', '/users?$select=id&$top=999', undefined, paged.token);
+    expect(first.body.value).toHaveLength(4);
+    expect(first.body['@odata.nextLink']).toBeDefined();
+    await setPageSize(paged.tenant, 0);
+  });
+
+  test('a $skiptoken used with another query, or made up, and a $top above 999 for users are refused 400', async () => {
+    const first = await graph('GET', '/users?$select=id&$top=2', undefined, paged.token);
+    const token = new URL(first.body['@odata.nextLink']).searchParams.get('$skiptoken');
+    expect((await graph('GET', `/users?$select=id,mail&$top=2&$skiptoken=${token}`, undefined, paged.token)).status).toBe(400);
+    expect((await graph('GET', '/users?$select=id&$top=2&$skiptoken=bm90LWEtdG9rZW4', undefined, paged.token)).status).toBe(400);
+    const tooMany = await graph('GET', '/users?$select=id&$top=1000', undefined, paged.token);
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.message).toContain('Must be between 1 and 999');
+  });
 });

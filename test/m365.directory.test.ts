@@ -11,7 +11,7 @@ import { preflight, verifyMeu, type CloudDirectory, type SourceDirectory } from 
 import { createGraphDirectory } from '../connectors/m365/directory';
 import { createGraphClient } from '../connectors/m365/graph';
 import { DOMAINS } from '../lab/config';
-import { createLabTenant, GRAPH_URL, labUsers, setThrottle, tenantStats, violations, type LabTenant } from '../lab/graph/control';
+import { createLabTenant, GRAPH_URL, labUsers, setPageSize, setThrottle, tenantStats, violations, type LabTenant } from '../lab/graph/control';
 import type { LabDirectory } from '../lab/graph/directory';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { createOrgUser, removeOrgUser } from '../lab/users';
@@ -191,6 +191,18 @@ describe('convert', () => {
     await cloud.convertToMailbox(address, { forceChangePassword: false });
     const status = await cloud.mailboxStatus!(address);
     expect(status).toMatchObject({ state: 'exchangeGuidSynced', detail: expect.stringContaining('msExchMailboxGuid') });
+  });
+});
+
+describe('paging', () => {
+  test('a tenant with more users than a page is listed in full, following @odata.nextLink', async () => {
+    const addresses = Array.from({ length: 7 }, (_, i) => `paged-${i}-${randomUUID().slice(0, 6)}@${DOMAINS.primary}`);
+    const { lab, cloud } = await tenantWith({ users: addresses.map((a) => meu(a)) });
+    await setPageSize(lab.tenant, 3);
+    const listed = await cloud.listRecipients();
+    expect(listed.map((r) => r.address).sort()).toEqual([...addresses].sort());
+    // three pages of users: the request count shows the links were followed, not one big page
+    expect((await tenantStats(lab.tenant)).requests).toBe(3);
   });
 });
 

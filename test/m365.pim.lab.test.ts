@@ -16,7 +16,7 @@ import type { ConnectionSettings } from '../shared/domain';
 import type { DavCopyResult, DavEndpoint } from '../connectors/dav/types';
 import { createGraphPimCopier, type GraphPimTarget } from '../connectors/m365/pim/copy';
 import { DOMAINS } from '../lab/config';
-import { clearViolations, createLabTenant, GRAPH_URL, setThrottle, tenantStats, violations, type LabTenant } from '../lab/graph/control';
+import { clearViolations, createLabTenant, GRAPH_URL, setPageSize, setThrottle, tenantStats, violations, type LabTenant } from '../lab/graph/control';
 import type { Invitation } from '../lab/graph/pim';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { loadCorpus } from '../lab/seed/corpus';
@@ -107,6 +107,24 @@ describe('copy into Graph', () => {
     expect(again.contacts.existing + again.events.existing).toBe(first.contacts.copied + first.events.copied);
     expect(size(await mailboxOf(lab, address))).toEqual(before);
     expect(await invitationsOf(lab)).toEqual([]);
+  });
+
+  it('pages of one item (calendars, contact folders, a series instances): copied in full, and a re-run finds everything', async () => {
+    const paged = await newTenant();
+    await setPageSize(paged.tenant, 1);
+    const result = await createGraphPimCopier(target(paged)).copyPim(onprem, address);
+    const stored = await mailboxOf(paged, address);
+    expect(comparePim(await sourceItems(onprem, address), stored, result.badItems.map((b) => b.uid)).findings).toEqual([]);
+    expect(result.badItems.map((b) => b.uid).sort()).toEqual(first.badItems.map((b) => b.uid).sort());
+    // more than one calendar and folder, so finding them again on the re-run takes more than the first page
+    expect(stored.calendars.length).toBeGreaterThan(1);
+    expect(stored.contactFolders.length).toBeGreaterThan(1);
+    const again = await createGraphPimCopier(target(paged)).copyPim(onprem, address);
+    expect(again.contacts.copied + again.events.copied).toBe(0);
+    const after = await mailboxOf(paged, address);
+    expect(size(after)).toEqual(size(stored));
+    expect([after.calendars.length, after.contactFolders.length]).toEqual([stored.calendars.length, stored.contactFolders.length]);
+    expect(await violations(paged.tenant)).toEqual([]);
   });
 });
 

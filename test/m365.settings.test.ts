@@ -1,6 +1,6 @@
 /**
  * `settings set --target m365`: zod-checked options with messages naming the
- * flag, the certificate's private key sealed for the organisation (never in
+ * flag as the admin types it (`--client-id`, never `--clientId`), the certificate's private key sealed for the organisation (never in
  * the settings as plaintext), `settings show` printing it as [sealed], and no
  * target at all without --target (the generic LDAP/IMAP/DAV target stays).
  */
@@ -72,6 +72,17 @@ test.each([
   [{ certificate: info.m365.app.privateKeyFile, privateKey: undefined }, 'holds no PEM certificate'],
 ] as [Partial<SettingsOptions>, string][])('a bad option is refused with the flag named: %j', (extra, message) => {
   expect(cliError(() => buildSettings(m365(extra), session, org)).message).toContain(message);
+});
+
+test.each([
+  [{ maxConcurrent: '20' }, '--max-concurrent: at most 10'],
+  [{ imapAdminLogin: 'exchange-path', username: 'admin' }, '--imap-admin-login: exchange-path logs in as DOMAIN\\admin\\alias'],
+  [{ ldapUrl: 'not a url' }, '--ldap-url: '],
+  [{ adminEmail: 'nobody' }, '--admin-email: '],
+] as [Partial<SettingsOptions>, string][])('a bad connection option is refused with the flag as typed, not its camelCase name: %j', (extra, message) => {
+  const error = cliError(() => buildSettings({ lab: true, ...extra }, session, org));
+  expect(error.message).toContain(message);
+  expect(error.message).not.toMatch(/--[a-z]+[A-Z]/);
 });
 
 test('without --target the settings carry no target: the generic one of the worker stays', () => {

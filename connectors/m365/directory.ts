@@ -13,7 +13,7 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import type { Domain, Organization, SubscribedSku, User } from '@microsoft/microsoft-graph-types';
 import { MailferryError } from '../../shared/errors';
 import type { CloudDirectory, CloudRecipient, MailboxStatus } from '../directory/types';
-import { graphErrorOf, graphRefusal } from './graph';
+import { allPages, graphErrorOf, graphRefusal, type GraphPage } from './graph';
 
 export interface GraphDirectoryConfig {
   graph: Client;
@@ -68,9 +68,9 @@ export function createGraphDirectory(cfg: GraphDirectoryConfig): CloudDirectory 
   async function findUser(address: string): Promise<User | null> {
     const smtp = `smtp:${address}`;
     const filter = `mail eq ${quoted(address)} or proxyAddresses/any(p:p eq ${quoted(smtp)})`;
-    const found = await call(`the search for ${address}`, () => graph.api('/users').filter(filter).select(USER_FIELDS).get() as Promise<{ value: User[] }>);
+    const found = await call(`the search for ${address}`, async () => allPages<User>(graph, await graph.api('/users').filter(filter).select(USER_FIELDS).get()));
     const lower = address.toLowerCase();
-    return found.value.find((u) => u.mail?.toLowerCase() === lower) ?? found.value[0] ?? null;
+    return found.find((u) => u.mail?.toLowerCase() === lower) ?? found[0] ?? null;
   }
 
   /** 200: a mailbox; 404 MailboxNotEnabledForRESTAPI: none (yet) */
@@ -100,10 +100,10 @@ export function createGraphDirectory(cfg: GraphDirectoryConfig): CloudDirectory 
 
   /** The licence of the settings, checked against what the tenant owns. */
   async function checkedLicense(): Promise<SubscribedSku> {
-    const skus = await call('the list of subscribed SKUs', () => graph.api('/subscribedSkus').get() as Promise<{ value: SubscribedSku[] }>);
-    const sku = skus.value.find((s) => s.skuId === cfg.license.skuId);
+    const skus = await call('the list of subscribed SKUs', async () => allPages<SubscribedSku>(graph, await graph.api('/subscribedSkus').get()));
+    const sku = skus.find((s) => s.skuId === cfg.license.skuId);
     if (!sku) {
-      throw new MailferryError('LICENSE_NOT_FOUND', `The tenant has no subscription for the licence SKU ${cfg.license.skuId} (it owns ${skus.value.map((s) => s.skuPartNumber).join(', ') || 'none'}).`);
+      throw new MailferryError('LICENSE_NOT_FOUND', `The tenant has no subscription for the licence SKU ${cfg.license.skuId} (it owns ${skus.map((s) => s.skuPartNumber).join(', ') || 'none'}).`);
     }
     const plans = sku.servicePlans ?? [];
     const unknown = cfg.license.disabledPlans.filter((id) => !plans.some((p) => p.servicePlanId === id));
@@ -124,14 +124,14 @@ export function createGraphDirectory(cfg: GraphDirectoryConfig): CloudDirectory 
     async tenant() {
       const [organization, domains] = await Promise.all([
         call('the organisation', () => graph.api('/organization').select(['id', 'onPremisesSyncEnabled']).get() as Promise<{ value: Organization[] }>),
-        call('the list of domains', () => graph.api('/domains').select(['id', 'isVerified', 'authenticationType']).get() as Promise<{ value: Domain[] }>),
+        call('the list of domains', async () => allPages<Domain>(graph, await graph.api('/domains').select(['id', 'isVerified', 'authenticationType']).get())),
       ]);
-      const verified = domains.value.filter((d) => d.isVerified);
+      const verified = domains.filter((d) => d.isVerified);
       return {
         dirSyncEnabled: organization.value[0]?.onPremisesSyncEnabled === true,
         acceptedDomains: verified.map((d) => d.id ?? ''),
         federatedDomains: verified.filter((d) => d.authenticationType === 'Federated').map((d) => d.id ?? ''),
-        unverifiedDomains: domains.value.filter((d) => !d.isVerified).map((d) => d.id ?? ''),
+        unverifiedDomains: domains.filter((d) => !d.isVerified).map((d) => d.id ?? ''),
       };
     },
 
@@ -145,18 +145,9 @@ export function createGraphDirectory(cfg: GraphDirectoryConfig): CloudDirectory 
     },
 
     async listRecipients() {
-      const recipients: CloudRecipient[] = [];
-      let page = await call('the list of users', () => graph.api('/users').select(USER_FIELDS).top(999).get() as Promise<{ value: User[]; '@odata.nextLink'?: string }>);
-      for (;;) {
-        for (const user of page.value) {
-          if (!user.mail) continue;
-          // one mailboxSettings call per user would not scale to a tenant: a provisioned Exchange plan stands for the mailbox here
-          recipients.push(toRecipient(user, user.mail, exchangePlan(user)?.provisioned === true));
-        }
-        const next = page['@odata.nextLink'];
-        if (!next) return recipients;
-        page = await call('the next page of users', () => graph.api(next).get() as Promise<typeof page>);
-      }
+      const users = await call('the list of users', async () => allPages<User>(graph, (await graph.api('/users').select(USER_FIELDS).top(999).get()) as GraphPage<User>));
+      // one mailboxSettings call per user would not scale to a tenant: a provisioned Exchange plan stands for the mailbox here
+      return users.flatMap((user) => (user.mail ? [toRecipient(user, user.mail, exchangePlan(user)?.provisioned === true)] : []));
     },
 
     async convertToMailbox(address, { password, forceChangePassword }) {

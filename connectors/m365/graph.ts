@@ -4,7 +4,8 @@
  * Microsoft's RetryHandler retries 429/503/504, waiting what Retry-After
  * says. The client's own AuthenticationHandler sends tokens to https hosts
  * only, so the lab's loopback stand-in (http) would get none; this handler
- * sends it to exactly `baseUrl`, https or loopback.
+ * sends it to exactly `baseUrl`, https or loopback. Collections come in
+ * pages: `allPages` reads them all.
  */
 import { Client, GraphError, HTTPMessageHandler, RetryHandler, RetryHandlerOptions, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import { MailferryError } from '../../shared/errors';
@@ -60,7 +61,40 @@ export function createGraphClient(endpoint: GraphEndpoint, before: Middleware[] 
     new HTTPMessageHandler(),
   ];
   for (let i = 0; i < chain.length - 1; i++) chain[i].setNext?.(chain[i + 1]);
-  return Client.initWithMiddleware({ middleware: chain[0], baseUrl, defaultVersion: 'v1.0' });
+  const client = Client.initWithMiddleware({ middleware: chain[0], baseUrl, defaultVersion: 'v1.0' });
+  baseUrls.set(client, baseUrl);
+  return client;
+}
+
+/** each client's Graph URL, so a next-page link is followed only there */
+const baseUrls = new WeakMap<Client, string>();
+
+/** One page of a Graph collection; more follow while it has `@odata.nextLink`. */
+export interface GraphPage<T> {
+  value: T[];
+  '@odata.nextLink'?: string;
+}
+
+/**
+ * Every item of a collection: the first page, then each `@odata.nextLink`
+ * through the same client (its token, its retries, its concurrency slot).
+ * Not the client's PageIterator: that hands the link to `client.api()`,
+ * which takes an absolute link apart only when it is https, so the
+ * loopback stand-in's pages would go astray; here the link is checked to
+ * lead to the client's own Graph URL and followed as a path under it.
+ */
+export async function allPages<T>(client: Client, first: GraphPage<T>): Promise<T[]> {
+  const items = [...first.value];
+  const prefix = `${baseUrls.get(client) ?? GRAPH_URL}/v1.0/`;
+  for (let next = first['@odata.nextLink']; next; ) {
+    if (!next.startsWith(prefix)) {
+      throw new MailferryError('GRAPH_REFUSED', `Microsoft Graph answered with a next-page link outside ${prefix} (${next}): mailferry follows only links to the Graph URL of its settings.`);
+    }
+    const page = (await client.api(next.slice(prefix.length - 1)).get()) as GraphPage<T>;
+    items.push(...page.value);
+    next = page['@odata.nextLink'];
+  }
+  return items;
 }
 
 /** the wait (seconds, growing exponentially) of a throttled request that carries no Retry-After */

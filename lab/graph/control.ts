@@ -45,6 +45,8 @@ export const labUsers = (tenant: string) =>
 export const setLabDirectory = (tenant: string, change: { provisioningDelayMs?: number; onPremisesSyncEnabled?: boolean | null }) =>
   control('PATCH', `/directory/tenants/${tenant}`, change);
 export const setThrottle = (tenant: string, throttle: Partial<Throttle> & { latencyMs?: number }) => control('PUT', `/tenants/${tenant}/throttle`, throttle);
+/** at most `pageSize` items per collection page for this tenant (0: Graph's own page sizes), so a test sees `@odata.nextLink` */
+export const setPageSize = (tenant: string, pageSize: number) => control('PUT', `/tenants/${tenant}/paging`, { pageSize });
 export const tenantStats = (tenant: string) => control<{ requests: number; throttled: number; peakMailboxConcurrency: number }>('GET', `/tenants/${tenant}/stats`);
 /** the recorded violations, of one tenant when given */
 export const violations = async (tenant?: string) => (await control<Violation[]>('GET', '/violations')).filter((v) => tenant === undefined || v.tenant === tenant);

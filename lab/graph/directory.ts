@@ -12,12 +12,14 @@
  *   cloud mailbox from a licence (Exchange treats the mailbox as on-premises):
  *   the plan provisions, the mailbox never appears;
  * - the password of a directory-synced user cannot be set through Graph;
- * - without `$select` a user carries only Graph's default properties.
+ * - without `$select` a user carries only Graph's default properties;
+ * - users come in pages of 100 (`$top` up to 999) with `@odata.nextLink`.
  */
 import { randomUUID } from 'node:crypto';
 import type { AssignedLicense, Domain, Organization, SubscribedSku, User } from '@microsoft/microsoft-graph-types';
 import { z } from 'zod';
 import { evaluateFilter, parseFilter } from './filter';
+import { DIRECTORY_PAGES, page } from './paging';
 import { ControlError, graphError, type GraphModule, type GraphReply, type Tenant } from './server';
 
 /** Graph's default user properties (what a GET returns without $select) */
@@ -229,17 +231,14 @@ export const directoryModule: GraphModule = (routes, standIn) => {
 
   routes.add('GET', '/subscribedSkus', ({ tenant }) => ({ status: 200, body: { value: dirOf(tenant).skus } }));
 
-  routes.add('GET', '/users', ({ tenant, query }) => {
+  routes.add('GET', '/users', (request) => {
+    const { tenant, query } = request;
     const dir = dirOf(tenant);
     const filter = query.get('$filter');
     const expr = filter ? parseFilter(filter) : null;
     dir.users.forEach(settle);
-    const top = Number(query.get('$top') ?? 100);
-    const value = dir.users
-      .filter((u) => !expr || evaluateFilter(expr, u.user as Record<string, unknown>))
-      .slice(0, top)
-      .map((u) => project(u.user, query.get('$select')));
-    return { status: 200, body: { value } };
+    const found = dir.users.filter((u) => !expr || evaluateFilter(expr, u.user as Record<string, unknown>));
+    return page(request, found, DIRECTORY_PAGES, (u) => project(u.user, query.get('$select')));
   });
 
   routes.add('GET', '/users/{id}', ({ tenant, query }, { id }) => {

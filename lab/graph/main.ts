@@ -19,7 +19,13 @@ function labJwks() {
   return { jwksUrl: urls.jwks, issuer: urls.accessTokenIssuer, caFile: dcPaths().ca };
 }
 
-const standIn = createGraphServer({ port: PORTS.graph, host: LAB_HOST, modules: GRAPH_MODULES, jwks: labJwks(), log });
+/** MAILFERRY_GRAPH_PAGE_SIZE: every tenant's collection pages this small (e.g. the demo with paging); unset: Graph's own sizes */
+const pageSize = Number(process.env.MAILFERRY_GRAPH_PAGE_SIZE ?? 0);
+if (!Number.isInteger(pageSize) || pageSize < 0) {
+  log(`MAILFERRY_GRAPH_PAGE_SIZE=${process.env.MAILFERRY_GRAPH_PAGE_SIZE} is not a whole number of items`);
+  process.exit(1);
+}
+const standIn = createGraphServer({ port: PORTS.graph, host: LAB_HOST, modules: GRAPH_MODULES, jwks: labJwks(), log, pageSize });
 standIn
   .listen()
   .then(() => log(`Graph stand-in listening on http://${LAB_HOST}:${PORTS.graph}/v1.0`))

@@ -11,12 +11,14 @@
  *   asked for with `$expand=singleValueExtendedProperties($filter=id eq …)`;
  * - `instances` needs `startDateTime` and `endDateTime` and returns the
  *   occurrences and exceptions starting in that window, each with its
- *   `originalStart`; a deleted occurrence is gone from it.
+ *   `originalStart`; a deleted occurrence is gone from it;
+ * - every list comes in pages of 10 (`$top` up to 1,000) with `@odata.nextLink`.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Calendar, Contact, ContactFolder, Event, SingleValueLegacyExtendedProperty } from '@microsoft/microsoft-graph-types';
 import { epochToWall, ianaOf, parseWall, wallDateTime, wallToEpoch } from '../../connectors/m365/pim/timezones';
 import { evaluateFilter, parseFilter } from './filter';
+import { OUTLOOK_PAGES, page } from './paging';
 import { occurrences } from './recurrence';
 import { ControlError, graphError, type GraphModule, type GraphReply, type GraphRequest, type Tenant } from './server';
 
@@ -76,12 +78,11 @@ function shape(item: Record<string, unknown>, query: URLSearchParams): Record<st
   return out;
 }
 
-function list<T extends { id?: string | null }>(items: Iterable<T>, query: URLSearchParams): GraphReply {
-  const filter = query.get('$filter');
+function list<T extends { id?: string | null }>(items: Iterable<T>, request: GraphRequest): GraphReply {
+  const filter = request.query.get('$filter');
   const expr = filter ? parseFilter(filter) : null;
-  const top = Number(query.get('$top') ?? 10);
-  const value = [...items].filter((i) => !expr || evaluateFilter(expr, i as Record<string, unknown>)).slice(0, top);
-  return { status: 200, body: { value: value.map((i) => shape(i as Record<string, unknown>, query)) } };
+  const found = [...items].filter((i) => !expr || evaluateFilter(expr, i as Record<string, unknown>));
+  return page(request, found, OUTLOOK_PAGES, (i) => shape(i as Record<string, unknown>, request.query));
 }
 
 const epochOf = (t: Event['start']) => wallToEpoch(parseWall(t?.dateTime ?? ''), ianaOf(t?.timeZone ?? 'UTC') ?? 'UTC');
@@ -135,7 +136,7 @@ export const pimModule: GraphModule = (routes, standIn) => {
   };
   const mailbox = (request: GraphRequest, user: string) => mailboxOf(request.tenant, user);
 
-  routes.add('GET', '/users/{user}/contactFolders', (request, { user }) => list([...mailbox(request, user).contactFolders.values()].map((f) => f.folder), request.query));
+  routes.add('GET', '/users/{user}/contactFolders', (request, { user }) => list([...mailbox(request, user).contactFolders.values()].map((f) => f.folder), request));
   routes.add('POST', '/users/{user}/contactFolders', (request, { user }) => {
     const body = request.body as ContactFolder;
     const folder: ContactFolder = { id: newId(), displayName: body.displayName ?? '', parentFolderId: 'contacts' };
@@ -144,7 +145,7 @@ export const pimModule: GraphModule = (routes, standIn) => {
   });
   routes.add('GET', '/users/{user}/contactFolders/{folder}/contacts', (request, { user, folder }) => {
     const found = mailbox(request, user).contactFolders.get(folder);
-    return found ? list(found.items.values(), request.query) : notFound(folder);
+    return found ? list(found.items.values(), request) : notFound(folder);
   });
   routes.add('POST', '/users/{user}/contactFolders/{folder}/contacts', (request, { user, folder }) => {
     const found = mailbox(request, user).contactFolders.get(folder);
@@ -155,7 +156,7 @@ export const pimModule: GraphModule = (routes, standIn) => {
     return { status: 201, body: shape(contact as Record<string, unknown>, new URLSearchParams()) };
   });
 
-  routes.add('GET', '/users/{user}/calendars', (request, { user }) => list([...mailbox(request, user).calendars.values()].map((c) => c.folder), request.query));
+  routes.add('GET', '/users/{user}/calendars', (request, { user }) => list([...mailbox(request, user).calendars.values()].map((c) => c.folder), request));
   routes.add('POST', '/users/{user}/calendars', (request, { user }) => {
     const calendar: Calendar = { id: newId(), name: (request.body as Calendar).name ?? '', isDefaultCalendar: false };
     mailbox(request, user).calendars.set(calendar.id!, { folder: calendar, items: new Map() });
@@ -163,7 +164,7 @@ export const pimModule: GraphModule = (routes, standIn) => {
   });
   routes.add('GET', '/users/{user}/calendars/{calendar}/events', (request, { user, calendar }) => {
     const found = mailbox(request, user).calendars.get(calendar);
-    return found ? list(found.items.values(), request.query) : notFound(calendar);
+    return found ? list(found.items.values(), request) : notFound(calendar);
   });
   routes.add('POST', '/users/{user}/calendars/{calendar}/events', (request, { user, calendar }) => {
     const found = mailbox(request, user).calendars.get(calendar);
@@ -195,7 +196,7 @@ export const pimModule: GraphModule = (routes, standIn) => {
     const box = mailbox(request, user);
     const found = findEvent(box, id);
     if (!found) return notFound(id);
-    return list(instancesOf(box, found.event, from, to), new URLSearchParams({ ...Object.fromEntries(request.query), $top: '1000' }));
+    return list(instancesOf(box, found.event, from, to), request);
   });
   routes.add('PATCH', '/users/{user}/events/{id}', (request, { user, id }) => {
     const box = mailbox(request, user);

@@ -18,6 +18,7 @@
  * - Throttling as Graph documents it: 429 with Retry-After once a window's
  *   request count is used up, and for Outlook resources at most 4 concurrent
  *   requests per app and mailbox ("MailboxConcurrency").
+ * - Collections come in pages with `@odata.nextLink` (lab/graph/paging.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -51,6 +52,8 @@ export interface Tenant {
   id: string;
   /** waits before every handler, so concurrency limits can be met in a test */
   latencyMs: number;
+  /** the most items a collection page holds, whatever `$top` asks (lab/graph/paging.ts); 0: Graph's own sizes */
+  pageSize: number;
   throttle: Throttle;
   stats: { requests: number; throttled: number; peakMailboxConcurrency: number };
   /** a module's own state for this tenant, created on first use */
@@ -62,6 +65,8 @@ export interface GraphRequest {
   /** path segments after /v1.0/, URL-decoded */
   segments: string[];
   query: URLSearchParams;
+  /** the URL the client asked for, as it reached the stand-in (its host is the client's), for `@odata.nextLink` */
+  url: URL;
   body: unknown;
   headers: IncomingMessage['headers'];
   tenant: Tenant;
@@ -170,6 +175,8 @@ export interface GraphServerOptions {
   /** verify JWTs from this token endpoint besides the static tokens tests register */
   jwks?: { jwksUrl: string; issuer?: string; caFile?: string };
   log?: (line: string) => void;
+  /** every new tenant's page size cap (Tenant.pageSize); 0 or unset: Graph's own sizes */
+  pageSize?: number;
 }
 
 export function createGraphServer(options: GraphServerOptions): { server: Server; listen(): Promise<void>; close(): Promise<void> } {
@@ -198,6 +205,7 @@ export function createGraphServer(options: GraphServerOptions): { server: Server
     const tenant: Tenant = {
       id,
       latencyMs: 0,
+      pageSize: options.pageSize ?? 0,
       throttle: { ...DEFAULT_THROTTLE },
       stats: { requests: 0, throttled: 0, peakMailboxConcurrency: 0 },
       store<T>(key: string, init: () => T): T {
@@ -239,6 +247,12 @@ export function createGraphServer(options: GraphServerOptions): { server: Server
     Object.assign(tenant.throttle, throttle);
     if (latencyMs !== undefined) tenant.latencyMs = latencyMs;
     return { throttle: tenant.throttle, latencyMs: tenant.latencyMs };
+  });
+  routes.control('PUT', '/tenants/{id}/paging', (body, { id }) => {
+    const tenant = tenants.get(id);
+    if (!tenant) throw new ControlError(404, `no tenant ${id}`);
+    tenant.pageSize = z.object({ pageSize: z.number().int().min(0) }).parse(body).pageSize;
+    return { pageSize: tenant.pageSize };
   });
   routes.control('GET', '/tenants/{id}/stats', (_body, { id }) => {
     const tenant = tenants.get(id);
@@ -367,7 +381,7 @@ export function createGraphServer(options: GraphServerOptions): { server: Server
     try {
       if (tenant.latencyMs > 0) await new Promise((r) => setTimeout(r, tenant.latencyMs));
       const reply = await found.route.handler(
-        { method: req.method ?? 'GET', segments, query: url.searchParams, body, headers: req.headers, tenant, appId, resolved },
+        { method: req.method ?? 'GET', segments, query: url.searchParams, url: new URL(url.pathname + url.search, `http://${req.headers.host ?? 'stand-in'}`), body, headers: req.headers, tenant, appId, resolved },
         found.params,
       );
       const type = reply.type === undefined ? defaultType(resolved) : reply.type;

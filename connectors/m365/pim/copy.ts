@@ -20,7 +20,7 @@ import { copyToTarget, type Placed, type PimTarget } from '../../dav/copy';
 import type { DavCollection } from '../../dav/collections';
 import type { DavItem } from '../../dav/items';
 import type { DavCopyOptions, DavCopyResult, DavEndpoint } from '../../dav/types';
-import { createGraphClient, graphRefusal, type GraphEndpoint } from '../graph';
+import { allPages, createGraphClient, graphRefusal, type GraphEndpoint } from '../graph';
 import { icalToEvent, type EventMappingOptions, type InstanceChange } from './events';
 import { uidFilter } from './extendedProperties';
 import { ianaOf, parseWall, wallToEpoch } from './timezones';
@@ -93,13 +93,13 @@ export function createGraphPimCopier(target: GraphPimTarget): GraphPimCopier {
       const ensureFolder = async (collection: DavCollection): Promise<string> => {
         const name = collection.displayName || collection.name;
         if (collection.kind === 'addressbook') {
-          const listed = (await client.api(`${user}/contactFolders`).filter(`displayName eq '${name.replace(/'/g, "''")}'`).get()) as { value: ContactFolder[] };
-          const found = listed.value[0]?.id;
+          const listed = await allPages<ContactFolder>(client, await client.api(`${user}/contactFolders`).filter(`displayName eq '${name.replace(/'/g, "''")}'`).get());
+          const found = listed[0]?.id;
           if (found) return found;
           return ((await client.api(`${user}/contactFolders`).post({ displayName: name })) as ContactFolder).id!;
         }
-        const calendars = (await client.api(`${user}/calendars`).select('id,name').top(250).get()) as { value: Calendar[] };
-        const found = calendars.value.find((c) => c.name === name)?.id;
+        const calendars = await allPages<Calendar>(client, await client.api(`${user}/calendars`).select('id,name').top(250).get());
+        const found = calendars.find((c) => c.name === name)?.id;
         if (found) return found;
         return ((await client.api(`${user}/calendars`).post({ name })) as Calendar).id!;
       };
@@ -110,10 +110,8 @@ export function createGraphPimCopier(target: GraphPimTarget): GraphPimCopier {
         const moved = epochOf(change.patch?.start) ?? at;
         const from = new Date(Math.min(at, moved) - DAY_MS).toISOString();
         const to = new Date(Math.max(at, moved) + 2 * DAY_MS).toISOString();
-        const instances = (await client.api(`${user}/events/${masterId}/instances`).query({ startDateTime: from, endDateTime: to }).select('id,originalStart').get()) as {
-          value: Event[];
-        };
-        const instance = instances.value.find((i) => i.originalStart && Date.parse(i.originalStart) === at);
+        const instances = await allPages<Event>(client, await client.api(`${user}/events/${masterId}/instances`).query({ startDateTime: from, endDateTime: to }).select('id,originalStart').get());
+        const instance = instances.find((i) => i.originalStart && Date.parse(i.originalStart) === at);
         if (!instance) return change.patch === null; // deleted by an earlier attempt
         if (change.patch) await client.api(`${user}/events/${instance.id}`).patch(change.patch);
         else await client.api(`${user}/events/${instance.id}`).delete();
