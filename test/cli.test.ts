@@ -170,7 +170,7 @@ test('settings set as an admin types them: the IMAP admin login form round-trips
   const wrong = await set(['--admin-email', side.imap.admin.user, '--password-env', 'MF_WRONG_PW']);
   expect([wrong.code, wrong.stderr]).toEqual([4, expect.stringMatching(/admin account .* was refused: wrong user name or password/)]);
   const bogus = await set(['--admin-email', side.imap.admin.user, '--imap-admin-login', 'impersonate']);
-  expect([bogus.code, bogus.stderr]).toEqual([2, expect.stringMatching(/imapAdminLogin: one of authzid, exchange-path, master/)]);
+  expect([bogus.code, bogus.stderr]).toEqual([2, expect.stringMatching(/--imap-admin-login: one of authzid, exchange-path, master/)]);
 
   const ok = await set(['--admin-email', side.imap.admin.user]);
   expect([ok.code, ok.stderr]).toEqual([0, '']);
