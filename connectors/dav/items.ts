@@ -23,6 +23,7 @@ export interface DavPage {
   unreadable: string[];
 }
 
+/** items per multiget REPORT unless the copy asks for another page size */
 export const PAGE = 200;
 
 const QUERY: Record<CollectionKind, { report: string; dataProp: string; namespace: string }> = {
@@ -62,11 +63,11 @@ export async function listHrefs(http: DavHttp, collection: DavCollection): Promi
     .sort();
 }
 
-/** The items at `hrefs`, a page at a time, in the order given. */
-export async function* itemPages(http: DavHttp, collection: DavCollection, hrefs: string[]): AsyncGenerator<DavPage> {
+/** The items at `hrefs`, `pageSize` at a time (one multiget REPORT each), in the order given. */
+export async function* itemPages(http: DavHttp, collection: DavCollection, hrefs: string[], pageSize = PAGE): AsyncGenerator<DavPage> {
   const { report, dataProp, namespace } = QUERY[collection.kind];
-  for (let start = 0; start < hrefs.length; start += PAGE) {
-    const wanted = hrefs.slice(start, start + PAGE);
+  for (let start = 0; start < hrefs.length; start += pageSize) {
+    const wanted = hrefs.slice(start, start + pageSize);
     const body = {
       [report]: {
         _attributes: { 'xmlns:d': 'DAV:', 'xmlns:c': 'urn:ietf:params:xml:ns:caldav', 'xmlns:card': 'urn:ietf:params:xml:ns:carddav' },

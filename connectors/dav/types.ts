@@ -61,6 +61,8 @@ export interface DavCopyOptions {
   onProgress?: (checkpoint: DavCheckpoint) => void;
   /** more bad items than this fails the copy with BAD_ITEM_LIMIT (default 50) */
   badItemLimit?: number;
+  /** source items read per multiget REPORT (default PAGE): what the copy holds of the source at once */
+  pageSize?: number;
   signal?: AbortSignal;
 }
 
