@@ -2,8 +2,9 @@
  * Copies a mailbox's address books and calendars by UID: an item whose UID the
  * target collection already holds is left alone, so a second run copies
  * nothing. The source is read a page at a time and only the target's UIDs are
- * kept, so memory stays bounded whatever the calendar's size. After every item
- * the copy reports a checkpoint; given back, it continues after that item.
+ * kept, so memory stays bounded whatever the calendar's size. After every
+ * group of items put at once the copy reports a checkpoint; given back, it
+ * continues after the group's last item.
  * One item the target refuses is a bad item, listed and counted; only more
  * than the bad-item limit fails the copy.
  */
@@ -143,7 +144,7 @@ export async function copyToTarget(source: DavEndpoint, address: string, target:
  * takes its write lock (Radicale does), so a few at once keep both busy while
  * each waits on the other; the checkpoint still moves only after a whole group.
  */
-const DAV_TARGET_CONCURRENCY = 4;
+export const DAV_TARGET_CONCURRENCY = 4;
 
 /** The cloud DAV server as a target: the item's UID already there is left alone. */
 function davTarget(target: DavEndpoint, address: string): PimTarget {
