@@ -41,10 +41,6 @@ function dataOf(response: DAVResponse): string | null {
   return null;
 }
 
-function isCollection(resourceType: unknown): boolean {
-  return typeof resourceType === 'object' && resourceType !== null && 'collection' in resourceType;
-}
-
 function nameOf(href: string): string {
   return decodeURIComponent(href.replace(/\/$/, '').split('/').pop() ?? href);
 }
@@ -56,10 +52,10 @@ function pathOf(http: DavHttp, href: string): string {
 
 /** The item paths of a collection, sorted: the order a checkpoint counts in. */
 export async function listHrefs(http: DavHttp, collection: DavCollection): Promise<string[]> {
-  const listing = await http.propfind(collection.url, '1', { 'd:getetag': {}, 'd:resourcetype': {} });
+  const listing = await http.members(collection.url);
   return listing
-    .filter((r) => r.href && http.absolute(r.href) !== collection.url && !isCollection(r.props?.resourcetype))
-    .map((r) => new URL(http.absolute(r.href as string)).pathname)
+    .filter((r) => r.href && http.absolute(r.href) !== collection.url && !r.collection)
+    .map((r) => new URL(http.absolute(r.href)).pathname)
     .sort();
 }
 
