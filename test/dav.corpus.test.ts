@@ -3,12 +3,12 @@
  * (Outlook, Apple, Google, Evolution, Thunderbird, Android…) loaded into the
  * source Radicale over HTTP, a target that refuses items over its size limit,
  * a copy killed at a random (seeded, printed) PUT and resumed from its
- * checkpoint, a racing attempt that already placed an item, and a calendar of
- * over a thousand events read in bounded pages.
+ * checkpoint, a racing attempt that already placed an item, and a source
+ * read in bounded pages (bench/davEvents.ts measures 10,000 events).
  */
 import { randomUUID } from 'node:crypto';
 import { countDav, createDavCopier, verifyDav, type DavCheckpoint, type DavEndpoint } from '../connectors/dav';
-import { PAGE } from '../connectors/dav/items';
+import { DAV_TARGET_CONCURRENCY } from '../connectors/dav/copy';
 import { DOMAINS } from '../lab/config';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { CORPUS_COLLECTIONS, corpusItems, loadCorpus } from '../lab/seed/corpus';
@@ -103,7 +103,7 @@ describe('the real-world corpus', () => {
 });
 
 describe('checkpoints', () => {
-  it('resumes a copy killed at a random PUT: no PUT sent twice, at most one item handled again', async () => {
+  it('resumes a copy killed at a random PUT: no PUT sent twice, at most one group of PUTs handled again', async () => {
     const contacts = 25;
     const events = 35;
     const address = await newUser(contacts, events);
@@ -125,8 +125,8 @@ describe('checkpoints', () => {
     // every item PUT once over both runs
     expect(new Set(relay.puts).size).toBe(contacts + events);
     expect(relay.puts).toHaveLength(contacts + events);
-    // the checkpoint window is one item: the item in flight at the kill
-    expect(resumed.events.existing + resumed.contacts.existing).toBeLessThanOrEqual(1);
+    // the checkpoint window is one group: the PUTs in flight at the kill
+    expect(resumed.events.existing + resumed.contacts.existing).toBeLessThanOrEqual(DAV_TARGET_CONCURRENCY);
     expect(resumed.events.source + resumed.contacts.source).toBe(contacts + events + (resumed.events.existing + resumed.contacts.existing));
     expect(await verifyDav(onprem, cloud, address)).toEqual(noDifference);
   });
@@ -153,15 +153,33 @@ describe('checkpoints', () => {
     expect((await countDav(cloud, address)).events).toBe(3);
   });
 
-  it('copies a calendar of over a thousand events in pages of at most PAGE items, heartbeating each', async () => {
-    const events = 1_200;
+  it('reads the source in multiget pages of at most pageSize hrefs listed by PROPFIND, checkpointing each group', async () => {
+    const events = 30;
+    const pageSize = 7;
     const address = await newUser(0, events);
-    const { relay, target } = await relayed();
-    let beats = 0;
-    const result = await createDavCopier().copyDav(onprem, target, address, { onProgress: () => (beats += 1) });
+    // the relay in front of the source, where the paging is
+    const relay = await startDavRelay(onprem.url);
+    relays.push(relay);
+    const afters: string[] = [];
+    const result = await createDavCopier().copyDav({ ...onprem, url: relay.url }, cloud, address, {
+      pageSize,
+      onProgress: (checkpoint) => {
+        if (checkpoint.current) afters.push(checkpoint.current.after);
+      },
+    });
     expect(result.events).toEqual({ source: events, copied: events, existing: 0 });
-    expect(relay.largestReport).toBeLessThanOrEqual(PAGE);
-    expect(beats).toBeGreaterThanOrEqual(events);
+    // never one REPORT of the whole calendar: ceil(30 / 7) multigets of at most 7 hrefs
+    expect(relay.reports.map((r) => [r.kind, r.hrefs])).toEqual([
+      ['calendar-multiget', 7],
+      ['calendar-multiget', 7],
+      ['calendar-multiget', 7],
+      ['calendar-multiget', 7],
+      ['calendar-multiget', 2],
+    ]);
+    // a checkpoint after every group of PUTs, moving forward only
+    expect(afters.length).toBeGreaterThanOrEqual(Math.ceil(events / pageSize));
+    expect([...afters].sort()).toEqual(afters);
+    expect(new Set(afters).size).toBe(afters.length);
     expect(await verifyDav(onprem, cloud, address)).toEqual(noDifference);
   });
 });

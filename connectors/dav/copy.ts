@@ -2,8 +2,9 @@
  * Copies a mailbox's address books and calendars by UID: an item whose UID the
  * target collection already holds is left alone, so a second run copies
  * nothing. The source is read a page at a time and only the target's UIDs are
- * kept, so memory stays bounded whatever the calendar's size. After every item
- * the copy reports a checkpoint; given back, it continues after that item.
+ * kept, so memory stays bounded whatever the calendar's size. After every
+ * group of items put at once the copy reports a checkpoint; given back, it
+ * continues after the group's last item.
  * One item the target refuses is a bad item, listed and counted; only more
  * than the bad-item limit fails the copy.
  */
@@ -104,7 +105,7 @@ export async function copyToTarget(source: DavEndpoint, address: string, target:
     const to = await target.open(collection);
     const after = checkpoint.current?.collection === collection.name ? checkpoint.current.after : null;
     const hrefs = (await listHrefs(from, collection)).filter((href) => after === null || href > after);
-    for await (const page of itemPages(from, collection, hrefs)) {
+    for await (const page of itemPages(from, collection, hrefs, options.pageSize)) {
       const unreadable = new Set(page.unreadable);
       // the page's hrefs in order, so the checkpoint never passes an item not yet handled
       const byHref = new Map(page.items.map((item) => [item.href, item]));
@@ -138,10 +139,18 @@ export async function copyToTarget(source: DavEndpoint, address: string, target:
   return result;
 }
 
+/**
+ * PUTs under way at once into a DAV target: a server parses an item before it
+ * takes its write lock (Radicale does), so a few at once keep both busy while
+ * each waits on the other; the checkpoint still moves only after a whole group.
+ */
+export const DAV_TARGET_CONCURRENCY = 4;
+
 /** The cloud DAV server as a target: the item's UID already there is left alone. */
 function davTarget(target: DavEndpoint, address: string): PimTarget {
   const to = createDavHttp(target);
   return {
+    concurrency: DAV_TARGET_CONCURRENCY,
     async open(collection) {
       const targetUrl = await ensureCollection(to, address, collection);
       const present = await collectionUids(to, { ...collection, url: targetUrl });

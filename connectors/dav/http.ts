@@ -4,6 +4,7 @@
  * layout `/<address>/<collection>/`, so no service discovery is needed.
  * Every failure becomes a MailferryError; the password never appears in one.
  */
+import sax from 'sax';
 import { davRequest, getBasicAuthHeaders, propfind, type DAVResponse } from 'tsdav';
 import { MailferryError } from '../../shared/errors';
 import { assertUrlAllowsPassword } from '../../shared/transport';
@@ -17,6 +18,13 @@ export interface DavHttp {
   absolute(href: string): string;
   /** responses of a PROPFIND; a missing resource yields `[]` */
   propfind(url: string, depth: '0' | '1', props: DavProps): Promise<DAVResponse[]>;
+  /**
+   * The members of a collection (PROPFIND depth 1 of `resourcetype`), its
+   * answer parsed as it arrives and only the hrefs kept: the answer for a
+   * calendar of 10,000 events, parsed whole, costs tens of MB of heap.
+   * A missing collection yields `[]`.
+   */
+  members(url: string): Promise<DavMember[]>;
   /** REPORT, MKCOL or MKCALENDAR with a body built the tsdav way (none for a plain MKCOL) */
   request(
     url: string,
@@ -29,6 +37,52 @@ export interface DavHttp {
   putNew(url: string, data: string, contentType: string): Promise<PutOutcome>;
   /** the body at `url`, or null when nothing is there */
   get(url: string): Promise<string | null>;
+}
+
+/** one `response` of a PROPFIND: the collection itself comes back too, with `collection: true` */
+export interface DavMember {
+  href: string;
+  collection: boolean;
+}
+
+const MEMBERS_BODY = '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/></d:prop></d:propfind>';
+
+/** Feeds a 207 body through a namespace-aware streaming parser, keeping each response's href and whether it is a collection. */
+async function streamMembers(url: string, body: AsyncIterable<Uint8Array>): Promise<DavMember[]> {
+  const members: DavMember[] = [];
+  const parser = sax.parser(true, { xmlns: true });
+  const open: string[] = [];
+  let current: DavMember | null = null;
+  let failure: Error | null = null;
+  const dav = (tag: sax.QualifiedTag, local: string) => tag.uri === 'DAV:' && tag.local === local;
+  parser.onopentag = (node) => {
+    const tag = node as sax.QualifiedTag;
+    if (dav(tag, 'response')) current = { href: '', collection: false };
+    else if (current && dav(tag, 'collection') && open.at(-1) === 'DAV:resourcetype') current.collection = true;
+    open.push(`${tag.uri}${tag.local}`);
+  };
+  const text = (t: string) => {
+    if (current && open.at(-1) === 'DAV:href' && open.at(-2) === 'DAV:response') current.href += t;
+  };
+  parser.ontext = text;
+  parser.oncdata = text;
+  parser.onclosetag = () => {
+    if (open.pop() === 'DAV:response' && current) {
+      members.push({ ...current, href: current.href.trim() });
+      current = null;
+    }
+  };
+  parser.onerror = (error) => {
+    failure ??= error;
+  };
+  const decoder = new TextDecoder();
+  for await (const chunk of body) {
+    parser.write(decoder.decode(chunk, { stream: true }));
+    if (failure) break;
+  }
+  if (!failure) parser.write(decoder.decode()).close();
+  if (failure) throw new MailferryError('COPY_FAILED', `The DAV server's listing of ${url} is not well-formed XML (${(failure as Error).message.split('\n')[0]}).`, { permanent: false });
+  return members;
 }
 
 /**
@@ -93,6 +147,20 @@ export function createDavHttp(endpoint: DavEndpoint): DavHttp {
     home: (address) => `${root}${encodeURIComponent(address).replace(/%40/g, '@')}/`,
     absolute: (href) => new URL(href, root).href,
     propfind: (url, depth, props) => reachable(url, async () => checked(url, await propfind({ url, depth, props, headers }), true)),
+    members: (url) =>
+      reachable(url, async () => {
+        const response = await fetch(url, {
+          method: 'PROPFIND',
+          body: MEMBERS_BODY,
+          headers: { ...headers, depth: '1', 'Content-Type': 'application/xml; charset=utf-8' },
+        });
+        if (response.status !== 207 || !response.body) {
+          await response.body?.cancel();
+          if (response.status === 404) return [];
+          rejectStatus(endpoint, url, response.status, response.statusText);
+        }
+        return streamMembers(url, response.body);
+      }),
     request: (url, method, body, namespace, depth) =>
       reachable(url, async () =>
         checked(

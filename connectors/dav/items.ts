@@ -23,6 +23,7 @@ export interface DavPage {
   unreadable: string[];
 }
 
+/** items per multiget REPORT unless the copy asks for another page size */
 export const PAGE = 200;
 
 const QUERY: Record<CollectionKind, { report: string; dataProp: string; namespace: string }> = {
@@ -40,10 +41,6 @@ function dataOf(response: DAVResponse): string | null {
   return null;
 }
 
-function isCollection(resourceType: unknown): boolean {
-  return typeof resourceType === 'object' && resourceType !== null && 'collection' in resourceType;
-}
-
 function nameOf(href: string): string {
   return decodeURIComponent(href.replace(/\/$/, '').split('/').pop() ?? href);
 }
@@ -55,18 +52,18 @@ function pathOf(http: DavHttp, href: string): string {
 
 /** The item paths of a collection, sorted: the order a checkpoint counts in. */
 export async function listHrefs(http: DavHttp, collection: DavCollection): Promise<string[]> {
-  const listing = await http.propfind(collection.url, '1', { 'd:getetag': {}, 'd:resourcetype': {} });
+  const listing = await http.members(collection.url);
   return listing
-    .filter((r) => r.href && http.absolute(r.href) !== collection.url && !isCollection(r.props?.resourcetype))
-    .map((r) => new URL(http.absolute(r.href as string)).pathname)
+    .filter((r) => r.href && http.absolute(r.href) !== collection.url && !r.collection)
+    .map((r) => new URL(http.absolute(r.href)).pathname)
     .sort();
 }
 
-/** The items at `hrefs`, a page at a time, in the order given. */
-export async function* itemPages(http: DavHttp, collection: DavCollection, hrefs: string[]): AsyncGenerator<DavPage> {
+/** The items at `hrefs`, `pageSize` at a time (one multiget REPORT each), in the order given. */
+export async function* itemPages(http: DavHttp, collection: DavCollection, hrefs: string[], pageSize = PAGE): AsyncGenerator<DavPage> {
   const { report, dataProp, namespace } = QUERY[collection.kind];
-  for (let start = 0; start < hrefs.length; start += PAGE) {
-    const wanted = hrefs.slice(start, start + PAGE);
+  for (let start = 0; start < hrefs.length; start += pageSize) {
+    const wanted = hrefs.slice(start, start + pageSize);
     const body = {
       [report]: {
         _attributes: { 'xmlns:d': 'DAV:', 'xmlns:c': 'urn:ietf:params:xml:ns:caldav', 'xmlns:card': 'urn:ietf:params:xml:ns:carddav' },

@@ -57,10 +57,12 @@ export interface DavCheckpoint {
 
 export interface DavCopyOptions {
   checkpoint?: DavCheckpoint;
-  /** called after every item and every collection: heartbeat it, persist it to resume */
+  /** called after every group of items put at once (the target's concurrency) and every collection: heartbeat it, persist it to resume */
   onProgress?: (checkpoint: DavCheckpoint) => void;
   /** more bad items than this fails the copy with BAD_ITEM_LIMIT (default 50) */
   badItemLimit?: number;
+  /** source items read per multiget REPORT (default PAGE): what the copy holds of the source at once */
+  pageSize?: number;
   signal?: AbortSignal;
 }
 

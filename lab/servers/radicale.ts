@@ -2,7 +2,9 @@
  * Two Radicale instances (CardDAV/CalDAV) with htpasswd auth and a rights
  * file: the side's admin reads and writes every collection, a user only their
  * own (`/<address>/…`). Radicale re-reads the htpasswd file at each login, so
- * users added by users.ts need no restart.
+ * users added by users.ts need no restart. It runs with the lab-only
+ * changes of radicaleLab.py, so that a calendar of 10,000 events copies in
+ * linear time (stock Radicale 3.1 reads every item of a collection on each PUT).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -73,7 +75,8 @@ export async function configureRadicale(side: Side, secrets: LabSecrets): Promis
   await upsertHtpasswd(side, ADMIN[side], secrets.imapAdmin[side]);
 }
 
+/** Debian's Radicale, through radicaleLab.py: no fsync, a UID index instead of a scan of the collection on every PUT, no cleanup scan after one. */
 export function startRadicale(side: Side): void {
   const p = paths.radicale(side);
-  spawnDetached(`radicale-${side}`, '/usr/bin/radicale', ['--config', p.conf], p.log);
+  spawnDetached(`radicale-${side}`, '/usr/bin/python3', [join(__dirname, 'radicaleLab.py'), '/usr/bin/radicale', '--config', p.conf], p.log);
 }

@@ -2,7 +2,8 @@
  * An HTTP relay in front of a real DAV server that behaves like a stricter
  * target: it refuses items larger than `maxItemBytes` with 413, as hosted
  * targets refuse items over their size limit, and counts what it forwards
- * (PUTs, the largest multiget page) so tests can assert on what was sent.
+ * (PUTs, each REPORT) so tests can assert on what was sent. In front of a
+ * source it shows how the copy reads it.
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import { Rng } from '../../lab/seed/rng';
@@ -17,8 +18,8 @@ export interface DavRelay {
   refusedUids: string[];
   /** its item size limit now (a test may change it between runs) */
   maxItemBytes: number;
-  /** the most hrefs one REPORT asked for */
-  largestReport: number;
+  /** every REPORT forwarded: its path, its kind (`calendar-multiget`, `calendar-query`…) and how many hrefs it named */
+  reports: { path: string; kind: string; hrefs: number }[];
   /** called before each PUT is forwarded (a test aborts its copier here) */
   onPut?: (count: number) => void | Promise<void>;
   close(): Promise<void>;
@@ -31,7 +32,7 @@ const bodyOf = async (request: IncomingMessage) => {
 };
 
 export async function startDavRelay(target: string, maxItemBytes = Number.POSITIVE_INFINITY): Promise<DavRelay> {
-  const relay: DavRelay = { url: '', puts: [], refused: 0, refusedUids: [], maxItemBytes, largestReport: 0, close: async () => undefined };
+  const relay: DavRelay = { url: '', puts: [], refused: 0, refusedUids: [], maxItemBytes, reports: [], close: async () => undefined };
   const uidOf = (body: Buffer) => /^UID[^:]*:(.*)$/m.exec(body.toString('utf8'))?.[1]?.trim() ?? '';
   const server = createServer((request, response) => {
     void (async () => {
@@ -46,7 +47,14 @@ export async function startDavRelay(target: string, maxItemBytes = Number.POSITI
         relay.puts.push(uidOf(body));
         await relay.onPut?.(relay.puts.length);
       }
-      if (request.method === 'REPORT') relay.largestReport = Math.max(relay.largestReport, (body.toString('utf8').match(/<(?:\w+:)?href>/g) ?? []).length);
+      if (request.method === 'REPORT') {
+        const xml = body.toString('utf8');
+        relay.reports.push({
+          path: request.url ?? '/',
+          kind: /<(?:\w+:)?([\w-]+)[\s>]/.exec(xml.replace(/<\?xml[^>]*\?>/, ''))?.[1] ?? '',
+          hrefs: (xml.match(/<(?:\w+:)?href>/g) ?? []).length,
+        });
+      }
       const headers = Object.fromEntries(Object.entries(request.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<string, string>;
       const upstream = await fetch(new URL(request.url ?? '/', target), {
         method: request.method,
