@@ -58,15 +58,16 @@ function targets(r: BenchReport): BenchReport['targets'] {
   const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}×`);
   if (r.copy) {
     const verifiedNote = (t: typeof mbsync) => (t && t.verified === 0 ? ` (${t.tool} never verified)` : '');
+    // issue 15: no regression of the copy, at least 1.3 times mbsync
     out.push({
-      target: 'mailferry ≥ 1.0× mbsync (5 at once, msg/s): copy step',
+      target: 'mailferry ≥ 1.3× mbsync (5 at once, msg/s): copy step',
       value: x(ratio(step, mbsync)) + verifiedNote(mbsync),
-      met: ratio(step, mbsync) === null ? null : ratio(step, mbsync)! >= 1,
+      met: ratio(step, mbsync) === null ? null : ratio(step, mbsync)! >= 1.3,
     });
     out.push({
-      target: 'mailferry ≥ 1.0× mbsync (5 at once, msg/s): whole batch',
+      target: 'mailferry ≥ 1.3× mbsync (5 at once, msg/s): whole batch',
       value: x(ratio(e2e, mbsync)),
-      met: ratio(e2e, mbsync) === null ? null : ratio(e2e, mbsync)! >= 1,
+      met: ratio(e2e, mbsync) === null ? null : ratio(e2e, mbsync)! >= 1.3,
     });
     const share = ceilingShare(r);
     out.push({
