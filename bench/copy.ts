@@ -40,6 +40,8 @@ interface Tool {
   rounds: number;
   /** header lines the tool adds that the verifier must strip */
   ignoreHeaders?: string[];
+  /** a peer that copies IMAP system flags only (isync 1.4, offlineimap 8): verified on all but keywords */
+  copiesNoKeywords?: boolean;
   run(): Promise<{ ms: number; cpu?: CpuSplit; peakRss?: number; phases?: Record<string, number> }>;
 }
 
@@ -135,6 +137,7 @@ export async function copyBench(
       name: 'mbsync, 5 at once',
       rounds: o.rounds,
       ignoreHeaders: ['X-TUID:'],
+      copiesNoKeywords: true,
       run: async () => {
         const config = mbsync();
         const t = await timed(() => runMbsync(config, boxes.length, true), cpuMeter());
@@ -150,6 +153,7 @@ export async function copyBench(
       name: 'mbsync, one after another',
       rounds: o.rounds,
       ignoreHeaders: ['X-TUID:'],
+      copiesNoKeywords: true,
       run: async () => {
         const config = mbsync();
         const t = await timed(() => runMbsync(config, boxes.length, false), cpuMeter());
@@ -159,6 +163,7 @@ export async function copyBench(
     {
       name: 'offlineimap, 5 at once',
       rounds: o.offlineimapRounds,
+      copiesNoKeywords: true,
       run: async () => {
         const configs = offlineimap();
         const t = await timed(() => runOfflineimap(configs, true), cpuMeter());
@@ -168,6 +173,7 @@ export async function copyBench(
     {
       name: 'offlineimap, one after another',
       rounds: o.offlineimapRounds,
+      copiesNoKeywords: true,
       run: async () => {
         const configs = offlineimap();
         const t = await timed(() => runOfflineimap(configs, false), cpuMeter());
@@ -188,7 +194,7 @@ export async function copyBench(
         const run: ToolRun = { tool: tool.name, round, ms: 0, messages, bytes, verdictText: '' };
         try {
           Object.assign(run, await tool.run());
-          run.verdict = await verifyAll(boxes, tool.ignoreHeaders);
+          run.verdict = await verifyAll(boxes, tool.ignoreHeaders, tool.copiesNoKeywords);
           run.verdictText = verdictText(run.verdict);
         } catch (err) {
           run.error = err instanceof Error ? err.message : String(err);

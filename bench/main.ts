@@ -58,15 +58,16 @@ function targets(r: BenchReport): BenchReport['targets'] {
   const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}×`);
   if (r.copy) {
     const verifiedNote = (t: typeof mbsync) => (t && t.verified === 0 ? ` (${t.tool} never verified)` : '');
+    // issue 15: no regression of the copy, at least 1.3 times mbsync
     out.push({
-      target: 'mailferry ≥ 1.0× mbsync (5 at once, msg/s): copy step',
+      target: 'mailferry ≥ 1.3× mbsync (5 at once, msg/s): copy step',
       value: x(ratio(step, mbsync)) + verifiedNote(mbsync),
-      met: ratio(step, mbsync) === null ? null : ratio(step, mbsync)! >= 1,
+      met: ratio(step, mbsync) === null ? null : ratio(step, mbsync)! >= 1.3,
     });
     out.push({
-      target: 'mailferry ≥ 1.0× mbsync (5 at once, msg/s): whole batch',
+      target: 'mailferry ≥ 1.3× mbsync (5 at once, msg/s): whole batch',
       value: x(ratio(e2e, mbsync)),
-      met: ratio(e2e, mbsync) === null ? null : ratio(e2e, mbsync)! >= 1,
+      met: ratio(e2e, mbsync) === null ? null : ratio(e2e, mbsync)! >= 1.3,
     });
     const share = ceilingShare(r);
     out.push({
@@ -89,13 +90,28 @@ function targets(r: BenchReport): BenchReport['targets'] {
       value: `${(r.copy.workerPeakRss / MB).toFixed(0)} MB`,
       met: r.copy.workerPeakRss <= 300 * MB,
     });
+    out.push({
+      target: 'worker idle RSS ≤ 150 MB (after start)',
+      value: `${(r.copy.workerIdleRss / MB).toFixed(0)} MB`,
+      met: r.copy.workerIdleRss <= 150 * MB,
+    });
   }
   if (r.orchestration) {
     const o = r.orchestration;
     out.push({
+      target: `${o.rows} rows to Mailboxes Ready ≤ 30 s`,
+      value: o.readyMs === null ? '-' : `${(o.readyMs / 1000).toFixed(1)} s`,
+      met: o.readyMs === null ? null : o.readyMs <= 30_000,
+    });
+    out.push({
       target: `${o.rows} rows to Migration Complete ≤ 60 s`,
       value: `${(o.completeMs / 1000).toFixed(1)} s, ${o.failed} failed`,
       met: o.completeMs <= 60_000 && o.failed === 0,
+    });
+    out.push({
+      target: 'history events per row ≤ 20 (orchestration)',
+      value: o.historyEvents.perRow.toFixed(1),
+      met: o.historyEvents.perRow <= 20,
     });
     out.push({
       target: 'worker peak RSS ≤ 300 MB (orchestration)',

@@ -3,7 +3,7 @@
 # (bench/env.sh: other ports and state directories, so shared servers are
 # never touched), installs the peer tools if missing, runs bench/main.ts
 # (arguments pass through, e.g. `npm run bench -- --quick`) and stops the
-# servers it started. Takes about 15-20 minutes on 2 cores.
+# servers it started. See bench/README.md for how long a run takes.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$root"

@@ -1,11 +1,14 @@
 /**
  * mbsync (Debian `isync`) copying the bench mailboxes source → target with
- * the admins' master-user logins: one channel per mailbox, each with its own
+ * the admins' master-user logins (`<mailbox>*<admin>`, the login mailferry's
+ * connector sends: with the admin's own login they would copy the admin's
+ * empty mailbox): one channel per mailbox, each with its own
  * SyncState directory (shared state makes parallel runs collide). `Sync Pull`
  * + `Create Near` is a one-way copy; `CopyArrivalDate` keeps INTERNALDATE.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { imapAuth } from '../../connectors/mail/connect';
 import type { ImapEndpoint } from '../../connectors/mail/types';
 import { runTimed, type RunResult } from '../proc';
 
@@ -14,15 +17,27 @@ export interface PeerJob {
   target: ImapEndpoint;
 }
 
+/**
+ * The user name and password the peers log in with: the same login mailferry sends (imapAuth). The peers have
+ * plain LOGIN only, so an admin login that needs SASL's authorisation identity or a token cannot be theirs.
+ */
+export function peerLogin(e: ImapEndpoint): { user: string; password: string } {
+  const auth = imapAuth(e);
+  if (!auth?.pass || auth.authzid || auth.accessToken)
+    throw new Error(`the bench's peer tools log in with LOGIN only; ${e.host}:${e.port} needs ${e.adminLogin ?? 'a token'}`);
+  return { user: auth.user, password: auth.pass };
+}
+
 const quote = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 function store(name: string, e: ImapEndpoint): string {
+  const login = peerLogin(e);
   return [
     `IMAPAccount ${name}`,
     `Host ${e.host}`,
     `Port ${e.port}`,
-    `User ${quote(e.user)}`,
-    `Pass ${quote(e.password)}`,
+    `User ${quote(login.user)}`,
+    `Pass ${quote(login.password)}`,
     `SSLType ${e.secure ? 'IMAPS' : 'None'}`,
     'AuthMechs LOGIN',
     '',

@@ -1,6 +1,6 @@
 /**
  * offlineimap3 copying the bench mailboxes IMAP → IMAP with the admins'
- * master-user logins: one config (and metadata directory) per mailbox, the
+ * master-user logins (peerLogin: as mailferry's connector logs in): one config (and metadata directory) per mailbox, the
  * source repository read-only. offlineimap3 8.0 rejects the old
  * `status_backend` option, so there is none. `ui = quiet`: its default UI
  * prints per message and costs CPU.
@@ -9,17 +9,18 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImapEndpoint } from '../../connectors/mail/types';
 import { runTimed, type RunResult } from '../proc';
-import type { PeerJob } from './mbsync';
+import { peerLogin, type PeerJob } from './mbsync';
 
 function repository(name: string, e: ImapEndpoint, readonly: boolean): string {
+  const login = peerLogin(e);
   return [
     `[Repository ${name}]`,
     'type = IMAP',
     `remotehost = ${e.host}`,
     `remoteport = ${e.port}`,
-    `remoteuser = ${e.user}`,
+    `remoteuser = ${login.user}`,
     // offlineimap reads remotepass raw to the end of the line; the lab's passwords have no newline
-    `remotepass = ${e.password}`,
+    `remotepass = ${login.password}`,
     `ssl = ${e.secure ? 'yes' : 'no'}`,
     'starttls = no',
     readonly ? 'readonly = True' : 'createfolders = True',
