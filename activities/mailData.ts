@@ -84,8 +84,11 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             },
           },
         );
+        // the workflow skips the contacts/calendar activity of a mailbox that has neither (most, in a large batch)
+        const collections = await connectors.dav.hasCollections(connectors.sourceDav(input.settings), input.address);
         log.info(
           {
+            collections,
             copied: result.messagesCopied,
             existing: result.messagesExisting,
             bytes: result.bytesCopied,
@@ -108,6 +111,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
           deletedOnSource: result.deletedOnSource,
           reconnects,
           checkpoint: beat.checkpoint,
+          collections,
         };
       } catch (err) {
         const badItems = (err as { badItems?: BadItem[] }).badItems;

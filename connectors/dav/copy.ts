@@ -160,5 +160,6 @@ function davTarget(target: DavEndpoint, address: string): PimTarget {
 export function createDavCopier(): DavCopier {
   return {
     copyDav: (source, target, address, options) => copyToTarget(source, address, davTarget(target, address), options),
+    hasCollections: async (source, address) => (await listCollections(createDavHttp(source), address)).length > 0,
   };
 }

@@ -67,6 +67,8 @@ export interface DavCopyOptions {
 export interface DavCopier {
   /** copies every address book and calendar of `address` (collections under `/<address>/`) */
   copyDav(source: DavEndpoint, target: DavEndpoint, address: string, options?: DavCopyOptions): Promise<DavCopyResult>;
+  /** whether `address` has any address book or calendar on `source`: without one there is nothing to copy */
+  hasCollections(source: DavEndpoint, address: string): Promise<boolean>;
 }
 
 /** Items per kind, counted by UID. */
