@@ -45,8 +45,18 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
   let changes = 0;
   let closed = false;
 
-  const publish = () => {
+  /** whether a change since the last publish still has to reach the memo and search attributes */
+  let unpublished = true;
+  const changed = () => {
     changes++;
+    unpublished = true;
+  };
+  /**
+   * Once per workflow task, after its handlers: the first task of a record started with its first change (an
+   * update- or signal-with-start) publishes once, not once for the start and again for the change.
+   */
+  const publish = () => {
+    unpublished = false;
     record.updatedAt = new Date().toISOString();
     const { memo, searchAttributes } = recordVisibility(record);
     upsertMemo(memo);
@@ -67,7 +77,7 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
   setHandler(recordOutcomeSignal, ({ outcome, runId }) => {
     if (othersChange('outcome', outcome.address)) return;
     record = withOutcome(record, outcome, runId, new Date().toISOString());
-    publish();
+    changed();
   });
   setHandler(
     rememberPreviousTargetAddressUpdate,
@@ -76,7 +86,7 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
       const value = typeof change === 'object' && change !== null ? change.value : (change as string | null);
       if (record.previousTargetAddress === undefined) {
         record.previousTargetAddress = value;
-        publish();
+        changed();
       }
       return record.previousTargetAddress ?? null;
     },
@@ -96,8 +106,13 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
     closed = true;
   });
 
-  publish();
-  await condition(() => closed || changes >= CHANGES_PER_RUN || workflowInfo().continueAsNewSuggested);
+  const due = () => closed || changes >= CHANGES_PER_RUN || workflowInfo().continueAsNewSuggested;
+  for (;;) {
+    await condition(() => unpublished || due());
+    if (unpublished) publish();
+    if (due()) break;
+  }
   await condition(allHandlersFinished);
+  if (unpublished) publish();
   if (!closed) await continueAsNew<typeof mailboxRecordWorkflow>({ org: input.org, address: input.address, carried: record });
 }
