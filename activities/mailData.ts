@@ -84,11 +84,12 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             },
           },
         );
-        // the workflow skips the contacts/calendar activity of a mailbox that has neither (most, in a large batch)
-        const collections = await connectors.dav.hasCollections(connectors.sourceDav(input.settings), input.address);
+        // the workflow skips the contacts/calendar activity of a mailbox with no contact and no event (an empty
+        // address book or calendar has nothing to copy); a DAV server that does not answer leaves it to that activity
+        const pimItems = await connectors.dav.holdsItems(connectors.sourceDav(input.settings), input.address).catch(() => true);
         log.info(
           {
-            collections,
+            pimItems,
             copied: result.messagesCopied,
             existing: result.messagesExisting,
             bytes: result.bytesCopied,
@@ -111,7 +112,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
           deletedOnSource: result.deletedOnSource,
           reconnects,
           checkpoint: beat.checkpoint,
-          collections,
+          pimItems,
         };
       } catch (err) {
         const badItems = (err as { badItems?: BadItem[] }).badItems;

@@ -2,8 +2,8 @@
  * What a row costs in history (issue 15): a mailbox run writes a search
  * attribute only when its value changes, its record write runs as a local
  * activity (a marker, no activity task), the provisioning steps are one
- * activity task, and a mailbox without address books or calendars has no
- * contacts/calendar activity.
+ * activity task, and a mailbox with no contact and no event (its address
+ * book and calendar empty) has no contacts/calendar activity.
  */
 import { readLabInfo } from '../lab/info';
 import type { Session } from '../client/connection';
@@ -39,7 +39,7 @@ afterAll(async () => {
 
 const text = (p: { data?: Uint8Array | null } | null | undefined) => Buffer.from(p?.data ?? []).toString();
 
-test('a row: no search attribute written twice with the same value; the record as a local activity, provisioning as one activity task, no DAV activity without collections', async () => {
+test('a row: no search attribute written twice with the same value; the record as a local activity, provisioning as one activity task, no DAV activity without contacts or events', async () => {
   const user = await users.add('hist', { messages: 2, contacts: 0, events: 0 });
   const org = await labOrganisation(session, 'hist', 1);
   const { batch } = await runBatch(session, org, csvSourceOf(session, org, csvOf([[user.address, '', 'False']])));
@@ -74,6 +74,6 @@ test('a row: no search attribute written twice with the same value; the record a
     // each run's record write: a marker
     expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length).toBe(1);
   }
-  // provisioning in one activity task; the copy of a mailbox with neither address books nor calendars: mail only
+  // provisioning in one activity task; the copy of a mailbox with no contact and no event: mail only
   expect(scheduledPerRun.sort()).toEqual([['copyMail'], ['provisionMailbox']]);
 }, 300_000);

@@ -262,8 +262,8 @@ async function copyData(input: MailboxInput, outcome: MailboxOutcome): Promise<v
     totals(details.copied);
     throw err;
   }
-  if (!mail.collections) {
-    // no address book or calendar on the source: nothing for the DAV copy to do, and no activity task for it
+  if (!mail.pimItems) {
+    // no contact and no event on the source: nothing for the DAV copy to do, and no activity task for it
     outcome.davCheckpoint = null;
     outcome.davSettled = true;
     return;
