@@ -23,7 +23,7 @@ import { dataConverterOptions, loadCodec } from '../shared/codec';
 import type { ConnectionSettings } from '../shared/domain';
 import { loadWorkerEnv } from '../worker/config';
 import { provisionOnce } from './fixtures/workflows/provision';
-import { addCloudMeu, labEnv, targetAddressOf, TestUsers } from './helpers/backbone';
+import { labEnv, targetAddressOf, TestUsers } from './helpers/backbone';
 
 let info: LabInfo;
 let session: Session;
@@ -102,7 +102,6 @@ async function provision(address: string) {
 
 test('a retry after setTargetAddress failed resumes at setTargetAddress: the mailbox is converted once', async () => {
   const user = await users.add('prov-retry', { messages: 0, contacts: 0, events: 0 });
-  await addCloudMeu(info, user.address);
   failing.set(user.address, 'once');
   expect(await provision(user.address)).toEqual({ reached: 'setTargetAddress' });
   expect(calls.filter((c) => c.endsWith(user.address))).toEqual([
@@ -115,7 +114,6 @@ test('a retry after setTargetAddress failed resumes at setTargetAddress: the mai
 
 test('a failure for good names the sub-step that failed', async () => {
   const user = await users.add('prov-fail', { messages: 0, contacts: 0, events: 0 });
-  await addCloudMeu(info, user.address);
   failing.set(user.address, 'always');
   expect(await provision(user.address)).toEqual({ failedAt: 'setTargetAddress', code: 'SOURCE_MAILBOX_NOT_FOUND' });
 }, 120_000);
