@@ -26,6 +26,7 @@ import {
   rememberPreviousTargetAddressUpdate,
   withOutcome,
   type MailboxRecord,
+  type RecordSummary,
 } from './definitions';
 import { upsertChanged } from './searchAttributes';
 import { requireIdentity } from './identity';
@@ -53,13 +54,17 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
   };
   /**
    * Once per workflow task, after its handlers: the first task of a record started with its first change (an
-   * update- or signal-with-start) publishes once, not once for the start and again for the change.
+   * update- or signal-with-start) publishes once, not once for the start and again for the change; and not at all
+   * when the start already gave the memo this change leads to (the ledger starts a record with it), but for the time.
    */
   const publish = () => {
     unpublished = false;
-    record.updatedAt = new Date().toISOString();
-    const { memo, searchAttributes } = recordVisibility(record);
-    upsertMemo(memo);
+    const shown = workflowInfo().memo?.record as RecordSummary | undefined;
+    const { memo, searchAttributes } = recordVisibility({ ...record, updatedAt: shown?.updatedAt ?? record.updatedAt });
+    if (!shown || JSON.stringify(shown) !== JSON.stringify(memo.record)) {
+      record.updatedAt = new Date().toISOString();
+      upsertMemo(recordVisibility(record).memo);
+    }
     upsertChanged(searchAttributes);
   };
 
