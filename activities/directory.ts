@@ -1,10 +1,21 @@
-/** The provisioning steps: verify the MEU, convert it to a mailbox, set forwarding (TargetAddress). */
+/** The provisioning steps: verify the MEU, convert it to a mailbox, set forwarding (TargetAddress); rollback and mail-user conversion. */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { verifyMeu as checkMeu } from '../connectors/directory/verify';
 import { MailferryError } from '../shared/errors';
-import type { ConnectionSettings, Sealed } from '../shared/domain';
+import type { ConnectionSettings, ProvisioningProgress, ProvisioningStep, Sealed } from '../shared/domain';
 import type { ActivityDeps } from './deps';
-import { translated } from './failures';
+import { asFailure, translated } from './failures';
+
+interface ProvisionInput {
+  org: string;
+  settings: ConnectionSettings;
+  address: string;
+  forceChangePassword: boolean;
+  password?: Sealed;
+  /** the sub-step the row resumes at (its record's failed step); a retry of this activity goes on from its heartbeat */
+  from: ProvisioningStep;
+}
 
 export function createDirectoryActivities({ connectors, secrets, logger }: ActivityDeps) {
   const open = (settings: ConnectionSettings) => ({ source: connectors.sourceDirectory(settings), cloud: connectors.cloudDirectory(settings) });
@@ -13,33 +24,70 @@ export function createDirectoryActivities({ connectors, secrets, logger }: Activ
   };
   const reveal = (password?: Sealed) => (password === undefined ? undefined : secrets.unseal(password));
 
-  return {
-    async verifyMeu(input: { settings: ConnectionSettings; address: string; forceChangePassword: boolean; password?: Sealed }) {
-      const d = open(input.settings);
-      return translated(async () => {
-        const found = await checkMeu(d.source, d.cloud, {
-          address: input.address,
-          forceChangePassword: input.forceChangePassword,
-          password: reveal(input.password),
-        });
-        logger.info({ mailbox: input.address, step: 'verifyMeu', alreadyMailbox: found.alreadyMailbox }, 'MEU verified');
-        return { alreadyMailbox: found.alreadyMailbox };
-      }, closeBoth(d));
+  const steps = {
+    async verifyMeu(d: ReturnType<typeof open>, input: ProvisionInput) {
+      const found = await checkMeu(d.source, d.cloud, {
+        address: input.address,
+        forceChangePassword: input.forceChangePassword,
+        password: reveal(input.password),
+      });
+      logger.info({ mailbox: input.address, step: 'verifyMeu', alreadyMailbox: found.alreadyMailbox }, 'MEU verified');
     },
 
-    /** `pending`: the conversion takes effect later (Microsoft 365: the licence is assigned, the mailbox follows): wait with awaitMailbox */
-    async convertToMailbox(input: { settings: ConnectionSettings; address: string; forceChangePassword: boolean; password?: Sealed }) {
-      const cloud = connectors.cloudDirectory(input.settings);
-      return translated(
-        async () => {
-          const change = await cloud.convertToMailbox(input.address, {
-            password: reveal(input.password),
-            forceChangePassword: input.forceChangePassword,
-          });
-          return { changed: change.changed, detail: change.detail, pending: change.pending === true };
-        },
-        () => cloud.close(),
-      );
+    /** `pending`: the conversion takes effect later (Microsoft 365: the licence is assigned, the mailbox follows) */
+    async convertToMailbox(d: ReturnType<typeof open>, input: ProvisionInput) {
+      const change = await d.cloud.convertToMailbox(input.address, {
+        password: reveal(input.password),
+        forceChangePassword: input.forceChangePassword,
+      });
+      return { pending: change.pending === true };
+    },
+
+    /**
+     * Sets forwarding to the cloud. The value it replaces goes into the
+     * mailbox's record before the write, once: a retry after a successful
+     * write, or a re-run, finds mailferry's own value there and the record
+     * keeps the true previous one. `previous` is the record's.
+     */
+    async setTargetAddress(d: ReturnType<typeof open>, input: ProvisionInput) {
+      const routing = d.cloud.routingAddress(input.address);
+      const current = (await d.source.findMailbox(input.address))?.targetAddress ?? null;
+      const previous = current === routing ? undefined : await connectors.ledger.rememberPreviousTargetAddress(input.org, input.address, current);
+      await d.source.setTargetAddress(input.address, routing);
+      return previous;
+    },
+  };
+
+  return {
+    /**
+     * The provisioning steps (verifyMeu → convertToMailbox → setTargetAddress) from `from` on, in one activity task:
+     * each sub-step is idempotent. Entering setTargetAddress after a conversion is heartbeated, so a retry (a killed
+     * worker, a directory briefly away) resumes there instead of converting again; verifyMeu changes nothing, so it
+     * is not recorded (the only heartbeat of an attempt is the first, which the SDK sends at once, unthrottled). A
+     * failure names its sub-step in its details, and the record keeps it as the failed step. `pending`: Microsoft 365
+     * creates the mailbox later; the workflow waits (awaitMailbox) and calls again from setTargetAddress.
+     */
+    async provisionMailbox(input: ProvisionInput): Promise<{ reached: ProvisioningStep; pending: boolean; previous?: string | null }> {
+      const ctx = Context.current();
+      const resumed = (ctx.info.heartbeatDetails as ProvisioningProgress | undefined)?.step;
+      const d = open(input.settings);
+      let step: ProvisioningStep = resumed ?? input.from;
+      try {
+        if (step === 'verifyMeu') {
+          await steps.verifyMeu(d, input);
+          step = 'convertToMailbox';
+        }
+        if (step === 'convertToMailbox') {
+          if ((await steps.convertToMailbox(d, input)).pending) return { reached: step, pending: true };
+          step = 'setTargetAddress';
+          ctx.heartbeat({ step } satisfies ProvisioningProgress);
+        }
+        return { reached: step, pending: false, previous: await steps.setTargetAddress(d, input) };
+      } catch (err) {
+        throw asFailure(err, { step } satisfies ProvisioningProgress);
+      } finally {
+        await closeBoth(d)();
+      }
     },
 
     /**
@@ -102,24 +150,6 @@ export function createDirectoryActivities({ connectors, secrets, logger }: Activ
         const change = await d.source.convertToMailUser(input.address, cloud);
         logger.info({ mailbox: input.address, step: 'convertToMailUser', changed: change.changed }, 'converted to mail user');
         return { changed: change.changed, detail: change.detail };
-      }, closeBoth(d));
-    },
-
-    /**
-     * Sets forwarding to the cloud. The value it replaces goes into the
-     * mailbox's record before the write, once: a retry after a successful
-     * write, or a re-run, finds mailferry's own value there and the record
-     * keeps the true previous one. `previous` is the record's.
-     */
-    async setTargetAddress(input: { org: string; settings: ConnectionSettings; address: string }) {
-      const d = open(input.settings);
-      return translated(async () => {
-        const routing = d.cloud.routingAddress(input.address);
-        const current = (await d.source.findMailbox(input.address))?.targetAddress ?? null;
-        const previous =
-          current === routing ? undefined : await connectors.ledger.rememberPreviousTargetAddress(input.org, input.address, current);
-        const change = await d.source.setTargetAddress(input.address, routing);
-        return { changed: change.changed, previous, detail: change.detail };
       }, closeBoth(d));
     },
   };

@@ -84,8 +84,12 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             },
           },
         );
+        // the workflow skips the contacts/calendar activity of a mailbox with no contact and no event (an empty
+        // address book or calendar has nothing to copy); a DAV server that does not answer leaves it to that activity
+        const pimItems = await connectors.dav.holdsItems(connectors.sourceDav(input.settings), input.address).catch(() => true);
         log.info(
           {
+            pimItems,
             copied: result.messagesCopied,
             existing: result.messagesExisting,
             bytes: result.bytesCopied,
@@ -109,6 +113,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
           deletedOnSource: result.deletedOnSource,
           reconnects,
           checkpoint: beat.checkpoint,
+          pimItems,
         };
       } catch (err) {
         const badItems = (err as { badItems?: BadItem[] }).badItems;

@@ -15,6 +15,15 @@ export type Sealed = string;
 export const STEPS = ['verifyMeu', 'convertToMailbox', 'setTargetAddress', 'copyData'] as const;
 export type Step = (typeof STEPS)[number];
 export const PROVISIONING_STEPS: readonly Step[] = ['verifyMeu', 'convertToMailbox', 'setTargetAddress'];
+export type ProvisioningStep = 'verifyMeu' | 'convertToMailbox' | 'setTargetAddress';
+
+/**
+ * provisionMailbox's heartbeat details and failure details: the sub-step it is at (a retry resumes there) or the one
+ * that failed, so the record names it.
+ */
+export interface ProvisioningProgress {
+  step: ProvisioningStep;
+}
 
 /** A row's state as the Web UI's MailferryState search attribute and `status` show it. */
 export type RowState =

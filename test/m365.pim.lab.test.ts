@@ -190,7 +190,7 @@ describe('the copy activity', () => {
     const connectors = {
       sourceDav: () => onprem,
       targetDav: refuse,
-      dav: { copyDav: refuse },
+      dav: { copyDav: refuse, holdsItems: refuse },
       graphPim: () => createGraphPimCopier(target(lab)),
     } as Partial<Connectors> as Connectors;
     const activities = createMailDataActivities({ connectors, logger: pino({ level: 'silent' }) } as Partial<ActivityDeps> as ActivityDeps);

@@ -8,7 +8,7 @@
  * what re-runs, rollback and the final report read.
  *
  * A batch runs a row in two runs of the same workflow ID: `provision`
- * (verifyMeu → convertToMailbox → setTargetAddress) and, after the batch's
+ * (verifyMeu → convertToMailbox → setTargetAddress, one activity) and, after the batch's
  * Mailboxes Ready e-mail, `copy` (copyData). A re-run of a migrated row is a
  * `resetTargetAddress` run. `mailbox rollback` is a `rollback` run: it puts
  * back the targetAddress mailferry replaced, so mail flows on-premises again,
@@ -38,6 +38,8 @@ import {
   type CopyTotals,
   type MailboxInput,
   type MailboxOutcome,
+  type ProvisioningProgress,
+  type ProvisioningStep,
   type RowError,
   type RowState,
   type Step,
@@ -45,20 +47,12 @@ import {
 
 type Activities = ReturnType<typeof createActivities>;
 
-/** Directory changes: quick, idempotent, retried while a server is down; permanent errors are non-retryable. */
-const directory = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 12 },
-});
-
 /**
- * convertToMailbox as a local activity: a few directory writes, idempotent (converting twice changes nothing),
- * run in the worker that runs this workflow task, so it costs a marker instead of an activity task. verifyMeu and
- * setTargetAddress stay activity tasks: the Web UI shows the first failing step as an activity, and the fault
- * suite catches setTargetAddress pending on the server to kill a worker between the two.
+ * The provisioning steps as one activity task (idempotent sub-steps, progress in its heartbeat: activities/directory.ts),
+ * and rollback's write: retried while a server is down; permanent errors are non-retryable.
  */
-const localDirectory = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '1 minute',
+const directory = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 12 },
 });
 
@@ -84,14 +78,6 @@ async function report(input: MailboxInput, outcome: MailboxOutcome): Promise<Mai
   await CancellationScope.nonCancellable(() => ledger.recordOutcome({ org: input.org, outcome, runId: workflowInfo().runId }));
   // checkpoints and bad items stay with the record: the batch would carry them for every row
   return { ...outcome, checkpoint: undefined, davCheckpoint: undefined, badItemsFound: undefined, davSettled: undefined };
-}
-
-const PROVISION_STEPS: Step[] = ['verifyMeu', 'convertToMailbox', 'setTargetAddress'];
-
-function stepsFor(input: MailboxInput): Step[] {
-  if (input.phase === 'resetTargetAddress') return ['setTargetAddress'];
-  if (input.phase === 'copy') return ['copyData'];
-  return PROVISION_STEPS.slice(Math.max(0, PROVISION_STEPS.indexOf(input.startAt)));
 }
 
 function stateWhileRunning(step: Step): RowState {
@@ -138,12 +124,17 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
   };
 
   let current: Step | null = null;
+  const at = (step: Step) => {
+    current = step;
+    show(step, stateWhileRunning(step));
+  };
   try {
-    for (const step of stepsFor(input)) {
-      current = step;
-      show(step, stateWhileRunning(step));
-      await runStep(step, input, outcome);
-      outcome.lastCompletedStep = step;
+    if (input.phase === 'copy') {
+      at('copyData');
+      await copyData(input, outcome);
+      outcome.lastCompletedStep = 'copyData';
+    } else {
+      await provision(input, outcome, at);
     }
     const done: RowState = input.phase === 'provision' ? 'ready' : 'completed';
     show(current, done);
@@ -157,6 +148,12 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
           fix: 'Re-run the batch or `mailferry batch resume --mailbox <address>` to continue from this step.',
         }
       : toRowError(err);
+    const subStep = input.phase === 'copy' ? undefined : failedSubStep(err);
+    if (subStep) {
+      // the sub-steps before the failed one are done (in this run, or before the row's resume point)
+      current = subStep;
+      outcome.lastCompletedStep = STEPS[STEPS.indexOf(subStep) - 1] ?? null;
+    }
     outcome.failedStep = current ?? undefined;
     outcome.error = error;
     show(current, stopped ? 'stopped' : 'failed', error.code);
@@ -170,27 +167,44 @@ export async function mailboxWorkflow(input: MailboxInput): Promise<MailboxOutco
   }
 }
 
-async function runStep(step: Step, input: MailboxInput, outcome: MailboxOutcome): Promise<void> {
+/** A provisioning sub-step's failure names it (its details, or after a timeout the activity's last heartbeat). */
+function failedSubStep(err: unknown): ProvisioningStep | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure) return (cause.details?.[0] as ProvisioningProgress | undefined)?.step;
+  if (cause instanceof TimeoutFailure) return (cause.lastHeartbeatDetails as ProvisioningProgress | undefined)?.step;
+  return undefined;
+}
+
+/**
+ * verifyMeu → convertToMailbox → setTargetAddress from the row's resume point (a re-run of a migrated row: only
+ * setTargetAddress), one activity task for all three unless Microsoft 365 creates the mailbox later: then the wait,
+ * and a second call from setTargetAddress. `at` shows the step on the run; a failure names its sub-step (failedSubStep).
+ */
+async function provision(input: MailboxInput, outcome: MailboxOutcome, at: (step: Step) => void): Promise<void> {
   const { settings, address } = input;
-  switch (step) {
-    case 'verifyMeu':
-      await directory.verifyMeu({ settings, address, forceChangePassword: input.forceChangePassword, password: input.password });
-      return;
-    case 'convertToMailbox': {
-      const converted = await localDirectory.convertToMailbox({ settings, address, forceChangePassword: input.forceChangePassword, password: input.password });
-      if (converted.pending) await untilMailboxExists(input);
-      return;
-    }
-    case 'setTargetAddress': {
-      const change = await directory.setTargetAddress({ org: input.org, settings, address });
+  let from: ProvisioningStep = input.phase === 'resetTargetAddress' || input.startAt === 'copyData' ? 'setTargetAddress' : input.startAt;
+  at(from);
+  for (;;) {
+    const done = await directory.provisionMailbox({
+      org: input.org,
+      settings,
+      address,
+      forceChangePassword: input.forceChangePassword,
+      password: input.password,
+      from,
+    });
+    if (!done.pending) {
       // the record's previous value, kept the first time mailferry changed it (absent: forwarding was ours already)
-      if (change.previous !== undefined) outcome.previousTargetAddress = change.previous;
+      if (done.previous !== undefined) outcome.previousTargetAddress = done.previous;
+      outcome.lastCompletedStep = 'setTargetAddress';
       return;
     }
-    case 'copyData': {
-      await copyData(input, outcome);
-      return;
-    }
+    outcome.lastCompletedStep = 'verifyMeu';
+    at('convertToMailbox');
+    await untilMailboxExists(input);
+    outcome.lastCompletedStep = 'convertToMailbox';
+    from = 'setTargetAddress';
+    at(from);
   }
 }
 
@@ -234,9 +248,10 @@ async function copyData(input: MailboxInput, outcome: MailboxOutcome): Promise<v
     if (items?.length) outcome.badItemsFound = [...(outcome.badItemsFound ?? []), ...items];
   };
   outcome.copy = before ?? { messagesCopied: 0, bytesCopied: 0, messagesExisting: 0, badItems: 0, contactsCopied: 0, eventsCopied: 0 };
+  let mail: Awaited<ReturnType<Activities['copyMail']>>;
   try {
     // no checkpoint yet in this run: the copy reads the record's
-    const mail = await copy.copyMail({ org: input.org, settings, address, checkpoint: outcome.checkpoint, syncFlags: input.delta });
+    mail = await copy.copyMail({ org: input.org, settings, address, checkpoint: outcome.checkpoint, syncFlags: input.delta });
     outcome.checkpoint = mail.checkpoint;
     totals(mail, mail);
     found(mail.badItemsFound);
@@ -246,6 +261,12 @@ async function copyData(input: MailboxInput, outcome: MailboxOutcome): Promise<v
     outcome.checkpoint = details.checkpoint ?? outcome.checkpoint;
     totals(details.copied);
     throw err;
+  }
+  if (!mail.pimItems) {
+    // no contact and no event on the source: nothing for the DAV copy to do, and no activity task for it
+    outcome.davCheckpoint = null;
+    outcome.davSettled = true;
+    return;
   }
   try {
     const dav = await copy.copyContactsAndCalendars({ org: input.org, settings, address });

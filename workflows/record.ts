@@ -26,6 +26,7 @@ import {
   rememberPreviousTargetAddressUpdate,
   withOutcome,
   type MailboxRecord,
+  type RecordSummary,
 } from './definitions';
 import { upsertChanged } from './searchAttributes';
 import { requireIdentity } from './identity';
@@ -45,11 +46,25 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
   let changes = 0;
   let closed = false;
 
-  const publish = () => {
+  /** whether a change since the last publish still has to reach the memo and search attributes */
+  let unpublished = true;
+  const changed = () => {
     changes++;
-    record.updatedAt = new Date().toISOString();
-    const { memo, searchAttributes } = recordVisibility(record);
-    upsertMemo(memo);
+    unpublished = true;
+  };
+  /**
+   * Once per workflow task, after its handlers: the first task of a record started with its first change (an
+   * update- or signal-with-start) publishes once, not once for the start and again for the change; and not at all
+   * when the start already gave the memo this change leads to (the ledger starts a record with it), but for the time.
+   */
+  const publish = () => {
+    unpublished = false;
+    const shown = workflowInfo().memo?.record as RecordSummary | undefined;
+    const { memo, searchAttributes } = recordVisibility({ ...record, updatedAt: shown?.updatedAt ?? record.updatedAt });
+    if (!shown || JSON.stringify(shown) !== JSON.stringify(memo.record)) {
+      record.updatedAt = new Date().toISOString();
+      upsertMemo(recordVisibility(record).memo);
+    }
     upsertChanged(searchAttributes);
   };
 
@@ -67,7 +82,7 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
   setHandler(recordOutcomeSignal, ({ outcome, runId }) => {
     if (othersChange('outcome', outcome.address)) return;
     record = withOutcome(record, outcome, runId, new Date().toISOString());
-    publish();
+    changed();
   });
   setHandler(
     rememberPreviousTargetAddressUpdate,
@@ -76,7 +91,7 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
       const value = typeof change === 'object' && change !== null ? change.value : (change as string | null);
       if (record.previousTargetAddress === undefined) {
         record.previousTargetAddress = value;
-        publish();
+        changed();
       }
       return record.previousTargetAddress ?? null;
     },
@@ -96,8 +111,13 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
     closed = true;
   });
 
-  publish();
-  await condition(() => closed || changes >= CHANGES_PER_RUN || workflowInfo().continueAsNewSuggested);
+  const due = () => closed || changes >= CHANGES_PER_RUN || workflowInfo().continueAsNewSuggested;
+  for (;;) {
+    await condition(() => unpublished || due());
+    if (unpublished) publish();
+    if (due()) break;
+  }
   await condition(allHandlersFinished);
+  if (unpublished) publish();
   if (!closed) await continueAsNew<typeof mailboxRecordWorkflow>({ org: input.org, address: input.address, carried: record });
 }

@@ -169,5 +169,10 @@ function davTarget(target: DavEndpoint, address: string): PimTarget {
 export function createDavCopier(): DavCopier {
   return {
     copyDav: (source, target, address, options) => copyToTarget(source, address, davTarget(target, address), options),
+    holdsItems: async (source, address) => {
+      const http = createDavHttp(source);
+      for (const collection of await listCollections(http, address)) if ((await listHrefs(http, collection)).length > 0) return true;
+      return false;
+    },
   };
 }

@@ -69,6 +69,8 @@ export interface DavCopyOptions {
 export interface DavCopier {
   /** copies every address book and calendar of `address` (collections under `/<address>/`) */
   copyDav(source: DavEndpoint, target: DavEndpoint, address: string, options?: DavCopyOptions): Promise<DavCopyResult>;
+  /** whether any address book or calendar of `address` on `source` holds an item: without one there is nothing to copy */
+  holdsItems(source: DavEndpoint, address: string): Promise<boolean>;
 }
 
 /** Items per kind, counted by UID. */

@@ -78,10 +78,6 @@ const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 const MAILBOX_WORKFLOW_TYPE = 'mailboxWorkflow';
 
 export function createTemporalLedger(client: Client, options: TemporalLedgerOptions): Ledger {
-  const recordAttributes = (org: string, address: string) => [
-    { key: MailferryOrg, value: org },
-    { key: MailferryMailbox, value: address },
-  ];
   const taskQueue = () => {
     if (options.readOnly) throw new Error('This ledger is read-only: the worker writes the records');
     return options.taskQueue;
@@ -209,12 +205,15 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
 
     async rememberPreviousTargetAddress(org, address, value) {
       const a = address.toLowerCase();
+      // a record this starts is listed at once with what the update makes of it (the workflow then writes nothing)
+      const { memo, searchAttributes } = recordVisibility({ ...emptyRecord(org, a, new Date().toISOString()), previousTargetAddress: value });
       const start = new WithStartWorkflowOperation(RECORD_WORKFLOW_TYPE, {
         workflowId: recordWorkflowId(org, a),
         taskQueue: taskQueue(),
         args: [{ org, address: a }],
         workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes: recordAttributes(org, a),
+        typedSearchAttributes: searchAttributes,
+        memo,
       });
       return client.workflow.executeUpdateWithStart<Workflow, string | null, [{ address: string; value: string | null }]>(
         RECORD_HANDLERS.rememberPrevious,

@@ -262,7 +262,7 @@ test.concurrent('two workers on one queue, the one running the copy SIGKILLed', 
 
 test.concurrent('worker SIGKILLed between convertToMailbox and setTargetAddress', async () => {
   const { ctx, fleet, org, batch, mailboxIds } = await scenario('fpv', smallFleet(13, { mailboxes: 6, messagesEach: 20 }), 1);
-  const kill = await killDuring(ctx.session, ctx.pool, mailboxIds, 'setTargetAddress', new Rng(`provisioning/${SEED}`), {
+  const kill = await killDuring(ctx.session, ctx.pool, mailboxIds, { activity: 'provisionMailbox', step: 'setTargetAddress' }, new Rng(`provisioning/${SEED}`), {
     maxDelayMs: 8,
     timeoutMs: 5 * 60_000,
     scheduledCounts: true,
@@ -270,7 +270,7 @@ test.concurrent('worker SIGKILLed between convertToMailbox and setTargetAddress'
   const finished = await finishBatch(ctx.session, org, batch);
   await record(
     'worker SIGKILL between convertToMailbox and setTargetAddress',
-    'SIGKILLs that ended the worker while setTargetAddress (scheduled after convertToMailbox completed) was still pending',
+    "SIGKILLs that ended the worker while provisionMailbox, its heartbeat at setTargetAddress (convertToMailbox done), was still pending",
     kill.delivered ? 1 : 0,
     ctx,
     fleet,
