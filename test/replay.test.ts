@@ -16,7 +16,34 @@ import { HISTORIES_DIR, MANIFEST_FILE, REPLAY_KEY_FILE, REQUIRED_PATHS, type Rec
 
 const manifest = JSON.parse(readFileSync(MANIFEST_FILE, 'utf8')) as RecordedHistory[];
 const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json') && join(HISTORIES_DIR, f) !== MANIFEST_FILE);
-const histories = files.map((f) => ({ file: f, history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, f), 'utf8'))) }));
+const read = (dir: string, f: string) => ({ file: f, history: historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8'))) });
+const histories = files.map((f) => read(HISTORIES_DIR, f));
+/**
+ * Runs of the long-lived workflows (an organisation, a mailbox's record: open for the weeks of a migration, and a
+ * batch: open for days) recorded by the code before the latest workflow change: a deployment finds such runs open,
+ * so today's code must replay them (old branches kept behind patched()). Re-recording replaces only the histories
+ * above; these are replaced by hand, with the code they were recorded on named in the folder's README.
+ */
+const RELEASED_DIR = join(__dirname, 'fixtures', 'released-histories');
+const released = readdirSync(RELEASED_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => read(RELEASED_DIR, f));
+
+async function replayFails(list: typeof histories): Promise<{ failed: string[]; replayed: number }> {
+  const { codec } = loadCodec({ MAILFERRY_CODEC_KEY_FILE: REPLAY_KEY_FILE });
+  const results = Worker.runReplayHistories(
+    { workflowsPath: require.resolve('../workflows'), dataConverter: dataConverterOptions(codec), replayName: 'mailferry-replay' },
+    // the recorded workflow ID: every workflow checks that its input belongs to it (workflows/identity.ts)
+    list.map((h) => ({ workflowId: h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId ?? h.file, history: h.history })),
+  );
+  const failed: string[] = [];
+  let replayed = 0;
+  for await (const result of results) {
+    replayed++;
+    if (result.error) failed.push(`${result.workflowId}: ${result.error.message}`);
+  }
+  return { failed, replayed };
+}
 
 test('the histories show every workflow type and every path the recorder names', () => {
   expect(manifest.map((m) => m.file).sort()).toEqual([...files].sort());
@@ -31,18 +58,11 @@ test('the histories show every workflow type and every path the recorder names',
 });
 
 test('every recorded history replays on the current workflow code', async () => {
-  const { codec } = loadCodec({ MAILFERRY_CODEC_KEY_FILE: REPLAY_KEY_FILE });
-  const results = Worker.runReplayHistories(
-    { workflowsPath: require.resolve('../workflows'), dataConverter: dataConverterOptions(codec), replayName: 'mailferry-replay' },
-    // the recorded workflow ID: every workflow checks that its input belongs to it (workflows/identity.ts)
-    histories.map((h) => ({ workflowId: h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId ?? h.file, history: h.history })),
-  );
-  const failed: string[] = [];
-  let replayed = 0;
-  for await (const result of results) {
-    replayed++;
-    if (result.error) failed.push(`${result.workflowId}: ${result.error.message}`);
-  }
-  expect(failed).toEqual([]);
-  expect(replayed).toBe(files.length);
+  expect(await replayFails(histories)).toEqual({ failed: [], replayed: files.length });
+}, 120_000);
+
+test('open runs of the long-lived workflows, recorded by the code before, replay on the current code', async () => {
+  const types = new Set(released.map((h) => h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name));
+  expect([...types].sort()).toEqual(['batchWorkflow', 'mailboxRecordWorkflow', 'organisationWorkflow']);
+  expect(await replayFails(released)).toEqual({ failed: [], replayed: released.length });
 }, 120_000);

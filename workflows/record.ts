@@ -12,6 +12,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   setHandler,
   upsertMemo,
   workflowInfo,
@@ -46,11 +47,21 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
   let changes = 0;
   let closed = false;
 
+  // Records stay open for the weeks of a migration, so a deployment finds them running: those started before
+  // the record published once per workflow task go on publishing at every change, as their histories say.
+  const oncePerTask = patched('record-publishes-once-per-task');
   /** whether a change since the last publish still has to reach the memo and search attributes */
-  let unpublished = true;
+  let unpublished = oncePerTask;
   const changed = () => {
     changes++;
-    unpublished = true;
+    if (oncePerTask) unpublished = true;
+    else publishEach();
+  };
+  const publishEach = () => {
+    record.updatedAt = new Date().toISOString();
+    const { memo, searchAttributes } = recordVisibility(record);
+    upsertMemo(memo);
+    upsertChanged(searchAttributes);
   };
   /**
    * Once per workflow task, after its handlers: the first task of a record started with its first change (an
@@ -67,7 +78,6 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
     }
     upsertChanged(searchAttributes);
   };
-
   /** a change copied out of another mailbox's record (its encrypted payload replayed here) is not this mailbox's */
   const othersChange = (what: string, address: string) => {
     if (address.toLowerCase() === record.address.toLowerCase()) return false;
@@ -111,6 +121,7 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
     closed = true;
   });
 
+  if (!oncePerTask) changed(); // how those runs began, after their handlers: a publish, counted as a change
   const due = () => closed || changes >= CHANGES_PER_RUN || workflowInfo().continueAsNewSuggested;
   for (;;) {
     await condition(() => unpublished || due());
