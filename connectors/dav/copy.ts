@@ -94,6 +94,8 @@ export async function copyToTarget(source: DavEndpoint, address: string, target:
   const report = () => options.onProgress?.(structuredClone(checkpoint));
 
   const bad = (collection: DavCollection, item: Pick<DavItem, 'uid' | 'data'>, answer: string) => {
+    // this one passes the limit and the copy fails: a resume starts just before it, whatever its group did after it
+    if (result.badItems.length >= limit) report();
     result.badItems.push({ kind: collection.kind === 'addressbook' ? 'contact' : 'event', collection: collection.name, uid: item.uid, summary: itemSummary(item.data), answer });
     if (result.badItems.length > limit) throw new DavBadItemLimitError(result.badItems, limit);
   };
@@ -122,13 +124,13 @@ export async function copyToTarget(source: DavEndpoint, address: string, target:
           }),
         );
         for (const { href, item, placed } of outcomes) {
-          counts.source += 1;
           if (!item || !placed) bad(collection, { uid: `href:${href}`, data: '' }, 'listed by the source, but not returned by its multiget REPORT');
           else if (placed === 'copied') counts.copied += 1;
           else if (placed === 'existing') counts.existing += 1;
           else bad(collection, item, placed.refused);
+          counts.source += 1;
+          checkpoint.current = { collection: collection.name, after: href };
         }
-        checkpoint.current = { collection: collection.name, after: slice[slice.length - 1]! };
         report();
       }
     }
@@ -142,7 +144,7 @@ export async function copyToTarget(source: DavEndpoint, address: string, target:
 /**
  * PUTs under way at once into a DAV target: a server parses an item before it
  * takes its write lock (Radicale does), so a few at once keep both busy while
- * each waits on the other; the checkpoint still moves only after a whole group.
+ * each waits on the other; the checkpoint is reported after a whole group.
  */
 export const DAV_TARGET_CONCURRENCY = 4;
 
