@@ -57,6 +57,9 @@ it('beats on progress only: silent while the target stalls, then moving again', 
     sourceImap: () => m.source,
     targetImap: () => ({ ...m.target, port: relay.port }),
     mail: createMailCopier(),
+    // the mailbox has no contacts or events: the copy says so, and the row would skip its contacts/calendar step
+    dav: { holdsItems: async () => false } as Partial<Connectors['dav']> as Connectors['dav'],
+    sourceDav: () => ({ url: 'http://127.0.0.1:1/', user: '', password: '' }),
     // a first copy: the mailbox has no record yet, so no checkpoint to resume from
     ledger: { lookup: async () => null } as Partial<Connectors["ledger"]> as Connectors["ledger"],
   } as Partial<Connectors> as Connectors;
