@@ -8,7 +8,7 @@
  * away would make it).
  */
 import { randomBytes } from 'node:crypto';
-import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import pino from 'pino';
 import { createDirectoryActivities } from '../activities/directory';
 import type { ActivityDeps, Connectors } from '../activities/deps';
@@ -19,16 +19,14 @@ import type { Ledger } from '../connectors/ledger/types';
 import { readLabInfo, type LabInfo } from '../lab/info';
 import { LAB_ROUTING_DOMAIN } from '../lab/workerEnv';
 import { MailferryError } from '../shared/errors';
-import { dataConverterOptions, loadCodec } from '../shared/codec';
 import type { ConnectionSettings } from '../shared/domain';
-import { loadWorkerEnv } from '../worker/config';
 import { provisionOnce } from './fixtures/workflows/provision';
+import { startFixtureWorker, type FixtureWorker } from './helpers/fixtureWorker';
 import { labEnv, targetAddressOf, TestUsers } from './helpers/backbone';
 
 let info: LabInfo;
 let session: Session;
-let worker: Worker;
-let running: Promise<void>;
+let worker: FixtureWorker | undefined;
 let users: TestUsers;
 const taskQueue = `provision-${randomBytes(3).toString('hex')}`;
 /** what the directories were asked, per address */
@@ -42,7 +40,6 @@ beforeAll(async () => {
   users = new TestUsers(info);
   const env = labEnv(info);
   session = await openSession(env);
-  const cfg = loadWorkerEnv(env);
   const o = info.onprem.ldap;
   const c = info.cloud.ldap;
   const connectors = {
@@ -74,20 +71,15 @@ beforeAll(async () => {
     ledger: { rememberPreviousTargetAddress: async (_org: string, _address: string, value: string | null) => value } as Partial<Ledger> as Ledger,
   } as Partial<Connectors> as Connectors;
   const activities = createDirectoryActivities({ connectors, logger: pino({ level: 'warn' }) } as Partial<ActivityDeps> as ActivityDeps);
-  worker = await Worker.create({
-    connection: await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS }),
-    namespace: cfg.TEMPORAL_NAMESPACE,
+  worker = await startFixtureWorker(env, {
     taskQueue,
     workflowsPath: require.resolve('./fixtures/workflows/provision'),
-    dataConverter: dataConverterOptions(loadCodec(env).codec),
     activities: { provisionMailbox: activities.provisionMailbox },
   });
-  running = worker.run();
 }, 180_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await users?.cleanup();
   await session?.close();
 });

@@ -13,24 +13,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import pino from 'pino';
 import { createReportActivities } from '../activities/reports';
 import type { ActivityDeps, Connectors } from '../activities/deps';
 import { openSession, type Session } from '../client/connection';
 import { createReportMailer } from '../connectors/smtp';
 import { readLabInfo, type LabInfo } from '../lab/info';
-import { dataConverterOptions, loadCodec } from '../shared/codec';
 import { organisationWorkflowId, type PreparedMail } from '../shared/domain';
 import { loadWorkerEnv } from '../worker/config';
 import { finalMailOfOrganisation } from './fixtures/workflows/finalMail';
+import { startFixtureWorker, type FixtureWorker } from './helpers/fixtureWorker';
 import { labEnv } from './helpers/backbone';
 import { readSinkMessages } from './helpers/smtpSink';
 
 let info: LabInfo;
 let session: Session;
-let worker: Worker;
-let running: Promise<void>;
+let worker: FixtureWorker | undefined;
 const taskQueue = `mail-once-${randomBytes(3).toString('hex')}`;
 const attempts: { attempt: number; result: { sent: boolean } }[] = [];
 
@@ -57,12 +56,9 @@ beforeAll(async () => {
       logger: pino({ level: 'warn' }),
     }) as Partial<ActivityDeps> as ActivityDeps;
   const hosts = [createReportActivities(depsOn('a')), createReportActivities(depsOn('b'))];
-  worker = await Worker.create({
-    connection: await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS }),
-    namespace: cfg.TEMPORAL_NAMESPACE,
+  worker = await startFixtureWorker(env, {
     taskQueue,
     workflowsPath: require.resolve('./fixtures/workflows/finalMail'),
-    dataConverter: dataConverterOptions(loadCodec(env).codec),
     activities: {
       async sendReportMail(mail: PreparedMail) {
         const { attempt } = Context.current().info;
@@ -74,12 +70,10 @@ beforeAll(async () => {
       },
     },
   });
-  running = worker.run();
 }, 180_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await session?.close();
 });
 
