@@ -47,12 +47,17 @@ export function createDirectoryActivities({ connectors, secrets, logger }: Activ
      * Sets forwarding to the cloud. The value it replaces goes into the
      * mailbox's record before the write, once: a retry after a successful
      * write, or a re-run, finds mailferry's own value there and the record
-     * keeps the true previous one. `previous` is the record's.
+     * keeps the true previous one. `previous` is the record's. No
+     * targetAddress (the usual on-premises mailbox) needs no round trip to
+     * the record first: a record that keeps none restores none (rollback
+     * clears it), so a run lost after the write loses nothing, and the
+     * run's outcome brings the record its null.
      */
     async setTargetAddress(d: ReturnType<typeof open>, input: ProvisionInput) {
       const routing = d.cloud.routingAddress(input.address);
       const current = (await d.source.findMailbox(input.address))?.targetAddress ?? null;
-      const previous = current === routing ? undefined : await connectors.ledger.rememberPreviousTargetAddress(input.org, input.address, current);
+      const previous =
+        current === routing ? undefined : current === null ? null : await connectors.ledger.rememberPreviousTargetAddress(input.org, input.address, current);
       await d.source.setTargetAddress(input.address, routing);
       return previous;
     },

@@ -598,6 +598,19 @@ export interface MailboxRecord {
   updatedAt: string;
 }
 
+/**
+ * What a record's start names (and its continue-as-new carries on): `publish: 'oncePerTask'`, its memo and search
+ * attributes written once per workflow task. Records started before the field existed lack it; their histories say
+ * how they publish (a patch marker, workflows/record.ts). Named in the input rather than by patched(): a patch costs
+ * every new record run a marker and a search-attribute upsert.
+ */
+export interface RecordStart {
+  org: string;
+  address: string;
+  publish?: 'oncePerTask';
+}
+export const recordStart = (org: string, address: string): RecordStart => ({ org, address, publish: 'oncePerTask' });
+
 /** Handler names of the record workflow, for code that must not import workflows/definitions.ts. */
 export const RECORD_WORKFLOW_TYPE = 'mailboxRecordWorkflow';
 export const RECORD_HANDLERS = {

@@ -138,6 +138,15 @@ beforeAll(async () => {
     await users.add('rp-b', { messages: 2, contacts: 0, events: 0 }),
     await users.add('rp-c', { messages: 2, contacts: 0, events: 0 }),
   ];
+  // A forwards somewhere before the batch: its record keeps that value through the update replayed below (a mailbox
+  // without a TargetAddress has nothing to keep, and setTargetAddress sends its record no update)
+  const o = info.onprem.ldap;
+  const source = createSourceDirectory({ url: o.url, suffix: o.suffix, bindDn: o.bindDn, password: o.password, caFile: o.caFile });
+  try {
+    await source.setTargetAddress(a.address, `SMTP:before-${a.address}`);
+  } finally {
+    await source.close();
+  }
   victim = await labOrganisation(q.session, 'rp-victim');
   const first = await runBatch(q.session, victim, csvSourceOf(q.session, victim, csvOf([a, c].map((u) => [u.address, '', 'False']))));
   expect((await batchResult(q.session, victim, first.batch)).completed).toBe(2);

@@ -24,17 +24,17 @@ import {
   recordQuery,
   recordWorkflowId,
   emptyRecord,
+  recordStart,
   rememberPreviousTargetAddressUpdate,
   withOutcome,
   type MailboxRecord,
+  type RecordStart,
   type RecordSummary,
 } from './definitions';
 import { upsertChanged } from './searchAttributes';
 import { requireIdentity } from './identity';
 
-export interface RecordInput {
-  org: string;
-  address: string;
+export interface RecordInput extends RecordStart {
   carried?: MailboxRecord;
 }
 
@@ -48,8 +48,9 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
   let closed = false;
 
   // Records stay open for the weeks of a migration, so a deployment finds them running: those started before
-  // the record published once per workflow task go on publishing at every change, as their histories say.
-  const oncePerTask = patched('record-publishes-once-per-task');
+  // the record published once per workflow task go on publishing at every change, as their histories say. A start
+  // that names it needs no patch: patched() is asked only of runs started before the start input named it.
+  const oncePerTask = input.publish === 'oncePerTask' || patched('record-publishes-once-per-task');
   /** whether a change since the last publish still has to reach the memo and search attributes */
   let unpublished = oncePerTask;
   const changed = () => {
@@ -130,5 +131,6 @@ export async function mailboxRecordWorkflow(input: RecordInput): Promise<void> {
   }
   await condition(allHandlersFinished);
   if (unpublished) publish();
-  if (!closed) await continueAsNew<typeof mailboxRecordWorkflow>({ org: input.org, address: input.address, carried: record });
+  // the next run starts afresh, so it publishes once per task whatever this one did
+  if (!closed) await continueAsNew<typeof mailboxRecordWorkflow>({ ...recordStart(input.org, input.address), carried: record });
 }

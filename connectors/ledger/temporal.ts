@@ -30,6 +30,7 @@ import {
   emptyRecord,
   endedFromOutside,
   withOutcome,
+  recordStart,
   recordWorkflowId,
   type BatchResult,
   type MailboxOutcome,
@@ -145,7 +146,7 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
     await client.workflow.signalWithStart(RECORD_WORKFLOW_TYPE, {
       workflowId: recordWorkflowId(org, address),
       taskQueue: taskQueue(),
-      args: [{ org, address }],
+      args: [recordStart(org, address)],
       signal: RECORD_HANDLERS.outcome,
       signalArgs: [{ outcome, runId }],
       typedSearchAttributes: searchAttributes,
@@ -210,7 +211,7 @@ export function createTemporalLedger(client: Client, options: TemporalLedgerOpti
       const start = new WithStartWorkflowOperation(RECORD_WORKFLOW_TYPE, {
         workflowId: recordWorkflowId(org, a),
         taskQueue: taskQueue(),
-        args: [{ org, address: a }],
+        args: [recordStart(org, a)],
         workflowIdConflictPolicy: 'USE_EXISTING',
         typedSearchAttributes: searchAttributes,
         memo,
