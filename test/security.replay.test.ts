@@ -140,8 +140,7 @@ beforeAll(async () => {
   ];
   // A forwards somewhere before the batch: its record keeps that value through the update replayed below (a mailbox
   // without a TargetAddress has nothing to keep, and setTargetAddress sends its record no update)
-  const o = info.onprem.ldap;
-  const source = createSourceDirectory({ url: o.url, suffix: o.suffix, bindDn: o.bindDn, password: o.password, caFile: o.caFile });
+  const source = createSourceDirectory(info.onprem.ldap);
   try {
     await source.setTargetAddress(a.address, `SMTP:before-${a.address}`);
   } finally {
