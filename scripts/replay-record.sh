@@ -15,7 +15,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-REPLAY_SUGGEST_EVENTS=30
+REPLAY_SUGGEST_EVENTS=20
 port="${MAILFERRY_REPLAY_TEMPORAL_PORT:-$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')}"
 state="$(mktemp -d "${TMPDIR:-/tmp}/mailferry-replay.XXXXXX")"
 export MAILFERRY_STATE_DIR="$state" MAILFERRY_TEMPORAL_PORT="$port" MAILFERRY_TEMPORAL_UI_PORT="$((port + 1))"
