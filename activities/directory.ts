@@ -1,7 +1,7 @@
 /** The provisioning steps: verify the MEU, convert it to a mailbox, set forwarding (TargetAddress); rollback and mail-user conversion. */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { verifyMeu as checkMeu } from '../connectors/directory/verify';
+import { verifyMeu as checkMeu, type MeuFound } from '../connectors/directory/verify';
 import { MailferryError } from '../shared/errors';
 import type { ConnectionSettings, ProvisioningProgress, ProvisioningStep, Sealed } from '../shared/domain';
 import type { ActivityDeps } from './deps';
@@ -32,6 +32,7 @@ export function createDirectoryActivities({ connectors, secrets, logger }: Activ
         password: reveal(input.password),
       });
       logger.info({ mailbox: input.address, step: 'verifyMeu', alreadyMailbox: found.alreadyMailbox }, 'MEU verified');
+      return found;
     },
 
     /** `pending`: the conversion takes effect later (Microsoft 365: the licence is assigned, the mailbox follows) */
@@ -51,11 +52,12 @@ export function createDirectoryActivities({ connectors, secrets, logger }: Activ
      * targetAddress (the usual on-premises mailbox) needs no round trip to
      * the record first: a record that keeps none restores none (rollback
      * clears it), so a run lost after the write loses nothing, and the
-     * run's outcome brings the record its null.
+     * run's outcome brings the record its null. `read`: the source mailbox as verifyMeu read it in
+     * this attempt (the conversion between changes only the cloud side), so it is not read again.
      */
-    async setTargetAddress(d: ReturnType<typeof open>, input: ProvisionInput) {
+    async setTargetAddress(d: ReturnType<typeof open>, input: ProvisionInput, read?: { targetAddress: string | null }) {
       const routing = d.cloud.routingAddress(input.address);
-      const current = (await d.source.findMailbox(input.address))?.targetAddress ?? null;
+      const current = (read ?? (await d.source.findMailbox(input.address)))?.targetAddress ?? null;
       const previous =
         current === routing ? undefined : current === null ? null : await connectors.ledger.rememberPreviousTargetAddress(input.org, input.address, current);
       await d.source.setTargetAddress(input.address, routing);
@@ -77,9 +79,10 @@ export function createDirectoryActivities({ connectors, secrets, logger }: Activ
       const resumed = (ctx.info.heartbeatDetails as ProvisioningProgress | undefined)?.step;
       const d = open(input.settings);
       let step: ProvisioningStep = resumed ?? input.from;
+      let verified: MeuFound | undefined;
       try {
         if (step === 'verifyMeu') {
-          await steps.verifyMeu(d, input);
+          verified = await steps.verifyMeu(d, input);
           step = 'convertToMailbox';
         }
         if (step === 'convertToMailbox') {
@@ -87,7 +90,7 @@ export function createDirectoryActivities({ connectors, secrets, logger }: Activ
           step = 'setTargetAddress';
           ctx.heartbeat({ step } satisfies ProvisioningProgress);
         }
-        return { reached: step, pending: false, previous: await steps.setTargetAddress(d, input) };
+        return { reached: step, pending: false, previous: await steps.setTargetAddress(d, input, verified?.source) };
       } catch (err) {
         throw asFailure(err, { step } satisfies ProvisioningProgress);
       } finally {

@@ -55,6 +55,16 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
       // From the first checkpoint on: a heartbeat's details are what a retry resumes from.
       const heartbeat = () => beat.checkpoint && ctx.heartbeat(beat);
       let reconnects = 0;
+      // The workflow skips the contacts/calendar activity of a mailbox with no contact and no event (an empty address
+      // book or calendar has nothing to copy); a DAV server that does not answer leaves it to that activity. Asked
+      // beside the mail copy, not after it: the answer does not depend on the mail, and a row then waits for one
+      // round trip, not two in a row.
+      const pimItems = (async () => {
+        // a DAV endpoint that cannot be opened (its password) still fails the activity, after the mail copy as before
+        const dav = connectors.sourceDav(input.settings);
+        return connectors.dav.holdsItems(dav, input.address).catch(() => true);
+      })();
+      pimItems.catch(() => undefined); // a copy that fails first never awaits it
       try {
         // the rules were checked by the CLI; checked again here, where they take effect (settings kept before the rules existed have none)
         const rules = parseCopyRules(input.settings.copyRules);
@@ -84,12 +94,10 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
             },
           },
         );
-        // the workflow skips the contacts/calendar activity of a mailbox with no contact and no event (an empty
-        // address book or calendar has nothing to copy); a DAV server that does not answer leaves it to that activity
-        const pimItems = await connectors.dav.holdsItems(connectors.sourceDav(input.settings), input.address).catch(() => true);
+        const holdsPim = await pimItems;
         log.info(
           {
-            pimItems,
+            pimItems: holdsPim,
             copied: result.messagesCopied,
             existing: result.messagesExisting,
             bytes: result.bytesCopied,
@@ -113,7 +121,7 @@ export function createMailDataActivities({ connectors, logger }: ActivityDeps) {
           deletedOnSource: result.deletedOnSource,
           reconnects,
           checkpoint: beat.checkpoint,
-          pimItems,
+          pimItems: holdsPim,
         };
       } catch (err) {
         const badItems = (err as { badItems?: BadItem[] }).badItems;

@@ -15,7 +15,8 @@
  *                      (scripts/cluster-up.sh, started by bench/run.sh), and both results are printed
  *   --growth a,b,c     growth sizes (default 1000,10000,50000)
  *   --render FILE      print the table of an earlier results file (targets re-evaluated) and exit
- *   --profile          node --cpu-prof on the first copy-step run (.state/bench/work/profile/)
+ *   --profile          node --cpu-prof on the first copy-step run (.state/bench/work/profile/) and on the
+ *                      orchestration worker (.state/bench/work/profile-orchestration/, summarised in the results)
  */
 import { Command } from 'commander';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -207,7 +208,8 @@ async function main(o: Options): Promise<void> {
   }
   if (sections.has('orchestration')) {
     log('2. orchestration');
-    report.orchestration = await orchestrationBench(info, o.rows ?? (o.quick ? 50 : 1000), 10, log);
+    const profileDir = o.profile ? join(workDir, 'profile-orchestration') : undefined;
+    report.orchestration = await orchestrationBench(info, o.rows ?? (o.quick ? 50 : 1000), 10, log, undefined, profileDir);
     if (o.cluster) {
       const address = process.env.MAILFERRY_BENCH_CLUSTER_ADDRESS;
       const state = process.env.MAILFERRY_CLUSTER_STATE_DIR;
@@ -274,7 +276,7 @@ const program = new Command('bench')
   .option('--growth <sizes>', 'growth mailbox sizes, comma-separated')
   .option('--records <n>', 'records section: mailbox records created in bulk', (v: string) => Number(v))
   .option('--render <file>', 'print the table of a results file')
-  .option('--profile', 'CPU-profile the first copy-step run', false)
+  .option('--profile', 'CPU-profile the first copy-step run and the orchestration worker', false)
   .option('--setup-seconds <n>', 'time run.sh spent starting servers (added to the wall time)', (v) => Number(v), 0)
   .action(async (options: Options) => main(options));
 

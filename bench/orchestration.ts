@@ -6,12 +6,15 @@
  * copy), found through the MailferryOrg search attribute.
  */
 import type { Client } from '@temporalio/client';
+import { mkdirSync, rmSync } from 'node:fs';
 import type { LabInfo } from '../lab/info';
 import { batchWorkflowId } from '../workflows/definitions';
 import { benchOrganisation, benchSession, csvFor, startWorker, timedBatch } from './mailferry';
 import { createUsersInBulk } from './users';
 import { createOrgUser } from '../lab/users';
 import { serverCpuMeter } from './cpu';
+import { renderProfile, summariseProfiles, type ProfileSummary } from './cpuProfile';
+import { batchLatency, renderLatency, type BatchLatency, type FetchedRun } from './latency';
 
 export interface OrchestrationResult {
   rows: number;
@@ -38,6 +41,10 @@ export interface OrchestrationResult {
   workerIdleRss: number;
   /** CPU ms per process during the batch: where the time goes */
   cpuMs: Record<string, number>;
+  /** where each row's time goes, from the histories' event times (bench/latency.ts) */
+  latency?: BatchLatency;
+  /** `--profile`: the worker's node --cpu-prof over the batch (bench/cpuProfile.ts) */
+  workerProfile?: ProfileSummary;
 }
 
 /** The largest payload of one history event: any `{ metadata, data }` object inside its attributes. */
@@ -51,7 +58,7 @@ function largestPayloadIn(value: unknown, depth = 0): number {
   return max;
 }
 
-async function countHistory(client: Client, org: string, batchId: string) {
+async function countHistory(client: Client, org: string, batchId: string, concurrency: number) {
   const executions: Array<{ workflowId: string; runId: string; type: string }> = [];
   for await (const wf of client.workflow.list({ query: `MailferryOrg = '${org}'` }))
     executions.push({ workflowId: wf.workflowId, runId: wf.runId, type: wf.type });
@@ -60,12 +67,14 @@ async function countHistory(client: Client, org: string, batchId: string) {
   const byType: Record<string, number> = {};
   let local = 0;
   let largest = { bytes: 0, where: '' };
+  const fetched: FetchedRun[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       while (next < executions.length) {
         const e = executions[next++];
         const history = await client.workflow.getHandle(e.workflowId, e.runId).fetchHistory();
+        fetched.push({ ...e, events: history.events ?? [] });
         counts.push({ batch: e.workflowId === batchId, events: history.events?.length ?? 0 });
         eventsByType[e.type] = (eventsByType[e.type] ?? 0) + (history.events?.length ?? 0);
         for (const event of history.events ?? []) {
@@ -85,6 +94,7 @@ async function countHistory(client: Client, org: string, batchId: string) {
     activities: { byType, local },
     eventsByType,
     largest,
+    latency: batchLatency(fetched, batchId, concurrency),
   };
 }
 
@@ -103,6 +113,8 @@ export async function orchestrationBench(
   concurrency: number,
   log: (line: string) => void,
   target?: OrchestrationTarget,
+  /** a folder for the worker's node --cpu-prof files (emptied first); absent: no profile */
+  profileDir?: string,
 ): Promise<OrchestrationResult> {
   const password = 'Bench!Row-Pass1';
   const prefix = target?.prefix ?? 'orch';
@@ -119,17 +131,29 @@ export async function orchestrationBench(
   const bulkCreateMs = Date.now() - started;
   log(`  users: createOrgUser ${(createOrgUserMsEach / 1000).toFixed(2)} s each; ${rows} in bulk in ${(bulkCreateMs / 1000).toFixed(1)} s`);
 
-  const worker = await startWorker(info, [], env);
+  if (profileDir) {
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirSync(profileDir, { recursive: true });
+  }
+  const worker = await startWorker(info, profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [], env);
+  let window = { fromUs: 0, toUs: 0 };
+  let workerCpuMs = 0;
+  let result: OrchestrationResult;
   const session = await benchSession(info, env);
   try {
     const org = await benchOrganisation(session, 'bench-orch', concurrency);
     const cpu = serverCpuMeter(worker.pid, target?.cpu);
+    const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+    const fromUs = nowUs();
     const t = await timedBatch(session, org, csvFor(addresses, password));
+    window = { fromUs, toUs: nowUs() };
     const cpuMs = cpu();
+    workerCpuMs = cpuMs.worker ?? 0;
     log(`  batch: Mailboxes Ready ${((t.readyMs ?? NaN) / 1000).toFixed(1)} s, Migration Complete ${(t.completeMs / 1000).toFixed(1)} s`);
     await new Promise((r) => setTimeout(r, 2000)); // visibility catches up with the last closes
-    const h = await countHistory(session.client, org, batchWorkflowId(org, t.batch));
-    return {
+    const h = await countHistory(session.client, org, batchWorkflowId(org, t.batch), concurrency);
+    for (const line of renderLatency(h.latency, rows)) log(line);
+    result = {
       rows,
       concurrency,
       createOrgUserMsEach,
@@ -153,9 +177,16 @@ export async function orchestrationBench(
       workerStartupPeakRss: worker.startupPeakRss,
       workerIdleRss: worker.idleRss,
       cpuMs,
+      latency: h.latency,
     };
   } finally {
     await session.close();
     await worker.stop();
   }
+  if (profileDir) {
+    // V8 writes the profiles as the worker exits
+    result.workerProfile = summariseProfiles(profileDir, window.fromUs, window.toUs);
+    for (const line of renderProfile(result.workerProfile, workerCpuMs)) log(line);
+  }
+  return result;
 }

@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { growthRatios, type GrowthPoint } from './growth';
+import { renderProfile } from './cpuProfile';
+import { renderLatency } from './latency';
 import type { OrchestrationResult } from './orchestration';
 import type { RecordsResult } from './records';
 import type { ResumeResult } from './resume';
@@ -131,6 +133,8 @@ export function renderTable(r: BenchReport): string {
         .map(([k, v]) => `${k} ${fmt(v / 1000, 1)}`)
         .join(', ')}`,
     );
+    if (o.latency) out.push(...renderLatency(o.latency, o.rows));
+    if (o.workerProfile) out.push(...renderProfile(o.workerProfile, o.cpuMs.worker ?? 0));
     out.push(
       `   users: createOrgUser ${fmt(o.createOrgUserMsEach / 1000, 2)} s each → bulk helper: ${o.rows} in ${fmt(o.bulkCreateMs / 1000, 1)} s; worker peak RSS ${fmt(o.workerPeakRss / MB)} MB (idle ${fmt(o.workerIdleRss / MB)} MB, start-up peak ${fmt(o.workerStartupPeakRss / MB)} MB)`,
     );

@@ -30,16 +30,39 @@ function includesDomain(domains: string[], domain: string): boolean {
   return domains.some((d) => d.toLowerCase() === domain);
 }
 
+/** a read started now and judged later: its failure is thrown only where the sequential check would have met it */
+function settle<T>(p: Promise<T>): () => Promise<T> {
+  const outcome = p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  return async () => {
+    const o = await outcome;
+    if (!o.ok) throw o.error;
+    return o.value;
+  };
+}
+
+/**
+ * The three reads (the source mailbox, the tenant, the cloud recipient) go out
+ * at once, one round trip instead of three in a row; the checks then run in
+ * the order the admin's errors are ranked, so a row gets the same error as if
+ * each read waited for the one before (a read the first failing check made
+ * needless is not looked at).
+ */
 export async function verifyMeu(source: SourceDirectory, cloud: CloudDirectory, row: MeuCheck): Promise<MeuFound> {
   const { address } = row;
-  const mailbox = await source.findMailbox(address);
+  const mailboxRead = settle(source.findMailbox(address));
+  const tenantRead = settle(cloud.tenant());
+  const recipientRead = settle(cloud.findRecipient(address));
+  const mailbox = await mailboxRead();
   if (!mailbox) {
     throw new MailferryError('SOURCE_MAILBOX_NOT_FOUND', `No on-premises mailbox has the address ${address}.`);
   }
   if (mailbox.umEnabled) {
     throw new MailferryError('UM_ENABLED', `The on-premises mailbox ${address} is enabled for unified messaging.`);
   }
-  const tenant = await cloud.tenant();
+  const tenant = await tenantRead();
   const domain = domainOf(address);
   if (includesDomain(tenant.unverifiedDomains ?? [], domain)) {
     throw new MailferryError('DOMAIN_NOT_VERIFIED', `${domain} (of ${address}) is added to the cloud organisation but not verified.`);
@@ -54,7 +77,7 @@ export async function verifyMeu(source: SourceDirectory, cloud: CloudDirectory, 
   if (row.password !== undefined && !meetsPasswordPolicy(row.password)) {
     throw new MailferryError('PASSWORD_POLICY', `The password given for ${address} does not meet the cloud password policy.`);
   }
-  const recipient = await cloud.findRecipient(address);
+  const recipient = await recipientRead();
   if (!recipient) {
     throw new MailferryError('MEU_NOT_FOUND', `The cloud organisation has no mail-enabled user for ${address}.`);
   }
