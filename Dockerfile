@@ -1,8 +1,10 @@
 # The mailferry worker (and, with another command, the codec server for the
 # Temporal Web UI). Used by docker-compose.yml; build alone with
 #   docker build -t mailferry .
-# TypeScript runs through tsx, as in development, so there is no build step
-# and the image runs exactly the code in the repository.
+# The worker runs as compiled JavaScript (dist/worker.js, built below from the
+# repository's sources by worker/build.ts) through bin/mailferry-worker, the
+# launcher that sets its Node and malloc options; other commands (the codec
+# server, the namespace setup) run their TypeScript through tsx.
 FROM node:20-bookworm-slim
 
 WORKDIR /app
@@ -14,11 +16,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund && npm cache clean --force
 
 COPY . .
-# npm ci ran before the sources were here: bundle the workflow code now, so the worker does not at every start
-RUN npm run bundle:workflows && mkdir -p /app/reports && chown node:node /app/reports
+# npm ci ran before the sources were here: build the workflow bundle and the compiled worker now, not at every start
+RUN npm run build && mkdir -p /app/reports && chown node:node /app/reports
 
 ENV NODE_ENV=production \
     MAILFERRY_REPORTS_DIR=/app/reports
 USER node
 
-CMD ["npx", "tsx", "worker/main.ts"]
+CMD ["bin/mailferry-worker"]

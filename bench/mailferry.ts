@@ -39,10 +39,10 @@ export interface BenchWorker {
   stop(): Promise<number>;
 }
 
-/** `node --import tsx worker/main.ts` directly (no tsx wrapper process), so the pid is the worker's. */
+/** bin/mailferry-worker, as deployments start it; it execs Node, so the pid is the worker's. `extraNodeArgs` go to Node. */
 export async function startWorker(info: LabInfo, extraNodeArgs: string[] = [], overrides: NodeJS.ProcessEnv = {}): Promise<BenchWorker> {
   const env = { ...benchEnv(info, overrides), MAILFERRY_LOG_LEVEL: 'info' };
-  const child: ChildProcess = spawn(process.execPath, [...extraNodeArgs, '--import', 'tsx', join(ROOT, 'worker', 'main.ts')], {
+  const child: ChildProcess = spawn(join(ROOT, 'bin', 'mailferry-worker'), extraNodeArgs, {
     env,
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

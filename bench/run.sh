@@ -21,8 +21,8 @@ for f in scripts/temporal-up.sh scripts/temporal-down.sh shared/envFile.ts; do
   grep -q MAILFERRY_STATE_DIR "$f" || { echo "bench: $f does not honour MAILFERRY_STATE_DIR; refusing to touch the shared servers" >&2; exit 1; }
 done
 
-# the worker loads the prebuilt workflow bundle (its memory is measured here); rebuilt only if the sources changed
-npx --no-install tsx worker/workflowBundle.ts --if-stale >&2
+# the worker runs compiled (dist/worker.js) with the prebuilt workflow bundle (its memory is measured here); rebuilt only if the sources changed
+npx --no-install tsx worker/build.ts --if-stale >&2
 started=$SECONDS
 if [ "${MAILFERRY_BENCH_KEEP_SERVERS:-}" != 1 ]; then
   # A fresh lab and Temporal database every run: the seed is then the same each

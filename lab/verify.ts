@@ -23,7 +23,7 @@ import { listFolders, planFolders, type FolderListing } from '../connectors/mail
 import { sha256, storableFlags } from '../connectors/mail/inventory';
 import type { ImapEndpoint } from '../connectors/mail/types';
 import { createTokenProvider } from '../connectors/m365/token';
-import { exchangeOnlineImap } from '../worker/connectors';
+import { exchangeOnlineImap } from '../worker/m365Connectors';
 import { readLabInfo, type LabInfo } from './info';
 import { labM365App } from './oauth/register';
 

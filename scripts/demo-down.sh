@@ -9,7 +9,7 @@ state="${MAILFERRY_STATE_DIR:-$root/.state}"
 pidfile="$state/worker.pid"
 
 pid="$(cat "$pidfile" 2>/dev/null || true)"
-if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'worker/main.ts'; then
+if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'dist/worker.js'; then
   kill -TERM "$pid"
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"

@@ -38,7 +38,7 @@ echo "== settings of this demo: $settings"
 # works from a new terminal; a worker of an earlier demo is replaced.
 bash scripts/demo-down.sh --worker-only
 echo "== starting a worker (log: $state/worker.log)"
-MAILFERRY_ENV_FILE="$settings" setsid nohup node --import tsx worker/main.ts >"$state/worker.log" 2>&1 </dev/null &
+MAILFERRY_ENV_FILE="$settings" setsid nohup bin/mailferry-worker >"$state/worker.log" 2>&1 </dev/null &
 echo $! >"$state/worker.pid"
 for _ in $(seq 1 120); do
   grep -q '"worker started"' "$state/worker.log" && break

@@ -10,6 +10,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: installing npm packages (npm ci)" >&2
   npm ci --no-audit --no-fund --loglevel=error
 fi
-# npm ci's prepare step bundles the workflow code; sources edited since then need a new bundle
-npx --no-install tsx worker/workflowBundle.ts --if-stale >&2
+# npm ci's prepare step builds the workflow bundle and dist/worker.js; sources edited since then need new ones
+npx --no-install tsx worker/build.ts --if-stale >&2
 bash scripts/ensure-temporal-cli.sh >/dev/null

@@ -10,7 +10,7 @@ import { decodeJwt } from 'jose';
 import { createMailCopier } from '../connectors/mail';
 import type { ImapEndpoint } from '../connectors/mail/types';
 import { createTokenProvider, GRAPH_SCOPE, IMAP_SCOPE, type TokenProvider } from '../connectors/m365/token';
-import { exchangeOnlineImap } from '../worker/connectors';
+import { exchangeOnlineImap } from '../worker/m365Connectors';
 import type { LabInfo } from '../lab/info';
 import { labM365App } from '../lab/oauth/register';
 import { startTokenServer, tokenServerConfigSchema, type TokenServer } from '../lab/oauth/server';

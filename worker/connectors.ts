@@ -2,22 +2,19 @@
  * The real connectors, wired from the worker's environment (cloud side) and
  * each organisation's settings (source side, passwords sealed until here).
  */
-import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Connectors } from '../activities/deps';
 import { createDavCopier } from '../connectors/dav';
 import { createCloudDirectory, createSourceDirectory } from '../connectors/directory';
 import { createTemporalLedger } from '../connectors/ledger/temporal';
-import { adminEndpoint, appEndpoint, createMailCopier } from '../connectors/mail';
-import type { ImapEndpoint } from '../connectors/mail/types';
+import { adminEndpoint, createMailCopier } from '../connectors/mail';
 import { createReportMailer } from '../connectors/smtp';
-import { createGraphDirectory } from '../connectors/m365/directory';
-import { createGraphClient, GRAPH_URL } from '../connectors/m365/graph';
-import { createGraphPimCopier } from '../connectors/m365/pim/copy';
-import { createTokenProvider, GRAPH_SCOPE, IMAP_SCOPE, type TokenProvider } from '../connectors/m365/token';
 import type { ConnectionSettings, M365TargetSettings } from '../shared/domain';
 import type { OrgSecrets } from '../shared/secrets';
 import type { WorkerEnv } from './config';
+
+/** worker/m365Connectors.ts, required on first use only (see there why) */
+const m365Connectors = (): typeof import('./m365Connectors') => require('./m365Connectors');
 
 /**
  * The organisation's target, in one place: Microsoft 365 when its settings
@@ -28,56 +25,9 @@ export function m365Target(settings: ConnectionSettings): M365TargetSettings | n
   return settings.target?.kind === 'm365' ? settings.target : null;
 }
 
-/**
- * One token provider per app registration and certificate, so msal-node's
- * cache serves every activity of this worker until the token nears expiry.
- */
-function m365Tokens(secrets: OrgSecrets) {
-  const providers = new Map<string, TokenProvider>();
-  return (target: M365TargetSettings): TokenProvider => {
-    // opened every time: a value sealed for another organisation must fail here, not hit the cache
-    const pem = secrets.unseal(target.certificate);
-    const key = [target.tenantId, target.clientId, target.authorityHost ?? '', createHash('sha256').update(pem).digest('hex')].join('\0');
-    let provider = providers.get(key);
-    if (!provider) {
-      provider = createTokenProvider({
-        tenantId: target.tenantId,
-        clientId: target.clientId,
-        certificatePem: pem,
-        authorityHost: target.authorityHost,
-        caFile: target.caFile,
-      });
-      providers.set(key, provider);
-    }
-    return provider;
-  };
-}
-
-export function graphDirectory(target: M365TargetSettings, tokens: TokenProvider) {
-  return createGraphDirectory({
-    graph: createGraphClient({ baseUrl: target.graphUrl ?? GRAPH_URL, accessToken: async () => (await tokens.getToken(GRAPH_SCOPE)).token }),
-    routingDomain: target.routingDomain,
-    license: target.license,
-    usageLocation: target.usageLocation,
-    exchangeGuidGraceMinutes: target.exchangeGuidGraceMinutes,
-  });
-}
-
-export const EXCHANGE_ONLINE_IMAP = { host: 'outlook.office365.com', port: 993, secure: true } as const;
-/** Exchange Online's default MaxReceiveSize for a mailbox: 35 MB (Set-Mailbox -MaxReceiveSize raises it up to 150 MB) */
-export const EXCHANGE_MAX_RECEIVE_BYTES = 35 * 1024 * 1024;
-
-/** A mailbox of the tenant, opened by the app itself (IMAP.AccessAsApp, FullAccess) with an app-only token. */
-export function exchangeOnlineImap(target: Pick<M365TargetSettings, 'imap' | 'maxReceiveSizeBytes'>, tokens: TokenProvider, address: string): ImapEndpoint {
-  return appEndpoint(
-    { ...(target.imap ?? EXCHANGE_ONLINE_IMAP), maxMessageBytes: target.maxReceiveSizeBytes ?? EXCHANGE_MAX_RECEIVE_BYTES },
-    address,
-    () => tokens.getToken(IMAP_SCOPE),
-  );
-}
-
 export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Client): Connectors {
-  const tokensFor = m365Tokens(secrets);
+  let tokens: ((target: M365TargetSettings) => import('../connectors/m365/token').TokenProvider) | undefined;
+  const tokensFor = (target: M365TargetSettings) => (tokens ??= m365Connectors().m365Tokens(secrets))(target);
   return {
     sourceDirectory: (settings) =>
       createSourceDirectory({
@@ -92,7 +42,7 @@ export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Cl
       }),
     cloudDirectory: (settings) => {
       const m365 = m365Target(settings);
-      if (m365) return graphDirectory(m365, tokensFor(m365));
+      if (m365) return m365Connectors().graphDirectory(m365, tokensFor(m365));
       return createCloudDirectory({
         url: env.MAILFERRY_CLOUD_LDAP_URL,
         suffix: env.MAILFERRY_CLOUD_LDAP_BASE_DN,
@@ -108,7 +58,7 @@ export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Cl
     },
     targetImap: (settings, address) => {
       const m365 = m365Target(settings);
-      if (m365) return exchangeOnlineImap(m365, tokensFor(m365), address);
+      if (m365) return m365Connectors().exchangeOnlineImap(m365, tokensFor(m365), address);
       return adminEndpoint(
         {
           host: env.MAILFERRY_CLOUD_IMAP_HOST,
@@ -137,14 +87,7 @@ export function createConnectors(env: WorkerEnv, secrets: OrgSecrets, client: Cl
     graphPim: (settings) => {
       const m365 = m365Target(settings);
       if (!m365) return null;
-      const tokens = tokensFor(m365);
-      return createGraphPimCopier({
-        app: m365.clientId,
-        baseUrl: m365.graphUrl ?? GRAPH_URL,
-        accessToken: async () => (await tokens.getToken(GRAPH_SCOPE)).token,
-        sendInvitations: m365.sendInvitations,
-        floatingTimeZone: m365.floatingTimeZone,
-      });
+      return m365Connectors().graphPimCopier(m365, tokensFor(m365));
     },
     mailer: createReportMailer({
       host: env.MAILFERRY_SMTP_HOST,

@@ -3,7 +3,7 @@
  * shared payload codec, and runs every mailferry workflow and activity on the
  * task queue until SIGINT/SIGTERM.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { dataConverterOptions, loadCodec } from '../shared/codec';
@@ -41,10 +41,12 @@ async function main(): Promise<void> {
   const tls = env.TEMPORAL_TLS || Boolean(env.TEMPORAL_API_KEY);
   const connectionOptions = { address: env.TEMPORAL_ADDRESS, tls, apiKey: env.TEMPORAL_API_KEY };
 
-  const clientConnection = await Connection.connect(connectionOptions);
+  // one connection (the core's, in Rust) for the Worker and the ledger's client: a second, grpc-js one cost a channel,
+  // its buffers and its keepalives for the same server
+  const connection = await NativeConnection.connect(connectionOptions);
   // the ledger reads what the server stores as it is; only the Worker below refuses what it cannot authenticate
   const client = new Client({
-    connection: clientConnection,
+    connection,
     namespace: env.TEMPORAL_NAMESPACE,
     dataConverter: dataConverterOptions(codec),
   });
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
   const workflows = workflowCode((message) => logger.warn(message));
   const interceptors = gateInterceptors([activityLogging(logger)]) ?? {};
   const worker = await Worker.create({
-    connection: await NativeConnection.connect(connectionOptions),
+    connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.MAILFERRY_TASK_QUEUE,
     ...workflows,
@@ -85,7 +87,7 @@ async function main(): Promise<void> {
     'worker started',
   );
   await worker.run();
-  await clientConnection.close();
+  await connection.close();
   logger.info('worker stopped');
 }
 

@@ -7,7 +7,7 @@
  * the key does not match (sources edited since install), the worker bundles
  * in-process as before and says so.
  *
- * `tsx worker/workflowBundle.ts` writes the bundle.
+ * `npm run build` (worker/build.ts) writes the bundle.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -78,21 +78,4 @@ export async function writeBundle(bundlePath = BUNDLE_PATH): Promise<string> {
   writeFileSync(`${bundlePath}.key.tmp`, `${key}\n`);
   renameSync(`${bundlePath}.key.tmp`, `${bundlePath}.key`);
   return key;
-}
-
-/** `--if-stale`: leave a current bundle alone (scripts/setup.sh runs this on every test run) */
-async function main(): Promise<string> {
-  if (process.argv.includes('--if-stale') && 'codePath' in currentBundle()) return `${path.relative(root, BUNDLE_PATH)} is current`;
-  const key = await writeBundle();
-  return `${path.relative(root, BUNDLE_PATH)} built (sources ${key.slice(0, 12)})`;
-}
-
-if (require.main === module) {
-  main().then(
-    (said) => process.stdout.write(`workflow bundle: ${said}\n`),
-    (err: unknown) => {
-      process.stderr.write(`workflow bundle: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
 }

@@ -35,12 +35,12 @@ export interface WorkerProcess {
 }
 
 /**
- * Starts the worker and resolves once it polls the task queue. Node runs it
- * directly with tsx as a loader (the tsx CLI would fork), so a SIGKILL of
- * `child` kills the worker itself.
+ * Starts the worker as deployments do (bin/mailferry-worker: compiled, with
+ * its Node options) and resolves once it polls the task queue. The launcher
+ * execs Node, so a SIGKILL of `child` kills the worker itself.
  */
 export async function startWorker(env: NodeJS.ProcessEnv = labEnv()): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker', 'main.ts')], {
+  const child = spawn(join(ROOT, 'bin', 'mailferry-worker'), [], {
     cwd: ROOT,
     env: { ...env, MAILFERRY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
