@@ -4,14 +4,15 @@
  * The target's APPEND path dominates a copy, and imapflow keeps one command
  * in flight per connection, so a round trip (and a server-side transaction)
  * per message is what limits throughput. MULTIAPPEND (RFC 3502) sends a
- * group in one command, with LITERAL+ in one write, and the server commits
- * it in one transaction. It is all-or-nothing: when the server refuses a
- * group, the caller re-sends it one message at a time to find the culprit.
+ * group in one command, and the server commits it in one transaction. It is
+ * all-or-nothing: when the server refuses a group, the caller re-sends it one
+ * message at a time to find the culprit.
  */
 import { createReadStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImapFlow } from 'imapflow';
+import compile from 'imapflow/lib/handler/imap-compiler';
 import { encodePath, formatDateTime, formatFlag } from 'imapflow/lib/tools';
 import { imapErrorOf } from './connect';
 import { uidSet } from './copyMap';
@@ -47,7 +48,7 @@ interface Attribute {
 type Exec = (
   command: string,
   attributes: Array<Attribute | Attribute[]>,
-  options?: { onPlusTag?: () => Promise<void> },
+  options?: { onPlusTag?: () => Promise<void>; onSend?: () => void },
 ) => Promise<ExecResponse>;
 interface ExecResponse {
   next: () => void;
@@ -101,16 +102,44 @@ function rejectedOrRethrow(err: unknown): never {
  */
 export async function appendGroup(client: ImapFlow, nativePath: string, items: AppendItem[]): Promise<Appended | null> {
   if (items.length === 0) return null;
-  const exec = execOf(client);
-  const attributes: Array<Attribute | Attribute[]> = [{ type: 'ATOM', value: encodePath(client, nativePath) }];
-  for (const item of items) attributes.push(...messageAttributes(client, item));
+  const mailbox: Attribute = { type: 'ATOM', value: encodePath(client, nativePath) };
   try {
-    const response = await exec('APPEND', attributes);
+    const response = client.capabilities.has('LITERAL+')
+      ? await appendGroupPlus(client, mailbox, items)
+      : await execOf(client)('APPEND', [mailbox, ...items.flatMap((item) => messageAttributes(client, item))]);
     response.next();
     return appendedOf(response, items.length);
   } catch (err) {
     rejectedOrRethrow(err);
   }
+}
+
+const SPACE = Buffer.from(' ');
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * The group with non-synchronising literals (LITERAL+, RFC 7888), written in
+ * one go. imapflow sends a literal above 4 KB as a synchronising one, so a
+ * group of 50 waited for 50 continuations from the server, and its compiler
+ * copied every body into the command it builds. Here imapflow sends the
+ * command line up to the first literal's size, and onSend (called once that
+ * is on the wire) writes the bodies as they are, with the text between them,
+ * to imapflow's write socket; the tagged answer comes back through imapflow.
+ */
+function appendGroupPlus(client: ImapFlow, mailbox: Attribute, items: AppendItem[]): Promise<ExecResponse> {
+  const binary = client.capabilities.has('BINARY');
+  const marker = (item: AppendItem): Attribute => ({ type: 'TEXT', value: `${binary && item.body.includes(0) ? '~' : ''}{${item.body.length}+}` });
+  const [first, ...rest] = items;
+  const frames: Buffer[] = [first!.body];
+  for (const item of rest) frames.push(Buffer.concat([SPACE, compile({ attributes: [...flagsAndDate(item), marker(item)] }), CRLF]), item.body);
+  frames.push(CRLF);
+  const onSend = () => {
+    const socket = (client as unknown as { writeSocket: Writable }).writeSocket;
+    socket.cork();
+    for (const frame of frames) socket.write(frame);
+    socket.uncork();
+  };
+  return execOf(client)('APPEND', [mailbox, ...flagsAndDate(first!), marker(first!)], { onSend });
 }
 
 export async function appendOne(client: ImapFlow, nativePath: string, item: AppendItem): Promise<Appended | null> {
