@@ -55,6 +55,11 @@ export interface BatchLatency {
   recordTasks: { perRow: number; queueMeanMs: number; runMeanMs: number };
   /** update-with-start of a record (provisionMailbox's previous TargetAddress): start → update completed */
   recordUpdateMeanMs: number | null;
+  /**
+   * workflow tasks per row that went to the normal task queue after a run's first, by workflow type: the worker had
+   * evicted the run from its cache (maxCachedWorkflows), so it fetched and replayed the whole history
+   */
+  replaysPerRow: Record<string, number>;
   /** payload bytes stored per row (as encrypted), by workflow type and event type: what the server writes and the codec encrypts */
   payloadBytesPerRow: Record<string, number>;
 }
@@ -281,6 +286,14 @@ export function batchLatency(runs: FetchedRun[], batchWorkflowId: string, concur
   }
   const rows = Math.max(1, spans.filter((s) => s.phase === 'provision').length);
   const bytes: Record<string, number> = {};
+  const replays: Record<string, number> = {};
+  for (const r of runs) {
+    const normal = r.events.filter((e) => {
+      const kind = e.workflowTaskScheduledEventAttributes?.taskQueue?.kind;
+      return kind !== undefined && kind !== null && Number(kind) === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL;
+    }).length;
+    replays[r.type] = (replays[r.type] ?? 0) + Math.max(0, normal - 1) / rows;
+  }
   for (const r of runs)
     for (const e of r.events) {
       const n = payloadBytesIn(e);
@@ -305,6 +318,7 @@ export function batchLatency(runs: FetchedRun[], batchWorkflowId: string, concur
       runMeanMs: mean(recordWt.flatMap((w) => w.run)),
     },
     recordUpdateMeanMs: updates.length ? mean(updates) : null,
+    replaysPerRow: replays,
     payloadBytesPerRow: bytes,
   };
 }
@@ -328,6 +342,12 @@ export function renderLatency(l: BatchLatency, rows: number): string[] {
         `     ${name.padEnd(66)} ${part.meanMs.toFixed(0).padStart(6)} ms/row${part.perRow > 1.05 ? ` (${part.perRow.toFixed(1)}×)` : ''}  → ${s1((part.meanMs * 1000) / slots).padStart(6)} s per 1,000 rows`,
       );
   }
+  if (l.replaysPerRow)
+    out.push(
+      `   cache misses (workflow tasks replayed from the whole history) per row: ${Object.entries(l.replaysPerRow)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', ')}`,
+    );
   if (l.payloadBytesPerRow)
     out.push(
       `   payloads stored per row: ${(Object.values(l.payloadBytesPerRow ?? {}).reduce((a, b) => a + b, 0) / 1024).toFixed(1)} KiB; largest kinds: ${Object.entries(
