@@ -44,6 +44,8 @@ export interface BatchLatency {
   concurrency: number;
   /** batch started → its first child start initiated: testConnection and prepareRows, and their queueing */
   preludeMs: number;
+  /** the batch's own activities (testConnection, prepareRows, writeBatchReport…): ms queued and running, each */
+  batchActivities: Record<string, { queueMs: number; runMs: number }>;
   /** last provisioning child seen closed → first copy child initiated: the Mailboxes Ready report */
   readyGapMs: number;
   /** last copy child seen closed → the last batch run closed: Migration Complete report */
@@ -171,6 +173,18 @@ function activityTasks(events: Event[]): Map<string, TaskTimes> {
     }
   }
   return out;
+}
+
+function activityTasksOf(runs: FetchedRun[]): Map<string, TaskTimes> {
+  const all = new Map<string, TaskTimes>();
+  for (const r of runs)
+    for (const [type, t] of activityTasks(r.events)) {
+      const into = all.get(type) ?? { queue: [], run: [] };
+      into.queue.push(...t.queue);
+      into.run.push(...t.run);
+      all.set(type, into);
+    }
+  return all;
 }
 
 interface ChildSpan {
@@ -308,6 +322,9 @@ export function batchLatency(runs: FetchedRun[], batchWorkflowId: string, concur
   return {
     concurrency,
     preludeMs: byPhase('provision').length ? firstInit('provision') - batchStart : NaN,
+    batchActivities: Object.fromEntries(
+      [...activityTasksOf(batchRuns)].map(([type, t]) => [type, { queueMs: mean(t.queue), runMs: mean(t.run) }]),
+    ),
     readyGapMs: byPhase('copy').length && byPhase('provision').length ? firstInit('copy') - lastSeen('provision') : NaN,
     tailMs: byPhase('copy').length ? batchEnd - lastSeen('copy') : NaN,
     phases,
@@ -332,6 +349,12 @@ export function renderLatency(l: BatchLatency, rows: number): string[] {
   out.push(
     `   latency: prelude ${s1(l.preludeMs)} s (testConnection, prepareRows), Mailboxes Ready report ${s1(l.readyGapMs)} s, Migration Complete report ${s1(l.tailMs)} s`,
   );
+  if (l.batchActivities)
+    out.push(
+      `   the batch's activities (queued + run, s each): ${Object.entries(l.batchActivities)
+        .map(([type, t]) => `${type} ${s1(t.queueMs)} + ${s1(t.runMs)}`)
+        .join(', ')}`,
+    );
   for (const [phase, p] of Object.entries(l.phases)) {
     const slots = Math.min(l.concurrency, p.rows);
     out.push(
