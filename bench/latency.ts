@@ -44,6 +44,8 @@ export interface BatchLatency {
   concurrency: number;
   /** batch started → its first child start initiated: testConnection and prepareRows, and their queueing */
   preludeMs: number;
+  /** the batch's own activities (testConnection, prepareRows, writeBatchReport…): ms queued and running, each */
+  batchActivities: Record<string, { queueMs: number; runMs: number }>;
   /** last provisioning child seen closed → first copy child initiated: the Mailboxes Ready report */
   readyGapMs: number;
   /** last copy child seen closed → the last batch run closed: Migration Complete report */
@@ -55,6 +57,11 @@ export interface BatchLatency {
   recordTasks: { perRow: number; queueMeanMs: number; runMeanMs: number };
   /** update-with-start of a record (provisionMailbox's previous TargetAddress): start → update completed */
   recordUpdateMeanMs: number | null;
+  /**
+   * workflow tasks per row that went to the normal task queue after a run's first, by workflow type: the worker had
+   * evicted the run from its cache (maxCachedWorkflows), so it fetched and replayed the whole history
+   */
+  replaysPerRow: Record<string, number>;
   /** payload bytes stored per row (as encrypted), by workflow type and event type: what the server writes and the codec encrypts */
   payloadBytesPerRow: Record<string, number>;
 }
@@ -166,6 +173,18 @@ function activityTasks(events: Event[]): Map<string, TaskTimes> {
     }
   }
   return out;
+}
+
+function activityTasksOf(runs: FetchedRun[]): Map<string, TaskTimes> {
+  const all = new Map<string, TaskTimes>();
+  for (const r of runs)
+    for (const [type, t] of activityTasks(r.events)) {
+      const into = all.get(type) ?? { queue: [], run: [] };
+      into.queue.push(...t.queue);
+      into.run.push(...t.run);
+      all.set(type, into);
+    }
+  return all;
 }
 
 interface ChildSpan {
@@ -281,6 +300,14 @@ export function batchLatency(runs: FetchedRun[], batchWorkflowId: string, concur
   }
   const rows = Math.max(1, spans.filter((s) => s.phase === 'provision').length);
   const bytes: Record<string, number> = {};
+  const replays: Record<string, number> = {};
+  for (const r of runs) {
+    const normal = r.events.filter((e) => {
+      const kind = e.workflowTaskScheduledEventAttributes?.taskQueue?.kind;
+      return kind !== undefined && kind !== null && Number(kind) === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL;
+    }).length;
+    replays[r.type] = (replays[r.type] ?? 0) + Math.max(0, normal - 1) / rows;
+  }
   for (const r of runs)
     for (const e of r.events) {
       const n = payloadBytesIn(e);
@@ -295,6 +322,9 @@ export function batchLatency(runs: FetchedRun[], batchWorkflowId: string, concur
   return {
     concurrency,
     preludeMs: byPhase('provision').length ? firstInit('provision') - batchStart : NaN,
+    batchActivities: Object.fromEntries(
+      [...activityTasksOf(batchRuns)].map(([type, t]) => [type, { queueMs: mean(t.queue), runMs: mean(t.run) }]),
+    ),
     readyGapMs: byPhase('copy').length && byPhase('provision').length ? firstInit('copy') - lastSeen('provision') : NaN,
     tailMs: byPhase('copy').length ? batchEnd - lastSeen('copy') : NaN,
     phases,
@@ -305,6 +335,7 @@ export function batchLatency(runs: FetchedRun[], batchWorkflowId: string, concur
       runMeanMs: mean(recordWt.flatMap((w) => w.run)),
     },
     recordUpdateMeanMs: updates.length ? mean(updates) : null,
+    replaysPerRow: replays,
     payloadBytesPerRow: bytes,
   };
 }
@@ -318,6 +349,12 @@ export function renderLatency(l: BatchLatency, rows: number): string[] {
   out.push(
     `   latency: prelude ${s1(l.preludeMs)} s (testConnection, prepareRows), Mailboxes Ready report ${s1(l.readyGapMs)} s, Migration Complete report ${s1(l.tailMs)} s`,
   );
+  if (l.batchActivities)
+    out.push(
+      `   the batch's activities (queued + run, s each): ${Object.entries(l.batchActivities)
+        .map(([type, t]) => `${type} ${s1(t.queueMs)} + ${s1(t.runMs)}`)
+        .join(', ')}`,
+    );
   for (const [phase, p] of Object.entries(l.phases)) {
     const slots = Math.min(l.concurrency, p.rows);
     out.push(
@@ -328,6 +365,12 @@ export function renderLatency(l: BatchLatency, rows: number): string[] {
         `     ${name.padEnd(66)} ${part.meanMs.toFixed(0).padStart(6)} ms/row${part.perRow > 1.05 ? ` (${part.perRow.toFixed(1)}×)` : ''}  → ${s1((part.meanMs * 1000) / slots).padStart(6)} s per 1,000 rows`,
       );
   }
+  if (l.replaysPerRow)
+    out.push(
+      `   cache misses (workflow tasks replayed from the whole history) per row: ${Object.entries(l.replaysPerRow)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', ')}`,
+    );
   if (l.payloadBytesPerRow)
     out.push(
       `   payloads stored per row: ${(Object.values(l.payloadBytesPerRow ?? {}).reduce((a, b) => a + b, 0) / 1024).toFixed(1)} KiB; largest kinds: ${Object.entries(
