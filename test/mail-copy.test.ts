@@ -195,6 +195,21 @@ describe('copyMailbox', () => {
     expect(counts['Junk Email'] ?? 0).toBe(0);
   });
 
+  it('copies exactly through a target with MULTIAPPEND but without LITERAL+ (synchronising literals)', async () => {
+    const m = await mailbox({ messages: 3 * GROUP_MESSAGES, seed: 13 });
+    const relay = await startImapRelay(m.target.host, m.target.port, { hide: ['LITERAL+'] });
+    try {
+      const result = await copier.copyMailbox(m.source, { ...m.target, port: relay.port });
+      console.log(`without LITERAL+: ${result.messagesCopied} of ${result.messagesSource} copied, ${relay.appendCommands.length} APPEND commands for ${relay.appends} messages`);
+      expect(result.messagesCopied).toBe(result.messagesSource);
+      // MULTIAPPEND groups, not one APPEND per message
+      expect(relay.appendCommands.length).toBeLessThan(relay.appends);
+    } finally {
+      await relay.close();
+    }
+    await expectClean(m);
+  });
+
   it('rides out sessions cut mid-copy, reconnecting and resuming without duplicates', async () => {
     const m = await mailbox({ messages: 200, seed: 5 });
     const relay = await startDropRelay(m.target.host, m.target.port, 1_000_000, 2);

@@ -324,7 +324,11 @@ export async function startImapRelay(host: string, port: number, options: ImapRe
     close: async () => undefined,
   };
   // a compressed session would hide the APPENDs from the relay
-  const hidden = new RegExp(` (?:${['COMPRESS=DEFLATE', ...(options.hide ?? [])].map((c) => c.replace(/[^\w=+-]/g, '')).join('|')})(?=[ \\]\r])`, 'g');
+  // '+' is kept (LITERAL+ can be hidden) and escaped for the pattern
+  const hidden = new RegExp(
+    ` (?:${['COMPRESS=DEFLATE', ...(options.hide ?? [])].map((c) => c.replace(/[^\w=+-]/g, '').replace(/\+/g, '\\+')).join('|')})(?=[ \\]\r])`,
+    'g',
+  );
   const tcp = await startTcpRelay(host, port, (client, upstream) => {
     client.on('data', clientStream(client, upstream, relay, options));
     const toClient = (chunk: Buffer) => client.write(Buffer.from(chunk.toString('latin1').replace(hidden, ''), 'latin1'));
