@@ -73,8 +73,12 @@ function sourcePaths(outdir: string): Plugin {
   };
 }
 
-/** Compiles the worker into `outfile` and writes its key (the key last, each by rename). */
+/**
+ * Compiles the worker into `outfile` and writes its key (the key last, each by rename; temporary names of this
+ * process, as workers started at once may each find the file stale and build it).
+ */
 export async function writeWorkerJs(outfile = WORKER_JS_PATH): Promise<string> {
+  const tmp = `${outfile}.${process.pid}.tmp`;
   const result = await build({
     entryPoints: [path.join(root, 'worker', 'main.ts')],
     bundle: true,
@@ -85,7 +89,7 @@ export async function writeWorkerJs(outfile = WORKER_JS_PATH): Promise<string> {
     sourcemap: true,
     metafile: true,
     logLevel: 'warning',
-    outfile: `${outfile}.tmp`,
+    outfile: tmp,
     plugins: [sourcePaths(path.dirname(outfile))],
   });
   const inputs = Object.keys(result.metafile.inputs)
@@ -94,12 +98,12 @@ export async function writeWorkerJs(outfile = WORKER_JS_PATH): Promise<string> {
   const hash = hashInputs(inputs) as string;
   mkdirSync(path.dirname(outfile), { recursive: true });
   // the source map is named after the file it maps: point it at the final name
-  writeFileSync(`${outfile}.tmp`, readFileSync(`${outfile}.tmp`, 'utf8').replace(/sourceMappingURL=.*\.tmp\.map$/m, `sourceMappingURL=${path.basename(outfile)}.map`));
-  renameSync(`${outfile}.tmp.map`, `${outfile}.map`);
-  renameSync(`${outfile}.tmp`, outfile);
+  writeFileSync(tmp, readFileSync(tmp, 'utf8').replace(/sourceMappingURL=.*\.tmp\.map$/m, `sourceMappingURL=${path.basename(outfile)}.map`));
+  renameSync(`${tmp}.map`, `${outfile}.map`);
+  renameSync(tmp, outfile);
   const key: WorkerKey = { hash, inputs };
-  writeFileSync(`${outfile}.key.tmp`, `${JSON.stringify(key)}\n`);
-  renameSync(`${outfile}.key.tmp`, `${outfile}.key`);
+  writeFileSync(`${tmp}.key`, `${JSON.stringify(key)}\n`);
+  renameSync(`${tmp}.key`, `${outfile}.key`);
   return hash;
 }
 

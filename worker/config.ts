@@ -26,8 +26,11 @@ export const workerEnvSchema = z.object({
   /**
    * Workflow runs kept in memory between tasks. The SDK's default grows with the heap limit (thousands here), and
    * every open mailbox record would stay cached; a run evicted is replayed from its (short) history when it next has work.
+   * 100: the runs that can have work at once on one worker, the mailbox run and the record of each of the rows its 40
+   * activity slots can serve, plus batches and organisations; the records of finished rows, idle until the next re-run
+   * or Complete Migration, are the ones the cache drops first.
    */
-  MAILFERRY_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(250),
+  MAILFERRY_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(100),
 
   MAILFERRY_CLOUD_LDAP_URL: z.string().url(),
   MAILFERRY_CLOUD_LDAP_BASE_DN: z.string().min(1),

@@ -73,9 +73,11 @@ export async function writeBundle(bundlePath = BUNDLE_PATH): Promise<string> {
   const key = sourcesKey();
   const { code } = await bundleWorkflowCode(bundleInputs());
   mkdirSync(path.dirname(bundlePath), { recursive: true });
-  writeFileSync(`${bundlePath}.tmp`, code);
-  renameSync(`${bundlePath}.tmp`, bundlePath);
-  writeFileSync(`${bundlePath}.key.tmp`, `${key}\n`);
-  renameSync(`${bundlePath}.key.tmp`, `${bundlePath}.key`);
+  // this process's own temporary names: workers started at once (bin/mailferry-worker) may each build it
+  const tmp = `${bundlePath}.${process.pid}.tmp`;
+  writeFileSync(tmp, code);
+  renameSync(tmp, bundlePath);
+  writeFileSync(`${tmp}.key`, `${key}\n`);
+  renameSync(`${tmp}.key`, `${bundlePath}.key`);
   return key;
 }
