@@ -78,6 +78,33 @@ export function renderPerformance(r: BenchReport, file: string): string {
       [target(`${o.rows} rows to Mailboxes Ready`), target(`${o.rows} rows to Migration Complete`), target('history events per row'), target('worker peak RSS ≤ 300 MB (orchestration)')].filter(Boolean).join('; '),
     ]);
   }
+  if (r.orchestration?.latency) {
+    // the missed time targets' profile: where a row's slot in the window goes, and what each process spent
+    const o = r.orchestration;
+    const phases = Object.entries(o.latency!.phases).map(([phase, p]) => {
+      const parts = Object.entries(p.parts)
+        .sort(([, a], [, b]) => b.meanMs - a.meanMs)
+        .slice(0, 4)
+        .map(([name, part]) => `${name} ${n(part.meanMs)}`)
+        .join(', ');
+      return `${phase}: a row holds its slot ${n(p.rowSpanMeanMs)} ms (${parts}), then the slot stands empty ${n(p.emptySlotMeanMs)} ms`;
+    });
+    const byType = Object.entries(o.eventsByType ?? {})
+      .sort(([, a], [, b]) => b - a)
+      .map(([k, v]) => `${k} ${n(v, 1)}`)
+      .join(', ');
+    const cpu = Object.entries(o.cpuMs)
+      .filter(([, v]) => v > 0)
+      .sort(([, a], [, b]) => b - a)
+      .map(([k, v]) => `${k} ${n(v / 1000, 1)}`)
+      .join(', ');
+    rows.push([
+      `${n(o.rows)}-row batch: where the time goes (ms per row, from the histories' event times)`,
+      `${phases.join('; ')}; events per row: ${byType}; CPU s during the batch: ${cpu}`,
+      '',
+      'profile of the targets above (bench/README.md: orchestration)',
+    ]);
+  }
   if (r.growth?.length) {
     const ratios = growthRatios(r.growth);
     const met = ratios.every((g) => g.ratio >= 0.8);
@@ -91,7 +118,7 @@ export function renderPerformance(r: BenchReport, file: string): string {
   if (r.resume) {
     const s = r.resume;
     const how = s.receivedAfterRestart
-      ? `SIGKILLed at ${n(s.onTargetWhenKilled)} of ${n(s.messages)} messages (seeded moment); after restart the target received ${n(s.receivedAfterRestart.messages)} messages for ${n(s.messages - s.onTargetWhenKilled)} missing (counted by a relay): ${n(s.reTransferred)} re-sent`
+      ? `SIGKILLed at ${n(s.onTargetWhenKilled)} of ${n(s.messages)} messages (seeded moment)${s.onTargetAtRestart !== undefined && s.onTargetAtRestart !== s.onTargetWhenKilled ? `, ${n(s.onTargetAtRestart)} once the server had stored what was already sent` : ''}; after restart the target received ${n(s.receivedAfterRestart.messages)} messages for ${n(s.messages - (s.onTargetAtRestart ?? s.onTargetWhenKilled))} missing (counted by a relay): ${n(s.reTransferred)} re-sent`
       : `SIGKILLed on checkpoint line ${s.checkpointsBeforeKill} with ${n(s.onTargetWhenKilled)} of ${n(s.messages)} on the target: ${n(s.reTransferred)} re-sent (derived from counts, not measured on the wire)`;
     rows.push(['copy SIGKILLed and resumed', `${how}; ${s.verdict}`, '', target('re-transfer after SIGKILL')]);
   }

@@ -155,10 +155,10 @@ export function renderTable(r: BenchReport): string {
     const s = r.resume;
     out.push('');
     out.push(
-      `5. Resume: copy of ${s.mailbox} (${s.messages} messages) SIGKILLed at a seeded moment (seed ${s.seed ?? '-'}, ${fmt((s.killFraction ?? 0) * 100)} % of the mailbox) after ${s.checkpointsBeforeKill} checkpoints, with ${s.onTargetWhenKilled} on the target`,
+      `5. Resume: copy of ${s.mailbox} (${s.messages} messages) SIGKILLed at a seeded moment (seed ${s.seed ?? '-'}, ${fmt((s.killFraction ?? 0) * 100)} % of the mailbox) after ${s.checkpointsBeforeKill} checkpoints, with ${s.onTargetWhenKilled} on the target${s.onTargetAtRestart !== undefined && s.onTargetAtRestart !== s.onTargetWhenKilled ? `, ${s.onTargetAtRestart} once the server had stored what was already sent` : ''}`,
     );
     out.push(
-      `   after the restart the target received ${s.receivedAfterRestart?.messages ?? '-'} messages (${fmt((s.receivedAfterRestart?.bytes ?? 0) / MB, 1)} MB, counted by a relay) for ${s.messages - s.onTargetWhenKilled} missing: re-transferred ${s.reTransferred} (window ${s.checkpointWindow.messages} messages / ${fmt(s.checkpointWindow.bytes / MB)} MB); ${s.verdict}`,
+      `   after the restart the target received ${s.receivedAfterRestart?.messages ?? '-'} messages (${fmt((s.receivedAfterRestart?.bytes ?? 0) / MB, 1)} MB, counted by a relay) for ${s.messages - (s.onTargetAtRestart ?? s.onTargetWhenKilled)} missing: re-transferred ${s.reTransferred} (window ${s.checkpointWindow.messages} messages / ${fmt(s.checkpointWindow.bytes / MB)} MB); ${s.verdict}`,
     );
   }
   if (r.records) {

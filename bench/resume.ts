@@ -4,7 +4,8 @@
  * from outside, not a checkpoint line of the child), then a new process
  * resumes from the last checkpoint file through a relay that counts every
  * message the target receives. Re-transferred = messages the target received
- * after the restart − messages it was missing at the restart; the result must
+ * after the restart − messages it was missing at the restart (counted once the
+ * server has stored what the killed copy had already sent); the result must
  * still verify (every message exactly once).
  */
 import { spawn } from 'node:child_process';
@@ -27,6 +28,11 @@ export interface ResumeResult {
   killFraction: number;
   checkpointsBeforeKill: number;
   onTargetWhenKilled: number;
+  /**
+   * on the target when the resumed copy started: a MULTIAPPEND group written whole (LITERAL+) before the kill is
+   * still stored by the server after it, so this, not the count at the kill, is what the target was missing
+   */
+  onTargetAtRestart?: number;
   /** what the target received after the restart, counted by the relay */
   receivedAfterRestart: { messages: number; bytes: number };
   resumedCopied: number;
@@ -34,6 +40,18 @@ export interface ResumeResult {
   reTransferred: number;
   checkpointWindow: { messages: number; bytes: number };
   verdict: string;
+}
+
+/** The target's count once the server has stored whatever the killed copy had already sent (no change for 2 s). */
+async function settledCount(endpoint: ImapEndpoint): Promise<number> {
+  let last = await countMessages(endpoint);
+  for (let still = 0; still < 10; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = await countMessages(endpoint);
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+  return last;
 }
 
 async function countMessages(endpoint: ImapEndpoint): Promise<number> {
@@ -93,6 +111,7 @@ export async function resumeBench(box: BenchMailbox, seed: number, workDir: stri
   writeFileSync(config, JSON.stringify({ jobs: [{ source: box.source, target: box.target }], checkpointFile }), { mode: 0o600 });
   const checkpointsBeforeKill = await killAtProgress(config, box.target, Math.ceil(killFraction * box.messages));
   const onTargetWhenKilled = await countMessages(box.target);
+  const onTargetAtRestart = await settledCount(box.target);
   const relay = await startImapRelay(box.target.host, box.target.port);
   let resumed;
   try {
@@ -100,7 +119,7 @@ export async function resumeBench(box: BenchMailbox, seed: number, workDir: stri
   } finally {
     await relay.close();
   }
-  const missingAtRestart = resumed.messagesSource - onTargetWhenKilled;
+  const missingAtRestart = resumed.messagesSource - onTargetAtRestart;
   return {
     mailbox: box.address,
     messages: box.messages,
@@ -108,6 +127,7 @@ export async function resumeBench(box: BenchMailbox, seed: number, workDir: stri
     killFraction,
     checkpointsBeforeKill,
     onTargetWhenKilled,
+    onTargetAtRestart,
     receivedAfterRestart: { messages: relay.appends, bytes: relay.appendedBytes },
     resumedCopied: resumed.messagesCopied,
     resumedExisting: resumed.messagesExisting,
