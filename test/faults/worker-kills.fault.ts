@@ -13,12 +13,15 @@ import { startLabServer, stopLabServer } from '../../lab/control';
 import { startImapRelay } from '../../lab/relays/imap';
 import type { VerifyOptions } from '../../lab/verify';
 import { labOrganisation } from '../helpers/backbone';
+import { createSourceDirectory } from '../../connectors/directory';
 import { completeMigration } from '../../client/finish';
 import {
   batchStatusQuery,
   batchWorkflowId,
   finalMailWorkflowId,
   mailboxWorkflowId,
+  recordQuery,
+  recordWorkflowId,
   reportMailWorkflowId,
   type ReportKind,
 } from '../../workflows/definitions';
@@ -44,10 +47,18 @@ const contexts: FaultContext[] = [];
 afterAll(() => Promise.all(contexts.map((c) => closeFaultContext(c))));
 beforeAll(() => console.log(`worker-kills: FAULT_SEED=${SEED}`));
 
-async function scenario(name: string, spec: FleetSpec, maxConcurrent: number, workers = 1, env: NodeJS.ProcessEnv = {}) {
+async function scenario(
+  name: string,
+  spec: FleetSpec,
+  maxConcurrent: number,
+  workers = 1,
+  env: NodeJS.ProcessEnv = {},
+  prepare: (ctx: FaultContext, fleet: FleetUser[]) => Promise<void> = async () => undefined,
+) {
   const ctx = await openFaultContext(name, env);
   contexts.push(ctx);
   const fleet = await createFleet(ctx.users, name, spec);
+  await prepare(ctx, fleet);
   for (let i = 0; i < workers; i++) await ctx.pool.start();
   const org = await labOrganisation(ctx.session, `faults-${name}`, maxConcurrent);
   const batch = await startFleetBatch(ctx.session, org, fleetSource(ctx.session, org, fleet));
@@ -260,14 +271,30 @@ test.concurrent('two workers on one queue, the one running the copy SIGKILLed', 
   );
 });
 
+/** An on-premises TargetAddress from before the migration (mail routed through an old relay): the one rollback must put back. */
+const oldRelay = (address: string) => `SMTP:${address.split('@')[0]}@old-relay.tailspintoys.com`;
+
 test.concurrent('worker SIGKILLed between convertToMailbox and setTargetAddress', async () => {
-  const { ctx, fleet, org, batch, mailboxIds } = await scenario('fpv', smallFleet(13, { mailboxes: 6, messagesEach: 20 }), 1);
+  // Each mailbox has a TargetAddress to keep, so setTargetAddress first hands it to the record, then writes: the kill
+  // can land between the two, and the record must still give rollback the old value (a mailbox with none has no
+  // round trip there, and its write alone is over before a kill could land).
+  const { ctx, fleet, org, batch, mailboxIds } = await scenario('fpv', smallFleet(13, { mailboxes: 6, messagesEach: 20 }), 1, 1, {}, async ({ info }, fleet) => {
+    const source = createSourceDirectory(info.onprem.ldap);
+    try {
+      for (const u of fleet) await source.restoreTargetAddress(u.address, oldRelay(u.address));
+    } finally {
+      await source.close();
+    }
+  });
   const kill = await killDuring(ctx.session, ctx.pool, mailboxIds, { activity: 'provisionMailbox', step: 'setTargetAddress' }, new Rng(`provisioning/${SEED}`), {
     maxDelayMs: 8,
     timeoutMs: 5 * 60_000,
     scheduledCounts: true,
   });
   const finished = await finishBatch(ctx.session, org, batch);
+  const kept = await Promise.all(
+    fleet.map(async (u) => (await ctx.session.client.workflow.getHandle(recordWorkflowId(org, u.address)).query(recordQuery)).previousTargetAddress),
+  );
   await record(
     'worker SIGKILL between convertToMailbox and setTargetAddress',
     "SIGKILLs that ended the worker while provisionMailbox, its heartbeat at setTargetAddress (convertToMailbox done), was still pending",
@@ -275,7 +302,8 @@ test.concurrent('worker SIGKILLed between convertToMailbox and setTargetAddress'
     ctx,
     fleet,
     finished,
-    kill.log,
+    [...kill.log, `previous TargetAddress kept by the records: ${kept.filter((k, i) => k === oldRelay(fleet[i]!.address)).length} of ${fleet.length}`],
+    () => expect(kept).toEqual(fleet.map((u) => oldRelay(u.address))),
   );
 });
 
